@@ -1,0 +1,38 @@
+"""The ``gridgis`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from gis.cli import data, database
+from gis.errors import GridGisError
+
+app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(database.app, name="db")
+data.register(app)
+database.register(app)
+
+try:  # the service and the demo live in other packages; the CLI works without them
+    from api.cli import register as register_api
+except ImportError:  # pragma: no cover
+    register_api = None
+if register_api is not None:
+    register_api(app)
+
+err = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except GridGisError as exc:
+        err.print("[bold red]error:[/] " + escape(exc.message), highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,189 @@
+"""Connecting to the database (embedded or external), PostGIS and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.resources import files
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from gis.cluster import EmbeddedCluster
+from gis.errors import ConfigurationError, DatabaseUnavailable, NotInitialised
+from gis.settings import DatabaseSettings
+
+MIN_SERVER_VERSION = 130000
+MIN_POSTGIS_MAJOR = 3
+
+
+def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
+                     pool_size: int = 5) -> Engine:
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": 10,
+            "options": f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC",
+            "application_name": "gridgis",
+        },
+    )
+
+
+@dataclass
+class Database:
+    """An engine on the gridgis database and, for the embedded default, its cluster."""
+
+    engine: Engine
+    cluster: EmbeddedCluster | None = None
+    _srid: int | None = field(default=None, repr=False)
+
+    @property
+    def srid(self) -> int:
+        if self._srid is None:
+            with self.engine.connect() as conn:
+                self._srid = current_srid(conn)
+            if self._srid is None:
+                raise NotInitialised(
+                    "The gridgis database has no schema yet. Run `gridgis init --srid EPSG` "
+                    "(or `--like FILE` to choose a UTM zone from your data), or import areas "
+                    "or grids first."
+                )
+        return self._srid
+
+    def forget_srid(self) -> None:
+        self._srid = None
+
+
+@contextmanager
+def open_database(settings: DatabaseSettings | None = None, *,
+                  pool_size: int = 5) -> Iterator[Database]:
+    """Connect for the life of the block: start the embedded cluster when no URL is set
+    (stopping it afterwards if this process was its last user), make sure PostGIS exists,
+    and dispose of the pool on exit."""
+    settings = settings or DatabaseSettings()
+    if settings.embedded:
+        cluster = EmbeddedCluster(settings.home)
+        with cluster.session():
+            engine = create_db_engine(cluster.url(), pool_size=pool_size,
+                                      statement_timeout_ms=settings.statement_timeout_ms)
+            try:
+                ensure_postgis(engine)
+                yield Database(engine, cluster)
+            finally:
+                engine.dispose()
+    else:
+        assert settings.database_url is not None
+        engine = create_db_engine(settings.database_url, pool_size=pool_size,
+                                  statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            ensure_postgis(engine)
+            yield Database(engine)
+        finally:
+            engine.dispose()
+
+
+def ensure_postgis(engine: Engine) -> None:
+    """Check the server and create the PostGIS extension, with actionable errors."""
+    try:
+        with engine.begin() as conn:
+            version = conn.execute(sa.text("SHOW server_version_num")).scalar_one()
+            if int(version) < MIN_SERVER_VERSION:
+                raise ConfigurationError(
+                    f"gridgis needs PostgreSQL 13 or newer; the server is {version}."
+                )
+            available = conn.execute(sa.text(
+                "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'"
+            )).scalar_one_or_none()
+            if available is None:
+                major = int(version) // 10000
+                raise ConfigurationError(
+                    f"PostGIS is not installed for the PostgreSQL {major} server. Install it "
+                    f"(on Debian/Ubuntu: `apt-get install postgresql-{major}-postgis-3`) and "
+                    "start gridgis again."
+                )
+            if int(str(available).split(".")[0]) < MIN_POSTGIS_MAJOR:
+                raise ConfigurationError(f"gridgis needs PostGIS 3; the server has {available}.")
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except sa.exc.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"Cannot connect to the database: {exc.orig}. Check that the server is running "
+            "and GRIDGIS_DATABASE_URL is right (unset it to use the embedded database)."
+        ) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise ConfigurationError(
+            f"Could not enable PostGIS: {exc.orig}. The database user needs the right to "
+            "CREATE EXTENSION, or an administrator must run `CREATE EXTENSION postgis` once."
+        ) from exc
+
+
+def _alembic_config(connection: Connection, srid: int | None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("gis").joinpath("migrations")))
+    config.attributes["connection"] = connection
+    config.attributes["srid"] = srid
+    return config
+
+
+def current_srid(conn: Connection) -> int | None:
+    exists = conn.execute(sa.text("SELECT to_regclass('gridgis_meta')")).scalar_one()
+    if exists is None:
+        return None
+    value = conn.execute(sa.text("SELECT value FROM gridgis_meta WHERE key = 'srid'")).scalar()
+    return int(value) if value is not None else None
+
+
+def migrate(engine: Engine, srid: int | None = None) -> int:
+    """Bring the schema to the newest revision; the first run needs the metric ``srid``.
+
+    Returns the deployment's SRID. Raises if ``srid`` contradicts an initialised database.
+    """
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('gridgis-migrate'))"))
+        existing = current_srid(conn)
+        if existing is None and srid is None:
+            raise NotInitialised(
+                "The gridgis database has no schema yet and no metric CRS was given. Run "
+                "`gridgis init --srid EPSG` (or `--like FILE`), or set GRIDGIS_SRID."
+            )
+        if existing is not None and srid is not None and srid != existing:
+            raise ConfigurationError(
+                f"The database stores geometry in EPSG:{existing}; it cannot switch to "
+                f"EPSG:{srid}. Unset GRIDGIS_SRID or use another database."
+            )
+        if existing is None:
+            check_metric_srid(srid)  # type: ignore[arg-type]
+        command.upgrade(_alembic_config(conn, existing or srid), "head")
+        return existing or srid  # type: ignore[return-value]
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str]:
+    """(current revision, newest revision)."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        head = ScriptDirectory.from_config(_alembic_config(conn, None)).get_current_head()
+    return current, head or ""
+
+
+def check_metric_srid(srid: int) -> None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_epsg(srid)
+    except CRSError as exc:
+        raise ConfigurationError(f"EPSG:{srid} is not a known coordinate reference system.") \
+            from exc
+    if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+        raise ConfigurationError(
+            f"EPSG:{srid} ({crs.name}) is not a projected CRS in metres; gridgis stores "
+            "geometry in one, so that areas and distances are exact. Choose a UTM zone or a "
+            "CGCS2000 Gauss-Krüger zone (e.g. EPSG:4547)."
+        )

@@ -1,0 +1,57 @@
+"""The one domain error hierarchy; the API maps each class to an HTTP status."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+class GridGisError(Exception):
+    """Base of every error gridgis raises on purpose; the message is for the user."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigurationError(GridGisError):
+    """The environment cannot run gridgis (missing binaries, unwritable directory...)."""
+
+
+class DatabaseUnavailable(GridGisError):
+    """The database cannot be reached."""
+
+
+class NotInitialised(GridGisError):
+    """The database has no gridgis schema yet."""
+
+
+class NotFound(GridGisError):
+    pass
+
+
+class Conflict(GridGisError):
+    pass
+
+
+class InvalidInput(GridGisError):
+    """Bad input; ``details`` say where (field, feature/row number)."""
+
+
+@dataclasses.dataclass
+class Rejection:
+    """One rejected input row: its 1-based number in the file and why."""
+
+    row: int
+    reason: str
+    field: str | None = None
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class ImportRejected(InvalidInput):
+    """An import found bad rows and wrote nothing."""
+
+    def __init__(self, message: str, rejections: list[Rejection]) -> None:
+        super().__init__(message, rejections=[r.__dict__ for r in rejections])
+        self.rejections = rejections

@@ -1,0 +1,45 @@
+"""Database settings, read from ``GRIDGIS_…`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives.
+
+    Without ``GRIDGIS_DATABASE_URL`` gridgis runs its own PostgreSQL + PostGIS cluster
+    under ``GRIDGIS_HOME`` (the embedded default).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy/libpq URL of an external PostgreSQL with PostGIS."
+    )
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".gridgis",
+        description="Directory of the embedded cluster and other local state.",
+    )
+    srid: int | None = Field(
+        default=None,
+        description="Metric EPSG code for stored geometry; chosen from the data when unset.",
+    )
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None

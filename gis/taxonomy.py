@@ -1,0 +1,77 @@
+"""Category vocabularies with Chinese and English labels.
+
+Incident categories follow the grouping used in Chinese grid-management practice
+(治安/刑事 split into violent and property crime, plus the governance event classes of
+GB/T 31000: disputes, petitions, fire, traffic). The database CHECK constraints are
+generated from these tuples by the first migration; later changes need a migration.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+INCIDENT_CATEGORIES = MappingProxyType({
+    "violent_crime": ("暴力犯罪", "Violent crime"),
+    "property_crime": ("侵财犯罪", "Property crime"),
+    "gambling": ("赌博", "Gambling"),
+    "drugs": ("涉毒", "Drugs"),
+    "dispute": ("矛盾纠纷", "Dispute"),
+    "petition": ("信访", "Petition"),
+    "fire": ("火灾", "Fire"),
+    "traffic": ("交通事故", "Traffic"),
+    "public_order": ("治安秩序", "Public order"),
+    "other": ("其他", "Other"),
+})
+
+PLACE_CATEGORIES = MappingProxyType({
+    "school": ("学校", "School"),
+    "kindergarten": ("幼儿园", "Kindergarten"),
+    "hospital": ("医院", "Hospital"),
+    "clinic": ("诊所", "Clinic"),
+    "entertainment": ("娱乐场所", "Entertainment venue"),
+    "bar": ("酒吧", "Bar / nightlife"),
+    "restaurant": ("餐饮", "Restaurant"),
+    "hotel": ("旅馆", "Hotel"),
+    "rental_housing": ("出租屋", "Rental housing"),
+    "market": ("市场", "Market"),
+    "shop": ("商店", "Shop"),
+    "supermarket": ("超市", "Supermarket"),
+    "transport_hub": ("交通枢纽", "Transport hub"),
+    "bank": ("银行", "Bank"),
+    "government": ("党政机关", "Government office"),
+    "religious": ("宗教场所", "Religious site"),
+    "park": ("公园广场", "Park / square"),
+    "fuel_station": ("加油站", "Fuel station"),
+    "internet_cafe": ("网吧", "Internet café"),
+    "other": ("其他", "Other"),
+})
+
+THING_TYPES = MappingProxyType({
+    "camera": ("监控摄像头", "Camera"),
+    "fire_hydrant": ("消防栓", "Fire hydrant"),
+    "streetlight": ("路灯", "Streetlight"),
+    "manhole": ("井盖", "Manhole cover"),
+    "emergency_phone": ("报警柱", "Emergency call point"),
+    "other": ("其他", "Other"),
+})
+
+SPECIAL_GROUPS = MappingProxyType({
+    "community_correction": ("社区矫正人员", "Community correction"),
+    "released_prisoner": ("刑满释放人员", "Released prisoner"),
+    "drug_rehabilitation": ("社区戒毒康复人员", "Drug rehabilitation"),
+    "serious_mental_illness": ("严重精神障碍患者", "Serious mental illness"),
+    "youth_at_risk": ("重点青少年", "Youth at risk"),
+})
+
+
+def label(vocabulary: MappingProxyType, code: str, lang: str = "zh") -> str:
+    zh, en = vocabulary.get(code, (code, code))
+    return zh if lang == "zh" else en
+
+
+def sql_list(codes) -> str:
+    """A SQL literal list for CHECK constraints; codes are our own identifiers."""
+    for code in codes:
+        if not code.replace("_", "").isalnum():
+            raise ValueError(f"not a safe category code: {code!r}")
+    return ", ".join(f"'{code}'" for code in codes)
