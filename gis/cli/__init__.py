@@ -17,12 +17,9 @@ app.add_typer(database.app, name="db")
 data.register(app)
 database.register(app)
 
-try:  # the service and the demo live in other packages; the CLI works without them
-    from api.cli import register as register_api
-except ImportError:  # pragma: no cover
-    register_api = None
-if register_api is not None:
-    register_api(app)
+from api.cli import register as register_api  # noqa: E402 - serve, assets
+
+register_api(app)
 
 err = Console(stderr=True)
 

@@ -264,7 +264,7 @@ class _Writer:
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, encoded.columns)))
         with self.raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(encoded.payload)
+            copy.write(encoded.payload or b"")
         if not self.staged:
             self.inserted += encoded.rows
             self.unassigned += encoded.unassigned

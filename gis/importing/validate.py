@@ -37,6 +37,7 @@ class ImportPlan:
     timezone: str = "UTC"
     repair: bool = True
     extra_columns: list[str] = field(default_factory=list)
+    partial: bool = False  # an update: only the given fields, none required
     _transformer: Transformer | None = None
     _area: tuple[float, float, float, float] | None = None
     _area_deg: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0)
@@ -44,7 +45,8 @@ class ImportPlan:
     @classmethod
     def build(cls, kind: Kind, source_columns: list[str], mapping: Mapping,
               source_crs: CRS | None, target_srid: int, *, timezone: str = "UTC",
-              repair: bool = True, keep_extra: bool = True) -> ImportPlan:
+              repair: bool = True, keep_extra: bool = True, partial: bool = False
+              ) -> ImportPlan:
         columns: dict[str, str] = {}
         lowered = {c.lower(): c for c in source_columns}
         unknown_targets = set(mapping.fields) - set(kind.field_names) - set(GEOMETRY_FIELDS)
@@ -74,6 +76,8 @@ class ImportPlan:
                                f"the file does not have; its columns are: "
                                f"{', '.join(source_columns)}", field="--external-id")
         for f in kind.fields:
+            if partial:
+                break
             if f.required and f.name not in columns and f.name not in mapping.constants \
                     and f.name not in mapping.datetimes:
                 raise InvalidInput(
@@ -90,7 +94,8 @@ class ImportPlan:
                                        "latitude", "wkt", "geometry")] if keep_extra else []
         if kind.geometry is not None and source_crs is None:
             raise InvalidInput("the file's CRS is unknown; pass --crs", field="--crs")
-        return cls(kind, columns, mapping, source_crs, target_srid, timezone, repair, extra)
+        return cls(kind, columns, mapping, source_crs, target_srid, timezone, repair, extra,
+                   partial)
 
     @property
     def transformer(self) -> Transformer:
@@ -152,6 +157,8 @@ def prepare_chunk(chunk: RawChunk, plan: ImportPlan) -> PreparedChunk:
     errors = _Errors(chunk.first_row)
     out = pd.DataFrame(index=pd.RangeIndex(n))
     for f in plan.kind.fields:
+        if plan.partial and f.name not in plan.columns:
+            continue
         if f.name in plan.mapping.datetimes:
             out[f.name] = _assemble_datetime(frame, plan.mapping.datetimes[f.name], f, errors,
                                              plan.timezone)

@@ -1,0 +1,127 @@
+"""What handlers need, as ``Annotated`` dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Header, Query, Request
+from pyproj import Geod
+
+from api.errors import PreconditionRequired
+from api.settings import Settings
+from gis.db import Database
+from gis.errors import InvalidInput
+from gis.resources import Catalog
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog()
+
+
+def get_connection(database: Annotated[Database, Depends(get_database)]
+                   ) -> Iterator[sa.Connection]:
+    """A connection in a transaction committed when the handler returns normally."""
+    with database.engine.begin() as conn:
+        yield conn
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+ConnDep = Annotated[sa.Connection, Depends(get_connection)]
+
+
+class Paging:
+    def __init__(self, settings: SettingsDep,
+                 limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> None:
+        maximum = settings.api.max_limit
+        if limit is not None and limit > maximum:
+            raise InvalidInput(f"limit {limit} is above the maximum page size {maximum}",
+                               field="limit")
+        self.limit = limit or settings.api.default_limit
+        self.offset = offset
+
+
+PagingDep = Annotated[Paging, Depends()]
+
+
+def parse_bbox(settings: SettingsDep,
+               bbox: Annotated[str | None, Query(
+                   description="minLon,minLat,maxLon,maxLat in WGS84")] = None,
+               ) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        parts = tuple(float(p) for p in bbox.split(","))
+    except ValueError:
+        raise InvalidInput(f"bbox {bbox!r} is not four numbers", field="bbox") from None
+    if len(parts) != 4:
+        raise InvalidInput("bbox needs four numbers: minLon,minLat,maxLon,maxLat", field="bbox")
+    west, south, east, north = parts
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInput("bbox must be minLon,minLat,maxLon,maxLat with min < max inside "
+                           "-180..180 and -90..90", field="bbox")
+    area_km2 = abs(_GEOD.polygon_area_perimeter([west, east, east, west],
+                                                [south, south, north, north])[0]) / 1e6
+    if area_km2 > settings.api.max_bbox_km2:
+        raise InvalidInput(f"bbox covers {area_km2:,.0f} km², more than the "
+                           f"{settings.api.max_bbox_km2:,.0f} km² a request may ask for",
+                           field="bbox")
+    return west, south, east, north
+
+
+BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(parse_bbox)]
+
+
+class TimeRange:
+    def __init__(self, start: Annotated[datetime | None, Query()] = None,
+                 end: Annotated[datetime | None, Query()] = None) -> None:
+        if start and start.tzinfo is None or end and end.tzinfo is None:
+            start = start and (start if start.tzinfo else start.replace(tzinfo=_utc()))
+            end = end and (end if end.tzinfo else end.replace(tzinfo=_utc()))
+        if start and end and end <= start:
+            raise InvalidInput("end must be after start", field="end")
+        self.start = start
+        self.end = end
+
+
+def _utc():
+    from datetime import UTC
+
+    return UTC
+
+
+TimeRangeDep = Annotated[TimeRange, Depends()]
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None,
+                     version: Annotated[int | None, Query()] = None) -> int:
+    """The version a write expects, from If-Match (an ETag) or ?version=."""
+    if if_match:
+        text = if_match.strip().removeprefix("W/").strip('"')
+        if not text.isdigit():
+            raise InvalidInput(f"If-Match {if_match!r} is not an ETag this service issued",
+                               field="If-Match")
+        return int(text)
+    if version is not None:
+        return version
+    raise PreconditionRequired("send the version you edited, as an If-Match header with the "
+                               "ETag of the GET, or as ?version=N, so that concurrent edits "
+                               "are not lost", field="If-Match")
+
+
+VersionDep = Annotated[int, Depends(expected_version)]

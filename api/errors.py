@@ -1,0 +1,101 @@
+"""Errors as ``application/problem+json`` (RFC 9457), registered once on the app."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gis.errors import (
+    ConfigurationError,
+    Conflict,
+    DatabaseUnavailable,
+    GridGisError,
+    ImportRejected,
+    InvalidInput,
+    NotFound,
+    NotInitialised,
+)
+
+log = logging.getLogger("gridgis.api")
+
+STATUS: list[tuple[type[GridGisError], int, str]] = [
+    (ImportRejected, 422, "Rows rejected"),
+    (InvalidInput, 422, "Invalid input"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (NotInitialised, 503, "Database not initialised"),
+    (DatabaseUnavailable, 503, "Database unavailable"),
+    (ConfigurationError, 503, "Service misconfigured"),
+]
+
+
+class PayloadTooLarge(GridGisError):
+    pass
+
+
+class PreconditionRequired(GridGisError):
+    pass
+
+
+STATUS += [(PayloadTooLarge, 413, "Request body too large"),
+           (PreconditionRequired, 428, "Version required")]
+
+
+def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def register(app: FastAPI) -> None:
+    @app.exception_handler(GridGisError)
+    async def domain_error(request: Request, exc: GridGisError) -> JSONResponse:
+        for cls, status, title in STATUS:
+            if isinstance(exc, cls):
+                return problem(status, title, exc.message, **_jsonable(exc.details))
+        return problem(500, "Error", exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                   "message": e.get("msg", "")} for e in exc.errors()]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        return problem(422, "Invalid input", f"{first['field']}: {first['message']}",
+                       field=first["field"], errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem(exc.status_code, detail, detail)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def database_down(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if isinstance(exc.orig, pg_errors.QueryCanceled):
+            return problem(503, "Query took too long",
+                           "the request ran into the statement timeout; narrow it (a smaller "
+                           "bbox, time range or page) and try again")
+        log.warning("database unavailable: %s", exc.orig)
+        return problem(503, "Database unavailable",
+                       "the database cannot be reached right now; try again shortly",
+                       retry_after=5)
+
+    @app.exception_handler(sa.exc.DBAPIError)
+    async def database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if isinstance(exc.orig, pg_errors.QueryCanceled):
+            return await database_down(request, exc)
+        if isinstance(exc.orig, pg_errors.DataError):
+            return problem(422, "Invalid input", f"the database rejected a value: "
+                           f"{getattr(exc.orig.diag, 'message_primary', exc.orig)}")
+        log.exception("database error")
+        return problem(500, "Internal error", "an unexpected database error happened")
+
+
+def _jsonable(details: dict) -> dict:
+    return {k: v for k, v in details.items() if isinstance(v, str | int | float | list | dict)}

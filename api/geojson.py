@@ -1,0 +1,115 @@
+"""GeoJSON (RFC 7946) and CSV shapes of resource rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from gis.errors import InvalidInput
+
+GEOJSON = "application/geo+json"
+
+
+def feature(row: dict) -> dict:
+    row = dict(row)
+    geometry = row.pop("_geometry", None)
+    return {"type": "Feature", "id": row.get("id"), "geometry": geometry,
+            "properties": jsonable_encoder(row)}
+
+
+def etag(row: dict) -> str:
+    return f'W/"{row["version"]}"'
+
+
+def single(row: dict, spatial: bool, status: int = 200) -> JSONResponse:
+    body = feature(row) if spatial else jsonable_encoder(row)
+    headers = {"ETag": etag(row)} if "version" in row else {}
+    return JSONResponse(body, status_code=status, headers=headers,
+                        media_type=GEOJSON if spatial else "application/json")
+
+
+def collection(rows: list[dict], total: int, limit: int, offset: int, spatial: bool,
+               base_url: str) -> JSONResponse:
+    links = []
+    if offset + limit < total:
+        links.append({"rel": "next", "href": _with_offset(base_url, offset + limit)})
+    if offset > 0:
+        links.append({"rel": "prev", "href": _with_offset(base_url, max(offset - limit, 0))})
+    if spatial:
+        body: dict[str, Any] = {"type": "FeatureCollection",
+                                "features": [feature(r) for r in rows]}
+    else:
+        body = {"items": jsonable_encoder(rows)}
+    body.update({"numberMatched": total, "numberReturned": len(rows), "limit": limit,
+                 "offset": offset, "links": links})
+    return JSONResponse(body, media_type=GEOJSON if spatial else "application/json")
+
+
+def _with_offset(url: str, offset: int) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "offset"] + [
+        ("offset", str(offset))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def csv_response(rows: list[dict], filename: str) -> Response:
+    """Rows as CSV; point geometry as lon/lat, other geometry as WKT-free GeoJSON text."""
+    buffer = io.StringIO()
+    flat = []
+    for row in rows:
+        row = dict(row)
+        geometry = row.pop("_geometry", None)
+        if geometry and geometry.get("type") == "Point":
+            row["lon"], row["lat"] = geometry["coordinates"][:2]
+        elif geometry:
+            import json
+
+            row["geometry"] = json.dumps(geometry, separators=(",", ":"))
+        flat.append(jsonable_encoder(row))
+    fields: list[str] = []
+    for row in flat:
+        fields += [k for k in row if k not in fields]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in flat)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def parse_body(body: Any, spatial: bool, *, creating: bool) -> tuple[dict, dict | None]:
+    """(field values, GeoJSON geometry) from a Feature or a plain object."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object (a GeoJSON Feature for spatial "
+                           "resources)")
+    if body.get("type") == "Feature":
+        properties = body.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise InvalidInput("Feature.properties must be an object", field="properties")
+        geometry = body.get("geometry")
+        if spatial and creating and geometry is None:
+            raise InvalidInput("a geometry is required", field="geometry")
+        if not spatial and geometry is not None:
+            raise InvalidInput("this resource has no geometry", field="geometry")
+        return dict(properties), geometry
+    if spatial and creating:
+        raise InvalidInput("send a GeoJSON Feature with a geometry (RFC 7946, WGS84)",
+                           field="geometry")
+    values = dict(body)
+    geometry = values.pop("geometry", None)
+    if geometry is not None and not spatial:
+        raise InvalidInput("this resource has no geometry", field="geometry")
+    return values, geometry

@@ -1,0 +1,59 @@
+"""Grid endpoints every grid worker and dispatcher needs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import CatalogDep, ConnDep, TimeRangeDep
+from gis import stats
+from gis.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/grids", tags=["grids"])
+
+
+@router.get("/at", summary="Which grid a location is in",
+            description="The published grid containing lon/lat (WGS84), with its community, "
+                        "subdistrict, district and responsible workers. 404 if the location "
+                        "is outside every grid.")
+def grid_at(conn: ConnDep, catalog: CatalogDep,
+            lon: Annotated[float, Query(ge=-180, le=180)],
+            lat: Annotated[float, Query(ge=-90, le=90)]) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat)))
+
+
+@router.get("/{grid_id}/summary", summary="What a grid holds")
+def grid_summary(grid_id: int, conn: ConnDep, time_range: TimeRangeDep) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(
+        stats.grid_summary(conn, grid_id, time_range.start, time_range.end)))
+
+
+class Assignment(BaseModel):
+    worker_id: int
+    role: str = Field(default="primary", pattern="^(primary|secondary)$")
+
+
+@router.put("/{grid_id}/workers", summary="Set the workers responsible for a grid")
+def set_workers(grid_id: int, conn: ConnDep,
+                assignments: Annotated[list[Assignment], Body()]) -> JSONResponse:
+    if conn.execute(sa.text("SELECT 1 FROM grids WHERE id = :g"), {"g": grid_id}).first() is None:
+        raise NotFound(f"no grid with id {grid_id}")
+    ids = [a.worker_id for a in assignments]
+    known = set(conn.execute(sa.text("SELECT id FROM workers WHERE id = ANY(:ids)"),
+                             {"ids": ids}).scalars())
+    for i, a in enumerate(assignments):
+        if a.worker_id not in known:
+            raise InvalidInput(f"item {i}: no worker with id {a.worker_id}",
+                               field=f"{i}.worker_id")
+    conn.execute(sa.text("DELETE FROM grid_assignments WHERE grid_id = :g"), {"g": grid_id})
+    for a in assignments:
+        conn.execute(sa.text("INSERT INTO grid_assignments (worker_id, grid_id, role) "
+                             "VALUES (:w, :g, :r) ON CONFLICT (worker_id, grid_id) "
+                             "DO UPDATE SET role = EXCLUDED.role"),
+                     {"w": a.worker_id, "g": grid_id, "r": a.role})
+    return JSONResponse(jsonable_encoder(stats.workers_of(conn, grid_id)))

@@ -1,0 +1,51 @@
+"""Grid statistics: where a location is, what a grid holds, a row per grid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from gis.errors import InvalidInput, NotFound
+from gis.sqlfiles import read_sql
+
+
+def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
+    """The grid (and its community, subdistrict, district and workers) at a location."""
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(f"lon {lon}, lat {lat} is not a WGS84 location"
+                           + (" (lon and lat look swapped)" if abs(lat) > 90 >= abs(lon)
+                              else ""), field="lat" if abs(lat) > 90 else "lon")
+    row = conn.execute(sa.text(read_sql("grid_at.sql")),
+                       {"lon": lon, "lat": lat, "srid": srid}).first()
+    if row is None:
+        raise NotFound(f"lon {lon}, lat {lat} lies outside every grid of the published plan "
+                       "(an unassigned location)")
+    result = dict(row._mapping)
+    result["workers"] = workers_of(conn, result["id"])
+    return result
+
+
+def workers_of(conn: sa.Connection, grid_id: int) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(sa.text(
+        "SELECT w.id, w.name, w.employee_no, a.role FROM grid_assignments a "
+        "JOIN workers w ON w.id = a.worker_id WHERE a.grid_id = :g AND w.active "
+        "ORDER BY a.role, w.name"), {"g": grid_id})]
+
+
+def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = None,
+                 end: datetime | None = None) -> dict:
+    exists = conn.execute(sa.text("SELECT code, name FROM grids WHERE id = :g"),
+                          {"g": grid_id}).first()
+    if exists is None:
+        raise NotFound(f"no grid with id {grid_id}")
+    row = conn.execute(sa.text(read_sql("grid_summary.sql")),
+                       {"grid_id": grid_id, "start": start, "end": end}).one()
+    return {"grid_id": grid_id, "code": exists.code, "name": exists.name,
+            "start": start, "end": end, **dict(row._mapping)}
+
+
+def grid_stats(conn: sa.Connection, start: datetime | None = None,
+               end: datetime | None = None) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(sa.text(read_sql("grid_stats.sql")),
+                                                   {"start": start, "end": end})]

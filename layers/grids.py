@@ -1,0 +1,151 @@
+"""The grid layer: a classed choropleth, code tooltips, labels when zoomed in, and a popup
+that fetches the grid's summary from the service when clicked."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import MacroElement, Template
+
+from layers.common import escape, for_page, geojson
+from layers.legend import Legend
+
+PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]  # ColorBrewer YlOrRd 5
+NO_DATA = "#d9d9d9"
+
+
+def class_breaks(values: np.ndarray, classes: int = len(PALETTE)) -> list[float]:
+    """Quantile upper bounds of the non-missing values, duplicates removed."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return []
+    return sorted(set(np.quantile(finite, np.linspace(0, 1, classes + 1)[1:]).tolist()))
+
+
+def classify(values: np.ndarray, breaks: list[float]) -> np.ndarray:
+    """Class index per value (-1 for missing)."""
+    result = np.searchsorted(np.asarray(breaks), values, side="left") if breaks else \
+        np.zeros(len(values), dtype=int)
+    return np.where(np.isfinite(values), result, -1)
+
+
+def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url: str,
+               labels: dict[str, str], no_data: str) -> tuple[folium.GeoJson, Legend,
+                                                             MacroElement]:
+    """The choropleth layer, its legend and its behaviour (popup, labels)."""
+    frame = for_page(grids, decimals=5)
+    values = frame[measure].astype(float).to_numpy()
+    breaks = class_breaks(values)
+    frame = frame.assign(k=classify(values, breaks), v=values)
+    data = geojson(frame, ["id", "code", "name", "v", "k"])
+
+    def style(feature: dict) -> dict:
+        k = feature["properties"]["k"]
+        return {"fillColor": PALETTE[k] if k >= 0 else NO_DATA, "fillOpacity": 0.65,
+                "color": "#444", "weight": 0.6}
+
+    layer = folium.GeoJson(
+        data, name=title, style_function=style, smooth_factor=1.0,
+        highlight_function=lambda _: {"weight": 2.5, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(fields=["code", "name", "v"], labels=False, sticky=True),
+        zoom_on_click=False,
+    )
+    lower = [min(values[np.isfinite(values)], default=0.0)] + breaks[:-1]
+    items = [(PALETTE[i], f"{_fmt(lo)} – {_fmt(hi)}") for i, (lo, hi)
+             in enumerate(zip(lower, breaks, strict=True))]
+    if not np.isfinite(values).all():
+        items.append((NO_DATA, no_data))
+    return layer, Legend(title, items), GridBehaviour(layer, summary_url, labels)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.2f}"
+
+
+class GridBehaviour(MacroElement):
+    """Click: fetch /grids/{id}/summary and show it (built with textContent, so nothing
+    from the database is parsed as HTML). Zoom >= 16: grid codes as labels."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+          var map = {{ this._parent.get_name() }};
+          var layer = {{ this.layer.get_name() }};
+          var L10N = {{ this.labels_json }};
+          function row(table, key, value) {
+            var tr = document.createElement('tr');
+            var th = document.createElement('th'); th.textContent = key;
+            var td = document.createElement('td'); td.textContent = value;
+            tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+          }
+          function counts(obj) {
+            return Object.keys(obj || {}).map(function(k) { return k + ': ' + obj[k]; })
+                         .join(', ') || '0';
+          }
+          layer.on('click', function(e) {
+            var p = e.layer.feature.properties;
+            var box = document.createElement('div');
+            box.className = 'gridgis-summary';
+            box.textContent = L10N.loading;
+            var popup = L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(box).openOn(map);
+            var url = '{{ this.summary_url }}'.replace('{id}', p.id);
+            fetch(url + window.location.search)
+              .then(function(r) { return r.json(); })
+              .then(function(s) {
+                box.textContent = '';
+                var h = document.createElement('b'); h.textContent = L10N.summary;
+                box.appendChild(h);
+                var table = document.createElement('table');
+                row(table, L10N.code, s.code);
+                row(table, L10N.name, s.name || '');
+                row(table, L10N.people, (s.people || {}).total);
+                row(table, L10N.households, s.households);
+                row(table, L10N.places, counts(s.places));
+                row(table, L10N.things, counts(s.things));
+                row(table, L10N.incidents, counts(s.incidents));
+                row(table, L10N.workers, (s.workers || []).map(function(w) {
+                  return w.name; }).join(', '));
+                box.appendChild(table);
+                popup.update();
+              })
+              .catch(function() { box.textContent = '—'; });
+          });
+          var labels = L.layerGroup();
+          function showLabels() {
+            labels.clearLayers();
+            if (map.getZoom() < 16 || !map.hasLayer(layer)) { map.removeLayer(labels); return; }
+            var view = map.getBounds(), shown = 0;
+            layer.eachLayer(function(l) {
+              if (shown > 400 || !view.intersects(l.getBounds())) return;
+              shown++;
+              var icon = L.divIcon({className: 'gridgis-label', html: l.feature.properties.code,
+                                    iconSize: null});
+              L.marker(l.getBounds().getCenter(), {icon: icon, interactive: false}).addTo(labels);
+            });
+            labels.addTo(map);
+          }
+          map.on('zoomend moveend overlayadd overlayremove', showLabels);
+        })();
+        {% endmacro %}
+        {% macro header(this, kwargs) %}
+        <style>
+          .gridgis-label { font: 11px sans-serif; color: #222; text-shadow: 0 0 3px #fff;
+                           white-space: nowrap; transform: translate(-50%, -50%); }
+          .gridgis-summary table { border-collapse: collapse; font-size: 12px; }
+          .gridgis-summary th { text-align: left; padding-right: 8px; color: #555; }
+        </style>
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: folium.GeoJson, summary_url: str, labels: dict[str, str]) -> None:
+        super().__init__()
+        import json
+
+        self.layer = layer
+        self.summary_url = summary_url
+        self.labels_json = json.dumps(labels, ensure_ascii=False)
+
+
+def escape_all(values: list) -> list[str]:
+    return [escape(v) for v in values]

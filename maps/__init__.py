@@ -1,0 +1,1 @@
+"""Folium map pages served by the gridgis service."""

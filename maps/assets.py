@@ -1,0 +1,93 @@
+"""Front-end assets served by gridgis itself, so every page works without internet.
+
+The files come from the npm registry at build time (``gridgis assets fetch``, run by
+``scripts/bootstrap.sh``) and are served under ``/static/vendor``. Nothing in a page
+points at a CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gis.errors import ConfigurationError
+
+STATIC_DIR = Path(__file__).parent / "static"
+VENDOR_URL = "/static/vendor"
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    files: tuple[str, ...]  # paths inside the package; directories copied whole
+
+
+PACKAGES = (
+    Package("leaflet", "1.9.4", ("dist/leaflet.js", "dist/leaflet.css", "dist/images")),
+    Package("leaflet.markercluster", "1.5.3", (
+        "dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
+        "dist/MarkerCluster.Default.css")),
+    Package("leaflet.heat", "0.2.0", ("dist/leaflet-heat.js",)),
+    Package("leaflet.fullscreen", "3.0.2", ("Control.FullScreen.js", "Control.FullScreen.css",
+                                            "icon-fullscreen.svg")),
+    Package("swagger-ui-dist", "5.17.14", ("swagger-ui-bundle.js", "swagger-ui.css",
+                                           "favicon-32x32.png")),
+)
+
+
+def vendor_dir() -> Path:
+    return Path(os.environ.get("GRIDGIS_ASSETS_DIR", STATIC_DIR / "vendor"))
+
+
+def url(package: str, path: str) -> str:
+    """The local URL of a file of a vendored package."""
+    return f"{VENDOR_URL}/{package}/{path}"
+
+
+def missing() -> list[str]:
+    root = vendor_dir()
+    return [f"{p.name}/{f}" for p in PACKAGES for f in p.files if not (root / p.name / f).exists()]
+
+
+def fetch(force: bool = False) -> list[str]:
+    """Download the packages with npm and copy the files pages need. Returns what was
+    fetched."""
+    root = vendor_dir()
+    wanted = [p for p in PACKAGES
+              if force or any(not (root / p.name / f).exists() for f in p.files)]
+    if not wanted:
+        return []
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ConfigurationError(
+            "npm is needed once to fetch the map libraries (Leaflet and its plugins) from "
+            "the npm registry; install it (`apt-get install npm`) and run "
+            "`gridgis assets fetch`.")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [npm, "pack", "--silent", "--pack-destination", tmp,
+             *(f"{p.name}@{p.version}" for p in wanted)],
+            capture_output=True, text=True, cwd=tmp)
+        if result.returncode != 0:
+            raise ConfigurationError(f"npm pack failed: {result.stderr.strip()}")
+        for package in wanted:
+            tarball = Path(tmp) / f"{package.name}-{package.version}.tgz"
+            target = root / package.name
+            shutil.rmtree(target, ignore_errors=True)
+            with tarfile.open(tarball) as archive:
+                archive.extractall(Path(tmp) / package.name, filter="data")
+            source = Path(tmp) / package.name / "package"
+            for item in package.files:
+                destination = target / item
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if (source / item).is_dir():
+                    shutil.copytree(source / item, destination)
+                else:
+                    shutil.copy2(source / item, destination)
+    return [f"{p.name}@{p.version}" for p in wanted]
