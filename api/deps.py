@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -88,21 +88,29 @@ BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(parse_bbox
 
 
 class TimeRange:
-    def __init__(self, start: Annotated[datetime | None, Query()] = None,
-                 end: Annotated[datetime | None, Query()] = None) -> None:
-        if start and start.tzinfo is None or end and end.tzinfo is None:
-            start = start and (start if start.tzinfo else start.replace(tzinfo=_utc()))
-            end = end and (end if end.tzinfo else end.replace(tzinfo=_utc()))
-        if start and end and end <= start:
+    """[start, end) from ISO 8601 date-times or dates; empty values mean no bound, and
+    values without an offset are UTC."""
+
+    def __init__(self, start: Annotated[str | None, Query(
+                     description="ISO 8601 date or date-time, inclusive")] = None,
+                 end: Annotated[str | None, Query(
+                     description="ISO 8601 date or date-time, exclusive")] = None) -> None:
+        self.start = _parse_time(start, "start")
+        self.end = _parse_time(end, "end")
+        if self.start and self.end and self.end <= self.start:
             raise InvalidInput("end must be after start", field="end")
-        self.start = start
-        self.end = end
 
 
-def _utc():
-    from datetime import UTC
-
-    return UTC
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} {value!r} is not an ISO 8601 date or date-time "
+                           "(for example 2026-03-01 or 2026-03-01T08:00:00+08:00)",
+                           field=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 TimeRangeDep = Annotated[TimeRange, Depends()]

@@ -16,11 +16,28 @@ NO_DATA = "#d9d9d9"
 
 
 def class_breaks(values: np.ndarray, classes: int = len(PALETTE)) -> list[float]:
-    """Quantile upper bounds of the non-missing values, duplicates removed."""
+    """Quantile upper bounds of the non-missing values, duplicates removed; whole numbers
+    for counts, so that a class never reads "0 – 0.4"."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return []
-    return sorted(set(np.quantile(finite, np.linspace(0, 1, classes + 1)[1:]).tolist()))
+    breaks = np.quantile(finite, np.linspace(0, 1, classes + 1)[1:])
+    if np.all(finite == np.round(finite)):
+        breaks = np.ceil(breaks)
+    return sorted(set(breaks.tolist()))
+
+
+def class_labels(values: np.ndarray, breaks: list[float]) -> list[str]:
+    finite = values[np.isfinite(values)]
+    counts = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+    labels = []
+    for i, upper in enumerate(breaks):
+        if i == 0:
+            lower = float(finite.min()) if finite.size else 0.0
+        else:
+            lower = breaks[i - 1] + 1 if counts else breaks[i - 1]
+        labels.append(_fmt(upper) if lower >= upper else f"{_fmt(lower)} – {_fmt(upper)}")
+    return labels
 
 
 def classify(values: np.ndarray, breaks: list[float]) -> np.ndarray:
@@ -51,9 +68,7 @@ def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url
         tooltip=folium.GeoJsonTooltip(fields=["code", "name", "v"], labels=False, sticky=True),
         zoom_on_click=False,
     )
-    lower = [min(values[np.isfinite(values)], default=0.0)] + breaks[:-1]
-    items = [(PALETTE[i], f"{_fmt(lo)} – {_fmt(hi)}") for i, (lo, hi)
-             in enumerate(zip(lower, breaks, strict=True))]
+    items = [(PALETTE[i], label) for i, label in enumerate(class_labels(values, breaks))]
     if not np.isfinite(values).all():
         items.append((NO_DATA, no_data))
     return layer, Legend(title, items), GridBehaviour(layer, summary_url, labels)

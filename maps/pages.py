@@ -23,6 +23,7 @@ MEASURES = {"people": "people", "households": "households", "incidents": "incide
 MEASURE_COLUMNS = {"people": "people", "households": "households", "incidents": "incidents",
                    "incident_rate": "incidents_per_1000"}
 DEFAULT_VIEW = ([60.17, 24.94], 13)
+MAX_ZOOM = 19
 
 
 @dataclass
@@ -52,6 +53,14 @@ class Banner(MacroElement):
         self.extra = extra  # trusted HTML built by this module
 
 
+class MetricScale(MacroElement):
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
 class Attribution(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -70,8 +79,12 @@ def base_map(conn: sa.Connection, options: PageOptions, title: str) -> folium.Ma
     """A map with no external tiles unless configured: district, community outlines,
     buildings and roads drawn from the database."""
     lang = options.lang
+    # Without a tile layer nothing sets maxZoom, which marker clustering needs; folium's
+    # max_zoom only reaches tile layers, so set the map option itself.
     m = folium.Map(location=DEFAULT_VIEW[0], zoom_start=DEFAULT_VIEW[1], tiles=None,
-                   control_scale=True, prefer_canvas=True, zoom_control=True)
+                   maxZoom=MAX_ZOOM,
+                   control_scale=False, prefer_canvas=True, zoom_control=True)
+    m.add_child(MetricScale())
     root = m.get_root()
     assert isinstance(root, Figure)
     root.header.add_child(Element(

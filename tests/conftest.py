@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from gis.cluster import EmbeddedCluster
 from gis.db import Database, create_db_engine, ensure_postgis, migrate
 
+pytest_plugins = ["tests.seed"]
+
 HELSINKI_SRID = 32635  # UTM 35N
 PORTLAND_SRID = 32610  # UTM 10N
 _counter = itertools.count()
@@ -151,3 +153,4 @@ def pytest_sessionfinish(session, exitstatus):
         reporter.write_line(f"{skipped} tests were skipped or xfailed: failing the run",
                             red=True)
         session.exitstatus = 1
+

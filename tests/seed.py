@@ -1,4 +1,4 @@
-"""An app over a fresh database holding a small district."""
+"""A small seeded district and an app over it, shared by API and map tests."""
 
 from __future__ import annotations
 

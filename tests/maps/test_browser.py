@@ -1,0 +1,98 @@
+"""Every page in a real headless Chromium, with the network cut off."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from tests.browser import browser_page, live_server, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(seeded, api_settings):
+    db, _ = seeded
+    with live_server(create_app(api_settings, database=db)) as url:
+        yield url
+
+
+MAP_LAYERS = """() => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let features = 0, markers = 0;
+    map.eachLayer(l => { if (l.feature) features++; if (l instanceof L.CircleMarker) markers++; });
+    return {features, markers, zoom: map.getZoom()};
+}"""
+
+
+def _clean(log) -> None:
+    assert log.external == [], "the page tried to reach the network"
+    assert log.failed == []
+    assert log.page_errors == []
+    assert log.console_errors == []
+
+
+def test_grids_page_renders_offline_with_its_layers(server):
+    with browser_page(server) as (page, log):
+        page.goto(f"{server}/maps/grids?lang=en", wait_until="networkidle")
+        page.wait_for_selector(".leaflet-overlay-pane canvas")
+        # 9 grids, 2 community and 1 subdistrict outlines; 1 point outside every grid
+        assert page.evaluate(MAP_LAYERS)["features"] == 12
+        assert page.evaluate(MAP_LAYERS)["markers"] == 1
+        layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        assert any("Grids" in label for label in layers)
+        assert any("Community boundaries" in label for label in layers)
+        assert any("Outside every grid" in label for label in layers)
+        assert page.locator(".gridgis-legend").count() == 1
+        assert page.locator(".leaflet-control-scale").count() == 1
+        assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
+        screenshot(page, "grids-en")
+        _clean(log)
+
+
+def test_grid_popup_fetches_the_summary_and_escapes_it(server):
+    with browser_page(server) as (page, log):
+        page.goto(f"{server}/maps/grids", wait_until="networkidle")
+        page.evaluate("""() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            let clicked = false;
+            map.eachLayer(l => {
+              if (!clicked && l.feature && l.feature.properties.code === '110101001001000') {
+                l.fire('click', {latlng: l.getBounds().getCenter(), layer: l}, true);
+                clicked = true;
+              }
+            });
+        }""")
+        page.wait_for_selector(".gridgis-summary table")
+        text = page.locator(".gridgis-summary").inner_text()
+        assert "110101001001000" in text
+        assert "张敏" in text
+        screenshot(page, "grids-popup-zh")
+        _clean(log)
+
+
+def test_incidents_page_renders_clusters_heat_and_form(server):
+    with browser_page(server) as (page, log):
+        page.goto(f"{server}/maps/incidents?lang=zh", wait_until="networkidle")
+        page.wait_for_selector(".leaflet-marker-pane .marker-cluster, "
+                               ".leaflet-overlay-pane canvas")
+        assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
+        assert page.locator("form select[name=category] option").count() == 11
+        page.select_option("select[name=category]", "dispute")
+        page.click("form button")
+        page.wait_for_load_state("networkidle")
+        assert "category=dispute" in page.url
+        assert "显示 1 / 共 1 条" in page.locator(".gridgis-panel").inner_text()
+        screenshot(page, "incidents-zh")
+        _clean(log)
+
+
+def test_landing_page_and_offline_api_docs(server):
+    with browser_page(server) as (page, log):
+        page.goto(f"{server}/?lang=en", wait_until="networkidle")
+        assert page.locator("a[href^='/maps/grids']").count() == 1
+        page.goto(f"{server}/docs", wait_until="networkidle")
+        page.wait_for_selector(".swagger-ui .opblock")
+        assert page.locator(".opblock-tag").count() > 5
+        screenshot(page, "docs")
+        _clean(log)
