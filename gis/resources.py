@@ -100,8 +100,10 @@ class Query:
     sort: list[str] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
     values: dict[str, list[str]] = field(default_factory=dict)  # category=a,b ...
-    grid: str | None = None
-    community: str | None = None
+    grid: str | None = None  # code in the published plan
+    grid_id: int | None = None
+    community: str | None = None  # area code
+    community_id: int | None = None
     start: datetime | None = None
     end: datetime | None = None
     special: list[str] = field(default_factory=list)
@@ -184,16 +186,16 @@ class Repository:
             if name not in allowed or name not in t.c:
                 raise InvalidInput(f"{spec.name} cannot be filtered by {name!r}", field=name)
             where.append(t.c[name].in_(values))
-        if q.grid is not None and "grid" in allowed:
-            grid_ids = self._grid_ids(q.grid)
+        if (q.grid is not None or q.grid_id is not None) and "grid" in allowed:
+            grid_ids = self._grid_ids(q.grid, q.grid_id)
             if spec.name == "workers":
                 assignments = self.catalog.table("grid_assignments")
                 where.append(t.c.id.in_(sa.select(assignments.c.worker_id)
                                         .where(assignments.c.grid_id.in_(grid_ids))))
             else:
                 where.append(t.c.grid_id.in_(grid_ids))
-        if q.community is not None and "community" in allowed:
-            community = self._area_id(q.community)
+        if (q.community is not None or q.community_id is not None) and "community" in allowed:
+            community = self._area_id(q.community, q.community_id)
             if spec.name == "grids":
                 where.append(t.c.community_id == community)
             else:
@@ -216,18 +218,18 @@ class Repository:
             where.append(t.c.synthetic.is_(q.synthetic))
         return where
 
-    def _grid_ids(self, grid: str) -> sa.Select:
+    def _grid_ids(self, code: str | None, grid_id: int | None) -> sa.Select:
         grids, plans = self.catalog.table("grids"), self.catalog.table("grid_plans")
-        if grid.isdigit():
-            return sa.select(grids.c.id).where(grids.c.id == int(grid))
+        if grid_id is not None:
+            return sa.select(grids.c.id).where(grids.c.id == grid_id)
         return (sa.select(grids.c.id).join(plans, plans.c.id == grids.c.plan_id)
-                .where(grids.c.code == grid, plans.c.state == "published"))
+                .where(grids.c.code == code, plans.c.state == "published"))
 
-    def _area_id(self, area: str) -> sa.ScalarSelect:
+    def _area_id(self, code: str | None, area_id: int | None) -> sa.ScalarSelect:
         areas = self.catalog.table("areas")
-        if area.isdigit():
-            return sa.select(areas.c.id).where(areas.c.id == int(area)).scalar_subquery()
-        return sa.select(areas.c.id).where(areas.c.code == area).scalar_subquery()
+        if area_id is not None:
+            return sa.select(areas.c.id).where(areas.c.id == area_id).scalar_subquery()
+        return sa.select(areas.c.id).where(areas.c.code == code).scalar_subquery()
 
     def _order(self, sort: list[str]) -> list[Any]:
         order = []
@@ -284,6 +286,8 @@ class Repository:
             values.pop(name, None)
         checked = validate_record(self.spec.kind, values, geometry, srid=self.catalog.srid,
                                   partial=partial, repair=repair)
+        # Fields the client did not send keep their column defaults.
+        checked = {k: v for k, v in checked.items() if k in values or k == "geom"}
         for name in self.spec.hidden:
             checked.pop(name, None)
         if "geom" in checked:

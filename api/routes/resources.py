@@ -18,7 +18,8 @@ VALUE_FILTERS = ("category", "status", "source", "type", "kind", "level", "use",
 
 
 def list_query(request: Request, spec: ResourceSpec, paging, bbox, time_range, sort: str | None,
-               grid: str | None, community: str | None, special: str | None,
+               grid: str | None, grid_id: int | None, community: str | None,
+               community_id: int | None, special: str | None,
                synthetic: bool | None) -> ListQuery:
     values = {}
     for name in VALUE_FILTERS:
@@ -32,7 +33,8 @@ def list_query(request: Request, spec: ResourceSpec, paging, bbox, time_range, s
         raise InvalidInput(f"{spec.name} have no geometry to filter by bbox", field="bbox")
     return ListQuery(limit=paging.limit, offset=paging.offset,
                      sort=[s.strip() for s in sort.split(",") if s.strip()] if sort else [],
-                     bbox=bbox, values=values, grid=grid, community=community,
+                     bbox=bbox, values=values, grid=grid, grid_id=grid_id,
+                     community=community, community_id=community_id,
                      start=time_range.start, end=time_range.end,
                      special=[s.strip() for s in special.split(",")] if special else [],
                      synthetic=synthetic)
@@ -48,15 +50,18 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
     def list_rows(request: Request, conn: ConnDep, catalog: CatalogDep, paging: PagingDep,
                   bbox: BBoxDep, time_range: TimeRangeDep,
                   sort: Annotated[str | None, Query()] = None,
-                  grid: Annotated[str | None, Query(description="grid id or code")] = None,
-                  community: Annotated[str | None, Query(description="area id or code")] = None,
+                  grid: Annotated[str | None, Query(
+                      description="grid code in the published plan")] = None,
+                  grid_id: Annotated[int | None, Query()] = None,
+                  community: Annotated[str | None, Query(description="area code")] = None,
+                  community_id: Annotated[int | None, Query()] = None,
                   special: Annotated[str | None, Query(
                       description="people: special groups, comma separated, or any")] = None,
                   synthetic: Annotated[bool | None, Query()] = None,
                   f: Annotated[str, Query(pattern="^(json|geojson|csv)$")] = "json",
                   ) -> Response:
-        q = list_query(request, spec, paging, bbox, time_range, sort, grid, community,
-                       special, synthetic)
+        q = list_query(request, spec, paging, bbox, time_range, sort, grid, grid_id,
+                       community, community_id, special, synthetic)
         rows, total = Repository(catalog, spec).list(conn, q)
         if f == "csv":
             return csv_response(rows, f"{spec.name}.csv")
