@@ -55,7 +55,9 @@ def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url
     values = frame[measure].astype(float).to_numpy()
     breaks = class_breaks(values)
     frame = frame.assign(k=classify(values, breaks), v=values)
-    data = geojson(frame, ["id", "code", "name", "v", "k"])
+    if "community" not in frame:
+        frame["community"] = None
+    data = geojson(frame, ["id", "code", "name", "community", "v", "k"])
 
     def style(feature: dict) -> dict:
         k = feature["properties"]["k"]
@@ -65,7 +67,8 @@ def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url
     layer = folium.GeoJson(
         data, name=title, style_function=style, smooth_factor=1.0,
         highlight_function=lambda _: {"weight": 2.5, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(fields=["code", "name", "v"], labels=False, sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=["code", "name", "community", "v"], labels=False,
+                                      sticky=True),
         zoom_on_click=False,
     )
     items = [(PALETTE[i], label) for i, label in enumerate(class_labels(values, breaks))]

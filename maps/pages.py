@@ -125,9 +125,9 @@ def _outlines(conn: sa.Connection, m: folium.Map, lang: Lang) -> list:
         frame = data.areas(conn, level)
         if frame.empty:
             continue
+        # Outlines sit above the grids but must not take their clicks and hovers.
         layer = folium.GeoJson(geojson(for_page(frame), ["code", "name"]), name=t(key, lang),
-                               style_function=lambda _, s=style: s,
-                               tooltip=folium.GeoJsonTooltip(["name", "code"], labels=False))
+                               style_function=lambda _, s=style: s, interactive=False)
         layer.add_to(m)
         layers.append(frame)
     return layers

@@ -25,6 +25,17 @@ MAP_LAYERS = """() => {
 }"""
 
 
+GRID_CENTRE = """(code) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let point = null;
+    map.eachLayer(l => { if (!point && l.feature && l.feature.properties.code
+                             && (!code || l.feature.properties.code === code)) {
+        point = map.latLngToContainerPoint(l.getBounds().getCenter()); } });
+    const box = map.getContainer().getBoundingClientRect();
+    return {x: box.left + point.x, y: box.top + point.y};
+}"""
+
+
 def _clean(log) -> None:
     assert log.external == [], "the page tried to reach the network"
     assert log.failed == []
@@ -53,21 +64,36 @@ def test_grids_page_renders_offline_with_its_layers(server):
 def test_grid_popup_fetches_the_summary_and_escapes_it(server):
     with browser_page(server) as (page, log):
         page.goto(f"{server}/maps/grids", wait_until="networkidle")
-        page.evaluate("""() => {
-            const map = Object.values(window).find(v => v instanceof L.Map);
-            let clicked = false;
-            map.eachLayer(l => {
-              if (!clicked && l.feature && l.feature.properties.code === '110101001001000') {
-                l.fire('click', {latlng: l.getBounds().getCenter(), layer: l}, true);
-                clicked = true;
-              }
-            });
-        }""")
+        where = page.evaluate(GRID_CENTRE, "110101001001000")
+        page.mouse.click(where["x"], where["y"])
         page.wait_for_selector(".gridgis-summary table")
         text = page.locator(".gridgis-summary").inner_text()
         assert "110101001001000" in text
         assert "张敏" in text
         screenshot(page, "grids-popup-zh")
+        _clean(log)
+
+
+def test_hostile_names_show_as_text_in_tooltips(seeded, api_settings):
+    import sqlalchemy as sa
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE grids SET name = :n"),
+                     {"n": '<img src=x onerror="window.pwned=1">'})
+    with live_server(create_app(api_settings, database=db)) as url, \
+            browser_page(url) as (page, log):
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{url}/maps/grids", wait_until="networkidle")
+        where = page.evaluate(GRID_CENTRE, None)
+        page.mouse.move(where["x"], where["y"])
+        page.mouse.move(where["x"] + 3, where["y"] + 3)
+        page.wait_for_selector(".leaflet-tooltip")
+        assert '<img src=x onerror="window.pwned=1">' in \
+            page.locator(".leaflet-tooltip").first.inner_text()
+        assert page.evaluate("() => window.pwned") is None
+        assert dialogs == []
         _clean(log)
 
 

@@ -1,0 +1,76 @@
+"""Grid endpoints: which grid is here, what a grid holds, assigning workers."""
+
+from pyproj import Transformer
+
+from tests.helpers import X0, Y0
+
+TO_WGS84 = Transformer.from_crs(32635, 4326, always_xy=True)
+
+
+def test_grid_at_a_location_with_hierarchy_and_workers(client, ids):
+    lon, lat = TO_WGS84.transform(X0 + 50, Y0 + 50)
+    body = client.get("/grids/at", params={"lon": lon, "lat": lat}).json()
+    assert body["id"] == ids["grid00"]
+    assert (body["community"], body["subdistrict"], body["district"]) == \
+        ("西社区", "东街道", "示范区")
+    assert [w["name"] for w in body["workers"]] == ["张敏"]
+
+
+def test_grid_at_outside_every_grid_is_404(client):
+    lon, lat = TO_WGS84.transform(X0 - 500, Y0 - 500)
+    response = client.get("/grids/at", params={"lon": lon, "lat": lat})
+    assert response.status_code == 404
+    assert "outside every grid" in response.json()["detail"]
+
+
+def test_grid_at_rejects_impossible_coordinates(client):
+    assert client.get("/grids/at", params={"lon": 24.9, "lat": 160}).status_code == 422
+
+
+def test_grid_summary_counts(client, ids):
+    body = client.get(f"/grids/{ids['grid00']}/summary").json()
+    assert body["people"]["total"] == 2
+    assert body["people"]["floating"] == 1
+    assert body["people"]["community_correction"] == 1
+    assert body["places"] == {"bar": 1}
+    assert body["things"] == {"camera": 1}
+    assert body["incidents"] == {"property_crime": 1, "violent_crime": 1}
+    assert [w["name"] for w in body["workers"]] == ["张敏"]
+
+
+def test_grid_summary_time_range(client, ids):
+    body = client.get(f"/grids/{ids['grid00']}/summary",
+                      params={"start": "2026-02-01T00:00:00Z"}).json()
+    assert body["incidents"] == {"violent_crime": 1}
+
+
+def test_grid_summary_of_a_missing_grid(client):
+    assert client.get("/grids/999999/summary").status_code == 404
+
+
+def test_stats_has_a_row_per_grid_with_rates(client, ids):
+    rows = {r["id"]: r for r in client.get("/stats/grids").json()["items"]}
+    assert len(rows) == 9
+    first = rows[ids["grid00"]]
+    assert (first["people"], first["incidents"], first["cameras"], first["workers"]) == \
+        (2, 2, 1, 1)
+    assert float(first["incidents_per_1000"]) == 1000.0
+    assert first["community"] == "西社区" and first["subdistrict"] == "东街道"
+    assert rows[ids["grid22"]]["incidents"] == 1
+    assert rows[ids["grid22"]]["incidents_per_1000"] is None  # nobody lives there
+
+
+def test_stats_csv(client):
+    response = client.get("/stats/grids", params={"f": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    assert len(response.text.strip().splitlines()) == 10
+
+
+def test_assign_workers_to_a_grid(client, ids):
+    worker = client.post("/workers", json={"name": "李强"}).json()
+    response = client.put(f"/grids/{ids['grid11']}/workers",
+                          json=[{"worker_id": worker["id"], "role": "primary"}])
+    assert response.status_code == 200
+    assert [w["name"] for w in response.json()] == ["李强"]
+    bad = client.put(f"/grids/{ids['grid11']}/workers", json=[{"worker_id": 424242}])
+    assert bad.status_code == 422 and bad.json()["field"] == "0.worker_id"

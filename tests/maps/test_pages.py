@@ -1,0 +1,96 @@
+"""Render tests on the map pages' HTML."""
+
+import re
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings, Settings
+
+EVIL = '<img src=x onerror="alert(1)">'
+ASSET = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')
+
+
+def _external_assets(html: str) -> list[str]:
+    return [url for url in ASSET.findall(html) if not url.startswith("/static/")]
+
+
+def test_pages_load_only_local_assets(client):
+    for url in ("/maps/grids", "/maps/incidents", "/docs", "/"):
+        html = client.get(url).text
+        assert _external_assets(html) == [], url
+    assert "/static/vendor/leaflet/dist/leaflet.js" in client.get("/maps/grids").text
+
+
+def test_local_assets_are_served(client):
+    html = client.get("/maps/incidents").text
+    for url in ASSET.findall(html):
+        assert client.get(url).status_code == 200, url
+
+
+def test_user_text_is_escaped(seeded, api_settings):
+    db, ids = seeded
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE grids SET name = :n"), {"n": EVIL})
+        conn.execute(sa.text("UPDATE areas SET name = :n"), {"n": EVIL})
+    with TestClient(create_app(api_settings, database=db)) as client:
+        html = client.get("/maps/grids").text
+    assert EVIL not in html
+    # HTML-escaped, then JSON-encoded by Folium (& becomes \u0026)
+    assert "\\u0026lt;img src=x onerror=\\u0026quot;alert(1)\\u0026quot;\\u0026gt;" in html
+
+
+def test_labels_follow_the_language(client):
+    assert "网格" in client.get("/maps/grids", params={"lang": "zh"}).text
+    english = client.get("/maps/grids", params={"lang": "en"}).text
+    assert "Community boundaries" in english and "社区边界" not in english
+    assert "Clustered markers" in client.get("/maps/incidents", params={"lang": "en"}).text
+
+
+def test_default_language_comes_from_settings(seeded):
+    db, _ = seeded
+    settings = Settings(api=ApiSettings(lang="en"))
+    with TestClient(create_app(settings, database=db)) as client:
+        assert "Grid map" in client.get("/").text
+
+
+def test_synthetic_data_is_announced(seeded, api_settings):
+    db, _ = seeded
+    with TestClient(create_app(api_settings, database=db)) as client:
+        assert "synthetic" not in client.get("/maps/grids?lang=en").text.lower()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE incidents SET synthetic = true"))
+    with TestClient(create_app(api_settings, database=db)) as client:
+        for url in ("/maps/grids?lang=en", "/maps/incidents?lang=en"):
+            assert "people and incidents are synthetic" in client.get(url).text
+
+
+def test_no_tiles_by_default_and_configured_tiles_when_set(seeded):
+    db, _ = seeded
+    with TestClient(create_app(Settings(), database=db)) as client:
+        assert "L.tileLayer" not in client.get("/maps/grids").text
+    settings = Settings(api=ApiSettings(tile_url="/tiles/{z}/{x}/{y}.png",
+                                        tile_attribution="内网底图"))
+    with TestClient(create_app(settings, database=db)) as client:
+        html = client.get("/maps/grids").text
+    assert "L.tileLayer" in html and "/tiles/{z}/{x}/{y}.png" in html
+
+
+def test_measure_choice_changes_the_legend(client):
+    html = client.get("/maps/grids", params={"measure": "people", "lang": "en"}).text
+    assert "Grids: People" in html
+    bad = client.get("/maps/grids", params={"measure": "secrets"})
+    assert bad.status_code == 422
+
+
+def test_unknown_incident_category_is_rejected(client):
+    response = client.get("/maps/incidents", params={"category": "aliens"})
+    assert response.status_code == 422 and response.json()["field"] == "category"
+
+
+def test_empty_database_page_says_what_to_do(make_db):
+    db = make_db()
+    with TestClient(create_app(Settings(), database=db)) as client:
+        html = client.get("/maps/grids", params={"lang": "en"}).text
+    assert "Run gridgis demo or import data" in html
