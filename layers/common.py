@@ -14,15 +14,16 @@ COORD_DECIMALS = 6  # ~0.1 m, plenty for display
 
 
 def for_page(frame: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
-    """Non-empty geometries in EPSG:4326 with coordinates rounded for a compact page."""
+    """Non-empty geometries in EPSG:4326 with coordinates rounded for a compact page
+    (rounding the numbers, not snapping the geometry, so nothing collapses)."""
     if frame.crs is None:
         raise ValueError("layer data has no CRS")
     frame = frame[~(frame.geometry.is_empty | frame.geometry.isna())]
     if frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     frame = frame.copy()
-    frame["geometry"] = shapely.set_precision(frame.geometry.values, 10 ** -decimals,
-                                              mode="pointwise")
+    frame[frame.geometry.name] = shapely.transform(frame.geometry.values,
+                                                   lambda xy: np.round(xy, decimals))
     return frame
 
 

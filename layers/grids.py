@@ -8,7 +8,8 @@ import geopandas as gpd
 import numpy as np
 from branca.element import MacroElement, Template
 
-from layers.common import escape, for_page, geojson
+from layers.common import for_page
+from layers.encoding import DECODER_JS, encode_polygons, script_json
 from layers.legend import Legend
 
 PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]  # ColorBrewer YlOrRd 5
@@ -50,31 +51,22 @@ def classify(values: np.ndarray, breaks: list[float]) -> np.ndarray:
 def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url: str,
                labels: dict[str, str], no_data: str) -> tuple[folium.GeoJson, Legend,
                                                              MacroElement]:
-    """The choropleth layer, its legend and its behaviour (popup, labels)."""
+    """The choropleth layer, its legend and its behaviour (data, style, tooltip, popup,
+    labels). The features are added in the browser from a compact encoding."""
     frame = for_page(grids, decimals=5)
     values = frame[measure].astype(float).to_numpy()
     breaks = class_breaks(values)
-    frame = frame.assign(k=classify(values, breaks), v=values)
-    if "community" not in frame:
-        frame["community"] = None
-    data = geojson(frame, ["id", "code", "name", "community", "v", "k"])
-
-    def style(feature: dict) -> dict:
-        k = feature["properties"]["k"]
-        return {"fillColor": PALETTE[k] if k >= 0 else NO_DATA, "fillOpacity": 0.65,
-                "color": "#444", "weight": 0.6}
-
-    layer = folium.GeoJson(
-        data, name=title, style_function=style, smooth_factor=1.0,
-        highlight_function=lambda _: {"weight": 2.5, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(fields=["code", "name", "community", "v"], labels=False,
-                                      sticky=True),
-        zoom_on_click=False,
-    )
+    community = frame["community"] if "community" in frame else [None] * len(frame)
+    packed = encode_polygons(frame.geometry.values, {
+        "id": frame["id"].tolist(), "code": frame["code"].tolist(),
+        "name": frame["name"].tolist(), "community": list(community),
+        "v": values.tolist(), "k": classify(values, breaks).tolist()})
+    layer = folium.GeoJson({"type": "FeatureCollection", "features": []}, name=title,
+                           smooth_factor=1.0)
     items = [(PALETTE[i], label) for i, label in enumerate(class_labels(values, breaks))]
     if not np.isfinite(values).all():
         items.append((NO_DATA, no_data))
-    return layer, Legend(title, items), GridBehaviour(layer, summary_url, labels)
+    return layer, Legend(title, items), GridBehaviour(layer, packed, summary_url, labels)
 
 
 def _fmt(value: float) -> str:
@@ -90,7 +82,30 @@ class GridBehaviour(MacroElement):
         (function() {
           var map = {{ this._parent.get_name() }};
           var layer = {{ this.layer.get_name() }};
+          {{ this.decoder }}
           var L10N = {{ this.labels_json }};
+          var PALETTE = {{ this.palette_json }};
+          function style(f) {
+            var k = f.properties.k;
+            return {fillColor: k >= 0 ? PALETTE[k] : '{{ this.no_data }}', fillOpacity: 0.65,
+                    color: '#444', weight: 0.6};
+          }
+          layer.options.style = style;
+          layer.addData(decodePolygons({{ this.packed_json }}));
+          layer.bindTooltip(function(l) {
+            var p = l.feature.properties, div = document.createElement('div');
+            [p.code, p.name, p.community, p.v].forEach(function(value) {
+              if (value === null || value === undefined || value === '') return;
+              var line = document.createElement('div');
+              line.textContent = value;
+              div.appendChild(line);
+            });
+            return div;
+          }, {sticky: true});
+          layer.on('mouseover', function(e) {
+            e.layer.setStyle({weight: 2.5, color: '#000'});
+          });
+          layer.on('mouseout', function(e) { layer.resetStyle(e.layer); });
           function row(table, key, value) {
             var tr = document.createElement('tr');
             var th = document.createElement('th'); th.textContent = key;
@@ -137,8 +152,9 @@ class GridBehaviour(MacroElement):
             layer.eachLayer(function(l) {
               if (shown > 400 || !view.intersects(l.getBounds())) return;
               shown++;
-              var icon = L.divIcon({className: 'gridgis-label', html: l.feature.properties.code,
-                                    iconSize: null});
+              var text = document.createElement('span');
+              text.textContent = l.feature.properties.code;
+              var icon = L.divIcon({className: 'gridgis-label', html: text, iconSize: null});
               L.marker(l.getBounds().getCenter(), {icon: icon, interactive: false}).addTo(labels);
             });
             labels.addTo(map);
@@ -156,14 +172,16 @@ class GridBehaviour(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, layer: folium.GeoJson, summary_url: str, labels: dict[str, str]) -> None:
+    def __init__(self, layer: folium.GeoJson, packed: dict, summary_url: str,
+                 labels: dict[str, str]) -> None:
         super().__init__()
         import json
 
         self.layer = layer
+        self.packed_json = script_json(packed)
+        self.decoder = DECODER_JS
         self.summary_url = summary_url
-        self.labels_json = json.dumps(labels, ensure_ascii=False)
+        self.labels_json = script_json(labels)
+        self.palette_json = json.dumps(PALETTE)
+        self.no_data = NO_DATA
 
-
-def escape_all(values: list) -> list[str]:
-    return [escape(v) for v in values]

@@ -6,7 +6,7 @@ import folium
 import geopandas as gpd
 from folium import plugins
 
-from layers.common import escape, for_page
+from layers.common import escape, for_page, geojson
 
 CATEGORY_COLOURS = {
     "violent_crime": "#d7191c", "property_crime": "#fdae61", "gambling": "#abd9e9",
@@ -42,12 +42,11 @@ def heat_layer(points: gpd.GeoDataFrame, *, name: str, show: bool = False) -> pl
     return plugins.HeatMap(data, name=name, radius=14, blur=18, min_opacity=0.3, show=show)
 
 
-def unassigned_layer(points: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
-    """Points outside every grid, drawn loud so nobody misses a blind spot."""
-    group = folium.FeatureGroup(name=name)
+def unassigned_layer(points: gpd.GeoDataFrame, *, name: str) -> folium.GeoJson:
+    """Points outside every grid, drawn loud so nobody misses a blind spot (one layer,
+    however many points)."""
     frame = for_page(points)
-    for geom, label in zip(frame.geometry, frame["label"], strict=True):
-        folium.CircleMarker([geom.y, geom.x], radius=6, color="#e31a1c", weight=2,
-                            fill=True, fill_color="#ffff00", fill_opacity=0.9,
-                            tooltip=escape(label)).add_to(group)
-    return group
+    marker = folium.CircleMarker(radius=6, color="#e31a1c", weight=2, fill=True,
+                                 fill_color="#ffff00", fill_opacity=0.9)
+    return folium.GeoJson(geojson(frame, ["label"]), name=name, marker=marker,
+                          tooltip=folium.GeoJsonTooltip(["label"], labels=False))

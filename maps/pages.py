@@ -24,6 +24,7 @@ MEASURE_COLUMNS = {"people": "people", "households": "households", "incidents": 
                    "incident_rate": "incidents_per_1000"}
 DEFAULT_VIEW = ([60.17, 24.94], 13)
 MAX_ZOOM = 19
+UNASSIGNED_SHOWN = 2_000  # newest first; the layer name gives the full count
 
 
 @dataclass
@@ -97,15 +98,14 @@ def base_map(conn: sa.Connection, options: PageOptions, title: str) -> folium.Ma
                          name="tiles", control=False).add_to(m)
     roads = data.roads(conn, options.max_features)
     if not roads.empty:
-        folium.GeoJson(geojson(for_page(roads), ["name"]), name=t("roads", lang),
-                       style_function=lambda _: {"color": "#ffffff", "weight": 3,
-                                                 "opacity": 0.95},
+        folium.GeoJson(geojson(for_page(roads, 5), []), name=t("roads", lang),
+                       style={"color": "#ffffff", "weight": 3, "opacity": 0.95},
                        interactive=False).add_to(m)
     buildings = data.buildings(conn, options.max_features)
     if not buildings.empty:
-        folium.GeoJson(geojson(for_page(buildings), ["id"]), name=t("buildings", lang),
-                       style_function=lambda _: {"color": "#b8b4aa", "weight": 0.5,
-                                                 "fillColor": "#d9d5cc", "fillOpacity": 0.9},
+        folium.GeoJson(geojson(for_page(buildings, 5), []), name=t("buildings", lang),
+                       style={"color": "#b8b4aa", "weight": 0.5, "fillColor": "#d9d5cc",
+                              "fillOpacity": 0.9},
                        interactive=False).add_to(m)
     facts = data.page_facts(conn)
     if facts["attribution"]:
@@ -126,8 +126,8 @@ def _outlines(conn: sa.Connection, m: folium.Map, lang: Lang) -> list:
         if frame.empty:
             continue
         # Outlines sit above the grids but must not take their clicks and hovers.
-        layer = folium.GeoJson(geojson(for_page(frame), ["code", "name"]), name=t(key, lang),
-                               style_function=lambda _, s=style: s, interactive=False)
+        layer = folium.GeoJson(geojson(for_page(frame, 5), []), name=t(key, lang),
+                               style=style, interactive=False)
         layer.add_to(m)
         layers.append(frame)
     return layers
@@ -163,9 +163,9 @@ def grids_page(conn: sa.Connection, options: PageOptions, measure: str = "incide
         m.add_child(behaviour)
         frames.append(grids)
     frames = _outlines(conn, m, lang) + frames
-    outside = data.unassigned(conn, options.max_features)
+    outside, outside_total = data.unassigned(conn, UNASSIGNED_SHOWN)
     if not outside.empty:
-        unassigned_layer(outside, name=f"{t('unassigned', lang)} ({len(outside)})").add_to(m)
+        unassigned_layer(outside, name=f"{t('unassigned', lang)} ({outside_total:,})").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     _fit(m, frames[::-1])
     m.add_child(_measure_switch(lang, measure, start, end))

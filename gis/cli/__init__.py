@@ -21,7 +21,7 @@ from api.cli import register as register_api  # noqa: E402 - serve, assets
 
 register_api(app)
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def main() -> None:

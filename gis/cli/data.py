@@ -17,8 +17,8 @@ from gis.errors import ImportRejected
 from gis.importing import Mapping, import_file, load_mapping_file, parse_map_option
 from gis.importing.kinds import KINDS
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 KIND_HELP = "one of: " + ", ".join(KINDS)
 SHOWN_REJECTIONS = 20
 

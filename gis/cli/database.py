@@ -17,7 +17,7 @@ from gis.settings import DatabaseSettings
 
 app = typer.Typer(help="Look after the database (the embedded cluster by default).",
                   no_args_is_help=True)
-out = Console()
+out = Console(soft_wrap=True)
 
 
 def _embedded(settings: DatabaseSettings) -> EmbeddedCluster:

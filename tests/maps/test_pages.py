@@ -36,9 +36,10 @@ def test_user_text_is_escaped(seeded, api_settings):
         conn.execute(sa.text("UPDATE areas SET name = :n"), {"n": EVIL})
     with TestClient(create_app(api_settings, database=db)) as client:
         html = client.get("/maps/grids").text
-    assert EVIL not in html
-    # HTML-escaped, then JSON-encoded by Folium (& becomes \u0026)
-    assert "\\u0026lt;img src=x onerror=\\u0026quot;alert(1)\\u0026quot;\\u0026gt;" in html
+    # Grid names travel as script-safe JSON and are shown with textContent; area names
+    # are not embedded on this page. Nothing arrives as markup.
+    assert EVIL not in html and "<img" not in html
+    assert '\\u003cimg src=x onerror=\\"alert(1)\\"\\u003e' in html
 
 
 def test_labels_follow_the_language(client):
