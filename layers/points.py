@@ -39,7 +39,10 @@ def cluster_layer(points: gpd.GeoDataFrame, *, name: str, label_column: str,
 def heat_layer(points: gpd.GeoDataFrame, *, name: str, show: bool = False) -> plugins.HeatMap:
     frame = for_page(points)
     data = [[round(g.y, 6), round(g.x, 6)] for g in frame.geometry]
-    return plugins.HeatMap(data, name=name, radius=14, blur=18, min_opacity=0.3, show=show)
+    # Scale the saturation point with the number of points so that thousands of
+    # incidents show where they concentrate instead of one red blanket.
+    return plugins.HeatMap(data, name=name, radius=14, blur=18, min_opacity=0.25, show=show,
+                           **{"max": max(1.0, len(data) / 600)})
 
 
 def unassigned_layer(points: gpd.GeoDataFrame, *, name: str) -> folium.GeoJson:

@@ -42,8 +42,9 @@ class Banner(MacroElement):
         {% macro html(this, kwargs) %}
         <div class="gridgis-banner">{{ this.text }} {{ this.extra }}</div>
         <style>.gridgis-banner { position: absolute; z-index: 1000; top: 8px; left: 54px;
-          right: 54px; background: rgba(255, 248, 220, .94); border: 1px solid #e0c060;
-          border-radius: 4px; padding: 4px 10px; font: 13px/1.4 sans-serif; }</style>
+          max-width: calc(100% - 420px); background: rgba(255, 248, 220, .94);
+          border: 1px solid #e0c060; border-radius: 4px; padding: 4px 10px;
+          font: 13px/1.4 sans-serif; }</style>
         {% endmacro %}
     """)
 

@@ -17,6 +17,7 @@ have_postgis() {
 }
 have_postgis || missing+=(postgresql postgresql-postgis)
 python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+command -v npm >/dev/null || missing+=(npm)  # fetches Leaflet & co. once, for offline pages
 if (( want_test )); then
     command -v chromium >/dev/null || missing+=(chromium)
     fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
@@ -56,3 +57,4 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     fi
     touch "$stamp"
 fi
+.venv/bin/gridgis assets fetch >/dev/null

@@ -1,0 +1,101 @@
+"""The demo district built on a reduced setting (2 months of incidents)."""
+
+import pytest
+import sqlalchemy as sa
+
+from gis.db import Database, create_db_engine
+from gis.demo import DemoOptions, build_demo, demo_exists, load_model
+
+
+@pytest.fixture(scope="module")
+def demo(pg_server):
+    name, url = pg_server.fresh(srid=None)
+    db = Database(create_db_engine(url, statement_timeout_ms=600_000))
+    summary = build_demo(db, DemoOptions(months=2, incident_scale=0.5))
+    yield db, summary
+    db.engine.dispose()
+    pg_server.drop_database(name)
+
+
+def scalar(db, sql: str):
+    with db.engine.connect() as conn:
+        return conn.execute(sa.text(sql)).scalar_one()
+
+
+def test_counts(demo):
+    db, summary = demo
+    counts = summary.counts
+    assert counts["grids"] >= 30 and counts["buildings"] >= 450
+    assert counts["people"] > 2 * counts["households"] * 0.9
+    assert counts["things"] > 200 and counts["places"] > 1000
+    assert demo_exists(db)
+
+
+@pytest.mark.parametrize("level", ["subdistrict", "community"])
+def test_each_level_covers_the_district_without_gaps_or_overlaps(demo, level):
+    db, _ = demo
+    district = scalar(db, "SELECT ST_Area(geom) FROM areas WHERE level = 'district'")
+    union = scalar(db, f"SELECT ST_Area(ST_Union(geom)) FROM areas WHERE level = '{level}'")
+    total = scalar(db, f"SELECT sum(ST_Area(geom)) FROM areas WHERE level = '{level}'")
+    assert union == pytest.approx(district, rel=1e-6)
+    assert total == pytest.approx(district, rel=1e-6)  # sum = union: no overlaps
+
+
+def test_grids_cover_the_district_and_nest_in_their_communities(demo):
+    db, _ = demo
+    district = scalar(db, "SELECT ST_Area(geom) FROM areas WHERE level = 'district'")
+    assert scalar(db, "SELECT ST_Area(ST_Union(geom)) FROM grids") == \
+        pytest.approx(district, rel=1e-6)
+    assert scalar(db, "SELECT sum(ST_Area(geom)) FROM grids") == \
+        pytest.approx(district, rel=1e-6)
+    outside = scalar(db, """
+        SELECT max(ST_Area(ST_Difference(g.geom, c.geom)))
+        FROM grids g JOIN areas c ON c.id = g.community_id""")
+    assert outside < 1.0  # m²: numerical noise only
+    assert scalar(db, "SELECT count(*) FROM grids WHERE community_id IS NULL") == 0
+    assert scalar(db, """SELECT count(*) FROM areas c LEFT JOIN areas s ON s.id = c.parent_id
+                         WHERE c.level = 'community' AND s.level IS DISTINCT FROM
+                         'subdistrict'""") == 0
+
+
+def test_codes_follow_the_hierarchy(demo):
+    db, _ = demo
+    assert scalar(db, """
+        SELECT count(*) FROM grids g JOIN areas c ON c.id = g.community_id
+        JOIN areas s ON s.id = c.parent_id JOIN areas d ON d.id = s.parent_id
+        WHERE NOT (g.code LIKE c.code || '___' AND c.code LIKE s.code || '___'
+                   AND s.code LIKE d.code || '___' AND length(g.code) = 15)""") == 0
+
+
+def test_every_building_person_and_incident_lies_in_exactly_one_grid(demo):
+    db, _ = demo
+    for table in ("buildings", "people", "households", "incidents", "places", "things"):
+        assert scalar(db, f"SELECT count(*) FROM {table} WHERE grid_id IS NULL") == 0, table
+    assert scalar(db, """
+        SELECT count(*) FROM people p
+        WHERE (SELECT count(*) FROM grids g WHERE ST_Intersects(g.geom, p.geom)) <> 1""") == 0
+
+
+def test_grid_workloads_are_within_the_documented_range(demo):
+    db, _ = demo
+    floor = load_model()[0]["partition"]["grid_min_households"]
+    low, high = (scalar(db, f"SELECT {f}(n) FROM (SELECT count(h.id) n FROM grids g LEFT JOIN "
+                            "households h ON h.grid_id = g.id GROUP BY g.id) x")
+                 for f in ("min", "max"))
+    assert floor <= low and high <= 4 * floor
+
+
+def test_every_grid_has_a_primary_worker(demo):
+    db, _ = demo
+    assert scalar(db, """SELECT count(*) FROM grids g WHERE NOT EXISTS (
+        SELECT 1 FROM grid_assignments a WHERE a.grid_id = g.id AND a.role = 'primary')""") == 0
+
+
+def test_synthetic_rows_are_marked_and_real_geography_is_attributed(demo):
+    db, _ = demo
+    assert scalar(db, "SELECT bool_and(synthetic) FROM people")
+    assert scalar(db, "SELECT bool_and(synthetic) FROM incidents")
+    assert scalar(db, "SELECT count(*) FROM people WHERE id_number IS NOT NULL") == 0
+    assert "OpenStreetMap" in scalar(db, "SELECT value FROM gridgis_meta "
+                                         "WHERE key = 'attribution'")
+    assert scalar(db, "SELECT count(*) FROM roads") > 500
