@@ -16,6 +16,7 @@ from gis.db import open_database
 from gis.errors import ImportRejected
 from gis.importing import Mapping, import_file, load_mapping_file, parse_map_option
 from gis.importing.kinds import KINDS
+from gis.importing.loader import rejects_beside
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -40,6 +41,9 @@ def register(root: typer.Typer) -> None:
         skip_invalid: Annotated[bool, typer.Option(
             help="import the good rows; write the rejected ones beside the file")] = False,
         repair: Annotated[bool, typer.Option(help="repair invalid polygons when possible")] = True,
+        rejects: Annotated[Path | None, typer.Option(
+            help="where --skip-invalid writes rejected rows "
+                 "(default: ./NAME.rejected.csv)")] = None,
     ) -> None:
         """Import a file atomically: every row, or none with a report of every bad row."""
         spec = load_mapping_file(mapping) if mapping else Mapping()
@@ -54,6 +58,7 @@ def register(root: typer.Typer) -> None:
                 report = import_file(
                     db, kind, file, mapping=spec, plan_name=plan, skip_invalid=skip_invalid,
                     repair=repair, timezone=timezone,
+                    rejects_path=rejects or rejects_beside(file, Path.cwd()),
                     progress=lambda done, total: bar.update(task, completed=done, total=total))
             except ImportRejected as exc:
                 bar.stop()

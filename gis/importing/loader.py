@@ -59,7 +59,10 @@ class ImportReport:
 def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | None = None,
                 plan_name: str | None = None, skip_invalid: bool = False, repair: bool = True,
                 timezone: str = "UTC", keep_extra: bool = True,
+                rejects_path: Path | None = None,
                 progress: ProgressCallback | None = None) -> ImportReport:
+    """Import one file in one transaction; see the module docstring. With
+    ``skip_invalid`` the rejected rows go to ``rejects_path`` (default: beside the file)."""
     started = time.perf_counter()
     try:
         kind = get_kind(kind_name)
@@ -100,7 +103,8 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
         report.rejections.extend(late)
         report.inserted, report.updated, report.unassigned = writer.counts()
     if report.rejections:
-        report.rejects_file = write_rejects(Path(path), report.rejections)
+        report.rejects_file = write_rejects(rejects_path or rejects_beside(Path(path)),
+                                            report.rejections)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -435,10 +439,15 @@ def _resolve_plan(conn: sa.Connection, plan_name: str | None, *, create: bool) -
     return int(plan_id)
 
 
-def write_rejects(path: Path, rejections: list[Rejection]) -> Path:
-    """The rejected rows beside the source file, with a reason column."""
-    target = path.with_name(path.name.split(".")[0] + ".rejected.csv")
+def rejects_beside(source: Path, directory: Path | None = None) -> Path:
+    """``NAME.rejected.csv`` in ``directory`` (default: the source's own)."""
+    return (directory or source.parent) / (source.name.split(".")[0] + ".rejected.csv")
+
+
+def write_rejects(target: Path, rejections: list[Rejection]) -> Path:
+    """The rejected rows with their row number, field and reason."""
     frame = pd.DataFrame([{**r.values, "_row": r.row, "_field": r.field or "",
                            "_reason": r.reason} for r in rejections])
+    target.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(target, index=False)
     return target

@@ -247,7 +247,7 @@ def geometry_from_geojson(value: object) -> tuple[object, str | None]:
 
 
 def _as_text(value: object) -> str:
-    if value is None:
+    if value is None or value is pd.NaT:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"

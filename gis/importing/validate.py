@@ -266,8 +266,7 @@ def _parse_datetimes(values: pd.Series, timezone: str) -> pd.Series:
     if parsed.dtype == object:  # a mix of naive and aware values
         return pd.Series([_to_utc(v, timezone) for v in parsed], index=values.index,
                          dtype="datetime64[ns, UTC]")
-    return parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward") \
-        .dt.tz_convert("UTC")
+    return _localise(parsed, timezone)
 
 
 def _to_utc(value, timezone: str):
@@ -286,8 +285,17 @@ def _assemble_datetime(frame: pd.DataFrame, parts: dict[str, str], f: Field,
     if len(bad):
         errors.add(bad, f.name, lambda p: "not a valid date-time: " + ", ".join(
             f"{part}={frame[column].iat[p]!r}" for part, column in parts.items()))
-    return stamp.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward") \
-        .dt.tz_convert("UTC")
+    return _localise(stamp, timezone)
+
+
+def _localise(naive: pd.Series, timezone: str) -> pd.Series:
+    """Local wall-clock times to UTC. A time that occurs twice (the hour repeated when
+    clocks go back) is taken as its first occurrence; one that never occurs (skipped when
+    clocks go forward) moves forward by the one-hour gap, as a clock not yet changed
+    would have read it."""
+    first = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(timezone, ambiguous=first,
+                                nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
 
 
 def _prepare_geometry(chunk: RawChunk, plan: ImportPlan, errors: _Errors,

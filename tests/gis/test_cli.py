@@ -54,9 +54,11 @@ def test_skip_invalid_reports_the_rejects_file(run, tmp_path):
     frame = incidents_frame(5)
     frame.loc[1, "lat"] = 95
     frame.to_csv(tmp_path / "i.csv", index=False)
-    result = run("import", "incidents", tmp_path / "i.csv", "--skip-invalid")
+    result = run("import", "incidents", tmp_path / "i.csv", "--skip-invalid",
+                 "--rejects", tmp_path / "out" / "bad.csv")
     assert result.returncode == 0
-    assert "4 inserted" in result.stdout and "i.rejected.csv" in result.stdout
+    assert "4 inserted" in result.stdout and "bad.csv" in result.stdout
+    assert pd.read_csv(tmp_path / "out" / "bad.csv")["_row"].tolist() == [2]
 
 
 def test_unknown_kind_and_missing_file(run, tmp_path):

@@ -429,3 +429,20 @@ def test_point_geometry_for_polygon_kind_is_rejected(db, tmp_path):
         tmp_path / "p.geojson")
     with pytest.raises(ImportRejected, match="expected a Polygon or MultiPolygon, got Point"):
         import_file(db, "grids", tmp_path / "p.geojson")
+
+
+def test_local_times_around_daylight_saving_changes(make_db, tmp_path):
+    db = make_db(srid=PORTLAND_SRID)
+    to_utm = Transformer.from_crs(4326, 32610, always_xy=True)
+    x, y = to_utm.transform(-123.1, 49.28)
+    pd.DataFrame({"category": ["other"] * 2,
+                  "when": ["2020-11-01 01:30", "2020-03-08 02:30"],  # repeated / skipped
+                  "X": [x, x], "Y": [y, y]}).to_csv(tmp_path / "dst.csv", index=False)
+    import_file(db, "incidents", tmp_path / "dst.csv", mapping=Mapping(
+        crs="EPSG:32610", timezone="America/Vancouver",
+        fields={"occurred_at": "when", "x": "X", "y": "Y"}))
+    with db.engine.connect() as conn:
+        got = conn.execute(sa.text("SELECT occurred_at AT TIME ZONE 'UTC' FROM incidents "
+                                   "ORDER BY id")).scalars().all()
+    # 01:30 PDT (first occurrence) = 08:30 UTC; 02:30 does not exist, moved to 03:30 PDT
+    assert [t.isoformat() for t in got] == ["2020-11-01T08:30:00", "2020-03-08T10:30:00"]
