@@ -76,6 +76,7 @@ def open_database(settings: DatabaseSettings | None = None, *,
                                       statement_timeout_ms=settings.statement_timeout_ms)
             try:
                 ensure_postgis(engine)
+                upgrade_if_initialised(engine)
                 yield Database(engine, cluster)
             finally:
                 engine.dispose()
@@ -85,9 +86,18 @@ def open_database(settings: DatabaseSettings | None = None, *,
                                   statement_timeout_ms=settings.statement_timeout_ms)
         try:
             ensure_postgis(engine)
+            upgrade_if_initialised(engine)
             yield Database(engine)
         finally:
             engine.dispose()
+
+
+def upgrade_if_initialised(engine: Engine) -> None:
+    """Apply pending migrations to a database that already has the gridgis schema (a new
+    one is initialised by the first import, ``gridgis init`` or ``gridgis demo``)."""
+    current, head = schema_revision(engine)
+    if current is not None and current != head:
+        migrate(engine)
 
 
 def ensure_postgis(engine: Engine) -> None:
