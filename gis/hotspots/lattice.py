@@ -1,0 +1,54 @@
+"""Units of analysis: a fine regular lattice clipped to the district."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+
+def lattice(boundary: gpd.GeoSeries, size_m: float = 150.0,
+            shape: Literal["hex", "square"] = "hex") -> gpd.GeoDataFrame:
+    """Cells of ``size_m`` (square side, or hexagon flat-to-flat width) covering
+    ``boundary`` (in a metric CRS), clipped to it; small slivers at the edge are kept so
+    that the cells cover the district exactly."""
+    if boundary.crs is None or not boundary.crs.is_projected:
+        raise ValueError("the boundary must be in a projected (metric) CRS")
+    area = shapely.union_all(boundary.values)
+    xmin, ymin, xmax, ymax = area.bounds
+    if shape == "square":
+        xs = np.arange(xmin, xmax, size_m)
+        ys = np.arange(ymin, ymax, size_m)
+        gx, gy = np.meshgrid(xs, ys)
+        cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size_m, gy.ravel() + size_m)
+    else:
+        radius = size_m / np.sqrt(3)  # centre to vertex of a pointy-top hexagon
+        dx, dy = size_m, 1.5 * radius
+        rows = np.arange(ymin - dy, ymax + dy, dy)
+        centres = [(x + (dx / 2 if i % 2 else 0.0), y) for i, y in enumerate(rows)
+                   for x in np.arange(xmin - dx, xmax + dx, dx)]
+        angles = np.deg2rad(np.arange(30, 390, 60))
+        ring = np.column_stack([np.cos(angles), np.sin(angles)]) * radius
+        cells = np.array([shapely.Polygon(ring + c) for c in centres], dtype=object)
+    cells = cells[shapely.intersects(cells, area)]
+    clipped = shapely.intersection(cells, area)
+    keep = shapely.area(clipped) > 0
+    frame = gpd.GeoDataFrame({"cell": np.arange(keep.sum())}, geometry=clipped[keep],
+                             crs=boundary.crs)
+    return frame
+
+
+def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
+    """How many points fall in each unit (a point on a shared edge counts once, in the
+    first unit in index order)."""
+    if units.crs != points.crs:
+        raise ValueError(f"CRS mismatch: units {units.crs}, points {points.crs}")
+    tree = shapely.STRtree(units.geometry.values)
+    point_idx, unit_idx = tree.query(points.geometry.values, predicate="intersects")
+    first = np.ones(len(point_idx), dtype=bool)
+    order = np.lexsort((unit_idx, point_idx))
+    point_idx, unit_idx = point_idx[order], unit_idx[order]
+    first[1:] = point_idx[1:] != point_idx[:-1]
+    return np.bincount(unit_idx[first], minlength=len(units))
