@@ -1,0 +1,99 @@
+"""Emerging hot spots over a space-time cube (units × time bins).
+
+Per bin, Gi* with FDR marks each unit hot (+1), cold (−1) or neither (0) at 90 %
+confidence. Per unit, the Mann-Kendall test on its series of Gi* z-scores says whether
+the clustering intensifies or diminishes (α = 0.05). The pattern follows the decision
+rules of ArcGIS's Emerging Hot Spot Analysis (shown for hot; cold mirrors them):
+
+* **new** — hot in the final bin only, never hot before;
+* **consecutive** — an uninterrupted run of ≥ 2 hot bins ending with the final bin, never
+  hot before the run, and < 90 % of bins hot;
+* **intensifying / persistent / diminishing** — hot in ≥ 90 % of bins including the final
+  one, with a significant upward / no significant / a significant downward trend;
+* **sporadic** — hot in the final bin, < 90 % of bins hot, on and off, never cold;
+* **oscillating** — hot in the final bin, < 90 % of bins hot, cold in some earlier bin;
+* **historical** — not hot in the final bin, but hot in ≥ 90 % of bins;
+* **no pattern** — none of these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gis.hotspots.gistar import gi_star
+
+PERSISTENT_SHARE = 0.9
+PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
+            "oscillating", "historical")
+
+
+def mann_kendall(series: np.ndarray) -> tuple[float, float]:
+    """(z, two-sided p) of the Mann-Kendall trend test."""
+    import pymannkendall
+
+    series = np.asarray(series, dtype=float)
+    if len(series) < 3 or np.all(series == series[0]):
+        return 0.0, 1.0
+    result = pymannkendall.original_test(series)
+    return float(result.z), float(result.p)
+
+
+def classify(states: np.ndarray, trend_z: float, trend_p: float,
+             trend_alpha: float = 0.05) -> str:
+    """The pattern of one unit from its per-bin states (+1 hot, −1 cold, 0)."""
+    states = np.asarray(states, dtype=int)
+    for sign, suffix in ((1, "hot spot"), (-1, "cold spot")):
+        mine = states == sign
+        other = states == -sign
+        share = mine.mean()
+        trend = sign * trend_z
+        if mine[-1]:
+            if share >= PERSISTENT_SHARE:
+                if trend_p < trend_alpha and trend > 0:
+                    return f"intensifying {suffix}"
+                if trend_p < trend_alpha and trend < 0:
+                    return f"diminishing {suffix}"
+                return f"persistent {suffix}"
+            if mine.sum() == 1:
+                return f"new {suffix}"
+            run = _final_run(mine)
+            if run >= 2 and not mine[: len(mine) - run].any():
+                return f"consecutive {suffix}"
+            if other.any():
+                return f"oscillating {suffix}"
+            return f"sporadic {suffix}"
+    for sign, suffix in ((1, "hot spot"), (-1, "cold spot")):
+        if (states == sign).mean() >= PERSISTENT_SHARE:
+            return f"historical {suffix}"
+    return "no pattern"
+
+
+def _final_run(flags: np.ndarray) -> int:
+    run = 0
+    for value in flags[::-1]:
+        if not value:
+            break
+        run += 1
+    return run
+
+
+def emerging_hotspots(counts: np.ndarray, weights, *, fdr: bool = True,
+                      trend_alpha: float = 0.05) -> pd.DataFrame:
+    """``counts`` has a row per unit and a column per time bin (oldest first)."""
+    counts = np.asarray(counts, dtype=float)
+    n_units, n_bins = counts.shape
+    z = np.zeros((n_units, n_bins))
+    states = np.zeros((n_units, n_bins), dtype=int)
+    for t in range(n_bins):
+        result = gi_star(counts[:, t], weights, fdr=fdr)
+        z[:, t] = result.z
+        states[:, t] = np.sign(result.classes) * (np.abs(result.classes) >= 90)
+    trends = [mann_kendall(z[i]) for i in range(n_units)]
+    patterns = [classify(states[i], tz, tp, trend_alpha) for i, (tz, tp) in enumerate(trends)]
+    return pd.DataFrame({
+        "pattern": patterns,
+        "hot_bins": (states == 1).sum(axis=1), "cold_bins": (states == -1).sum(axis=1),
+        "final_state": states[:, -1], "trend_z": [t[0] for t in trends],
+        "trend_p": [t[1] for t in trends], "incidents": counts.sum(axis=1).astype(int),
+    })
