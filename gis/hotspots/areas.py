@@ -27,12 +27,12 @@ def hotspot_areas(units: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame,
     merged = shapely.get_parts(shapely.union_all(hot.geometry.values))
     total = len(incidents)
     rows = []
-    local = incidents["occurred_at"].dt.tz_convert(time_zone) if total else None
-    tree = shapely.STRtree(incidents.geometry.values) if total else None
+    local = pd.to_datetime(incidents["occurred_at"], utc=True).dt.tz_convert(time_zone)
+    tree = shapely.STRtree(incidents.geometry.values)
     for area in merged:
-        inside = tree.query(area, predicate="intersects") if tree is not None else []
-        hours = local.iloc[inside].dt.hour.value_counts() if len(inside) else pd.Series()
-        days = local.iloc[inside].dt.day_of_week.value_counts() if len(inside) else pd.Series()
+        inside = tree.query(area, predicate="intersects")
+        hours = local.iloc[inside].dt.hour.value_counts()
+        days = local.iloc[inside].dt.day_of_week.value_counts()
         touching = hot[shapely.intersects(hot.geometry.values, area)]
         rows.append({
             "geometry": area, "incidents": len(inside),
