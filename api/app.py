@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.errors import problem
-from api.routes import docs, grids, maps, plans, resources, stats
+from api.routes import docs, grids, hotspots, maps, plans, resources, stats
 from api.settings import Settings
 from gis.db import Database, current_srid, migrate, open_database
 from gis.errors import NotInitialised
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(grids.router)  # before the generic /grids/{id}
     app.include_router(plans.router)
     app.include_router(stats.router)
+    app.include_router(hotspots.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

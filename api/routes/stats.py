@@ -8,11 +8,25 @@ from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from api.deps import ConnDep, TimeRangeDep
+from api.deps import CatalogDep, ConnDep, TimeRangeDep
 from api.geojson import csv_response
 from gis import stats
 
 router = APIRouter(prefix="/stats", tags=["stats"])
+
+
+@router.get("/grids/ranking", summary="Grids ranked for accountability meetings",
+            description="Per grid: incidents in [start, end), the previous period of the "
+                        "same length and the change, the Gi* hotspot class on grids, and "
+                        "the emerging-hotspot pattern over the preceding monthly bins.")
+def grid_ranking(conn: ConnDep, catalog: CatalogDep, time_range: TimeRangeDep,
+                 f: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Response:
+    from gis.hotspots.ranking import ranking
+
+    rows = ranking(conn, catalog.srid, time_range.start, time_range.end)
+    if f == "csv":
+        return csv_response(rows, "grid-ranking.csv")
+    return JSONResponse({"items": jsonable_encoder(rows), "numberReturned": len(rows)})
 
 
 @router.get("/grids", summary="One row per grid with its counts",

@@ -33,6 +33,7 @@ def mann_kendall(series: np.ndarray) -> tuple[float, float]:
     import pymannkendall
 
     series = np.asarray(series, dtype=float)
+    series = series[np.isfinite(series)]
     if len(series) < 3 or np.all(series == series[0]):
         return 0.0, 1.0
     result = pymannkendall.original_test(series)

@@ -64,7 +64,7 @@ def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0
     values = np.asarray(values, dtype=float)
     if len(values) != weights.n:
         raise ValueError(f"{len(values)} values for {weights.n} units")
-    if values.sum() == 0:
+    if values.sum() == 0 or np.all(values == values[0]):  # Gi* is undefined: no variance
         zeros = np.zeros(len(values))
         return GiStarResult(zeros, np.ones(len(values)), None, zeros.astype(int))
     g = G_Local(values, weights, transform="B", permutations=permutations, star=True,

@@ -82,3 +82,8 @@ def test_a_cluster_of_high_values_is_a_99_percent_hot_spot():
 def test_no_incidents_no_hot_spots():
     w = lat2W(5, 5)
     assert (gi_star(np.zeros(25), w).classes == 0).all()
+
+
+def test_equal_values_have_no_hot_spots():
+    result = gi_star(np.full(25, 3.0), lat2W(5, 5))
+    assert (result.classes == 0).all() and np.isfinite(result.z).all()

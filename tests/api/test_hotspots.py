@@ -1,0 +1,114 @@
+"""Hotspot endpoints over a real PostGIS (the seeded 3x3 district plus a cluster)."""
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.helpers import X0, Y0
+
+
+@pytest.fixture
+def hot_client(seeded, api_settings):
+    """The seeded district with a dense cluster of violent incidents in its south-west
+    corner over six months, and scattered property crime."""
+    db, ids = seeded
+    rng = np.random.default_rng(4)
+    with db.engine.begin() as conn:
+        for month in range(1, 7):
+            for _ in range(6 + 3 * month):
+                x, y = X0 + 25 + rng.normal(0, 10), Y0 + 25 + rng.normal(0, 10)
+                conn.execute(sa.text(
+                    "INSERT INTO incidents (category, occurred_at, geom) VALUES "
+                    "('violent_crime', make_timestamptz(2026, :m, :d, 22, 0, 0, 'UTC'), "
+                    "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                    {"m": month, "d": int(rng.integers(1, 28)), "x": x, "y": y})
+            for _ in range(4):
+                conn.execute(sa.text(
+                    "INSERT INTO incidents (category, occurred_at, geom) VALUES "
+                    "('property_crime', make_timestamptz(2026, :m, 10, 12, 0, 0, 'UTC'), "
+                    "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                    {"m": month, "x": X0 + rng.uniform(0, 300), "y": Y0 + rng.uniform(0, 300)})
+    with TestClient(create_app(api_settings, database=db)) as client:
+        yield client
+
+
+def test_gi_star_on_a_fine_lattice_finds_the_cluster(hot_client):
+    body = hot_client.get("/hotspots/gi", params={"cell": 50, "category": "violent_crime"}
+                          ).json()
+    assert body["type"] == "FeatureCollection"
+    assert len(body["features"]) > 36  # 50 m hexagons, clipped at the edges
+    hottest = max(body["features"], key=lambda f: f["properties"]["incidents"])
+    assert hottest["properties"]["class"] > 0
+    assert all(f["properties"]["class"] <= 0 for f in body["features"]
+               if f["properties"]["incidents"] == 0 and f["properties"]["z"] < 0)
+
+
+def test_gi_star_on_grids_with_seeded_permutations(hot_client):
+    a = hot_client.get("/hotspots/gi", params={"unit": "grids", "permutations": 99,
+                                               "seed": 7}).json()
+    b = hot_client.get("/hotspots/gi", params={"unit": "grids", "permutations": 99,
+                                               "seed": 7}).json()
+    assert len(a["features"]) == 9
+    assert [f["properties"]["p_sim"] for f in a["features"]] == \
+        [f["properties"]["p_sim"] for f in b["features"]]
+
+
+def test_hotspot_areas_name_their_grids(hot_client):
+    body = hot_client.get("/hotspots/areas", params={"cell": 50, "category": "violent_crime",
+                                                     "min_class": 90}).json()
+    assert body["features"]
+    first = body["features"][0]["properties"]
+    assert "110101001001000" in first["grids"] and first["peak_hours"][0] == 22
+
+
+def test_emerging_hotspots_by_month(hot_client):
+    grids = hot_client.get("/hotspots/emerging", params={
+        "unit": "grids", "start": "2026-01-01", "end": "2026-07-01"}).json()
+    assert len(grids["features"]) == 9  # too few units for FDR-significant patterns
+    cells = hot_client.get("/hotspots/emerging", params={
+        "cell": 50, "category": "violent_crime", "start": "2026-01-01",
+        "end": "2026-07-01"}).json()["features"]
+    busiest = max(cells, key=lambda f: f["properties"]["incidents"])["properties"]
+    assert busiest["hot_bins"] >= 5
+    assert busiest["pattern"] in ("persistent hot spot", "intensifying hot spot")
+
+
+def test_near_repeat_table_and_bad_bands(hot_client):
+    body = hot_client.get("/hotspots/near-repeat", params={
+        "distance_bands": "0,50,100", "time_bands": "0,14,28", "permutations": 19}).json()
+    assert len(body["table"]) == 4
+    assert {"observed", "expected", "ratio", "p"} <= set(body["table"][0])
+    bad = hot_client.get("/hotspots/near-repeat", params={"distance_bands": "10,5"})
+    assert bad.status_code == 422 and bad.json()["field"] == "distance_bands"
+
+
+def test_forecast_and_backtest(hot_client):
+    body = hot_client.get("/hotspots/forecast", params={"unit": "grids", "end": "2026-07-01",
+                                                        "horizon_days": 30}).json()
+    best = min(body["features"], key=lambda f: f["properties"]["top_area_share"])
+    assert best["properties"]["code"] == "110101001001000"
+    table = hot_client.get("/hotspots/backtest", params={
+        "unit": "grids", "train_start": "2026-01-01", "train_end": "2026-05-01",
+        "test_end": "2026-06-01"}).json()["rows"]
+    assert {r["method"] for r in table} == {"blended", "last_period", "kde", "oracle"}
+    assert hot_client.get("/hotspots/backtest", params={
+        "train_start": "2026-05-01", "train_end": "2026-01-01",
+        "test_end": "2026-06-01"}).status_code == 422
+
+
+def test_ranking_table(hot_client):
+    rows = hot_client.get("/stats/grids/ranking", params={
+        "start": "2026-06-01", "end": "2026-07-01"}).json()["items"]
+    assert rows[0]["rank"] == 1 and rows[0]["code"] == "110101001001000"
+    assert rows[0]["incidents"] >= rows[1]["incidents"]
+    assert {"previous", "change", "hotspot_class", "emerging"} <= set(rows[0])
+
+
+def test_bad_hotspot_parameters(hot_client):
+    assert hot_client.get("/hotspots/gi", params={"cell": 10}).status_code == 422
+    assert hot_client.get("/hotspots/gi", params={"permutations": 5000}).status_code == 422
+    assert hot_client.get("/hotspots/gi", params={"category": "aliens"}).status_code == 422
+    assert hot_client.get("/hotspots/emerging", params={
+        "bin": "week", "start": "2020-01-01", "end": "2026-01-01"}).status_code == 422
