@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gis.cli import data, database
+from gis.cli import analysis, data, database
 from gis.errors import GridGisError
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -16,6 +16,7 @@ app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信�
 app.add_typer(database.app, name="db")
 data.register(app)
 database.register(app)
+analysis.register(app)
 
 from api.cli import register as register_api  # noqa: E402 - serve, assets
 

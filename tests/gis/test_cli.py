@@ -86,3 +86,17 @@ def test_relink_and_plans(run, tmp_path):
     assert "default" in run("plans", "list").stdout
     missing = run("plans", "publish", "nope")
     assert missing.returncode == 2 and "no grid plan named" in missing.stderr
+
+
+def test_backtest_prints_every_method(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    incidents_frame(600).to_csv(tmp_path / "i.csv", index=False)  # 2024-01-01 .. 01-08
+    assert run("import", "incidents", tmp_path / "i.csv").returncode == 0
+    result = run("backtest", "--train-start", "2024-01-01", "--train-end", "2024-01-06",
+                 "--test-end", "2024-01-08", "--unit", "grids")
+    assert result.returncode == 0, result.stderr
+    for method in ("blended", "last_period", "kde", "oracle"):
+        assert method in result.stdout
+    bad = run("backtest", "--train-start", "2024-01-06", "--train-end", "2024-01-01",
+              "--test-end", "2024-01-08")
+    assert bad.returncode == 2 and "train-start < train-end" in bad.stderr
