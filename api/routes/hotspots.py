@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
@@ -17,11 +16,7 @@ from api.deps import CatalogDep, ConnDep, TimeRange, TimeRangeDep
 from gis import taxonomy
 from gis.errors import InvalidInput
 from gis.hotspots import service
-from gis.hotspots.areas import hotspot_areas
-from gis.hotspots.emerging import emerging_hotspots
-from gis.hotspots.forecast import Incidents, backtest, forecast
-from gis.hotspots.gistar import gi_star
-from gis.hotspots.near_repeat import elevated_extent, knox, risk_zones
+from gis.hotspots.forecast import Incidents, backtest
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"])
 GEOJSON = "application/geo+json"
@@ -48,30 +43,13 @@ def _features(frame: gpd.GeoDataFrame) -> Response:
     return Response(frame.to_crs(4326).to_json(drop_id=True), media_type=GEOJSON)
 
 
-def _cached(conn, name: str, params: tuple, compute):
-    return service.CACHE.get_or_compute((name, params, service.data_version(conn)), compute)
-
-
-def gi_units(conn, srid: int, sel: service.Selection, permutations: int, seed: int
-             ) -> gpd.GeoDataFrame:
-    def compute() -> gpd.GeoDataFrame:
-        cells = service.units(conn, srid, sel)
-        points = service.incidents(conn, srid, sel)
-        observed = service.counts(cells, points)
-        result = gi_star(observed, service.contiguity(cells), permutations=permutations,
-                         seed=seed).frame()
-        return cells.assign(incidents=observed, **{c: result[c].to_numpy()
-                                                  for c in result.columns})
-    return _cached(conn, "gi", (sel, permutations, seed), compute)
-
-
 @router.get("/gi", summary="Getis-Ord Gi* hot and cold spots",
             description="Per unit: incidents, z, two-sided p (and p_sim with permutations), "
                         "class ±90/95/99 after false-discovery-rate correction.")
 def gi(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
        permutations: Annotated[int, Query(ge=0, le=service.MAX_PERMUTATIONS)] = 0,
        seed: Annotated[int, Query(ge=0)] = 0) -> Response:
-    return _features(gi_units(conn, catalog.srid, sel, permutations, seed))
+    return _features(service.gi_layer(conn, catalog.srid, sel, permutations, seed))
 
 
 @router.get("/areas", summary="Hotspot areas",
@@ -81,16 +59,7 @@ def areas(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
           min_class: Annotated[int, Query(description="90, 95 or 99")] = 95) -> Response:
     if min_class not in (90, 95, 99):
         raise InvalidInput("min_class must be 90, 95 or 99", field="min_class")
-
-    def compute() -> gpd.GeoDataFrame:
-        cells = gi_units(conn, catalog.srid, sel, 0, 0)
-        grids = service.units(conn, catalog.srid, service.Selection("grids"))
-        communities = gpd.read_postgis(
-            "SELECT code, name, geom FROM areas WHERE level = 'community'",
-            conn, geom_col="geom", crs=catalog.srid)
-        return hotspot_areas(cells, service.incidents(conn, catalog.srid, sel), grids,
-                             communities, min_class=min_class)
-    return _features(_cached(conn, "areas", (sel, min_class), compute))
+    return _features(service.areas_layer(conn, catalog.srid, sel, min_class))
 
 
 @router.get("/emerging", summary="Emerging hot spots",
@@ -101,20 +70,7 @@ def areas(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
 def emerging(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
              bin: Annotated[Literal["week", "month", "quarter"], Query()] = "month"
              ) -> Response:
-    def compute() -> gpd.GeoDataFrame:
-        cells = service.units(conn, catalog.srid, sel)
-        points = service.incidents(conn, catalog.srid, sel)
-        if points.empty:
-            raise InvalidInput("no incidents match the selection", field="start")
-        start = pd.Timestamp(sel.start) if sel.start else points["occurred_at"].min()
-        end = pd.Timestamp(sel.end) if sel.end else points["occurred_at"].max() \
-            + pd.Timedelta(seconds=1)
-        edges = service.time_bins(start, end, {"week": "W-MON", "month": "MS",
-                                               "quarter": "QS"}[bin])
-        cube = service.binned_counts(cells, points, edges)
-        result = emerging_hotspots(cube, service.contiguity(cells))
-        return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
-    return _features(_cached(conn, "emerging", (sel, bin), compute))
+    return _features(service.emerging_layer(conn, catalog.srid, sel, bin))
 
 
 @router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones")
@@ -125,30 +81,15 @@ def near_repeat(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
                 = "0,7,14,21,28,35",
                 permutations: Annotated[int, Query(ge=19, le=service.MAX_PERMUTATIONS)] = 99,
                 seed: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
-    distances, days = _edges(distance_bands, "distance_bands"), _edges(time_bands,
-                                                                       "time_bands")
-
-    def compute() -> dict:
-        points = service.incidents(conn, catalog.srid, sel)
-        if len(points) > service.MAX_KNOX_INCIDENTS:
-            raise InvalidInput(f"{len(points):,} incidents; near-repeat analysis takes at "
-                               f"most {service.MAX_KNOX_INCIDENTS:,} — narrow the time range "
-                               "or the categories", field="start")
-        xy = np.column_stack([points.geometry.x, points.geometry.y])
-        t = (points["occurred_at"] - pd.Timestamp("1970-01-01", tz="UTC")) \
-            .dt.total_seconds().to_numpy() / 86400
-        table = knox(xy, t, distance_bands=distances, time_bands=days,
-                     permutations=permutations, seed=seed)
-        extent = elevated_extent(table)
-        zones = None
-        if extent and len(points):
-            now = points["occurred_at"].max()
-            zones = risk_zones(points, now, extent[0], extent[1]).to_crs(4326)
-        return {"table": table.to_dict(orient="records"),
-                "elevated": {"distance_m": extent[0], "days": extent[1]} if extent else None,
-                "zones": zones.__geo_interface__ if zones is not None else None}
-    key = (sel, tuple(distances), tuple(days), permutations, seed)
-    return JSONResponse(jsonable_encoder(_cached(conn, "knox", key, compute)))
+    distances = _edges(distance_bands, "distance_bands")
+    days = _edges(time_bands, "time_bands")
+    result = service.near_repeat(conn, catalog.srid, sel, distances, days, permutations,
+                                 seed)
+    extent, zones = result["extent"], result["zones"]
+    return JSONResponse(jsonable_encoder({
+        "table": result["table"].to_dict(orient="records"),
+        "elevated": {"distance_m": extent[0], "days": extent[1]} if extent else None,
+        "zones": zones.to_crs(4326).__geo_interface__ if zones is not None else None}))
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -164,26 +105,11 @@ def _edges(text: str, name: str) -> list[float]:
 
 @router.get("/forecast", summary="Hotspot forecast for the next period",
             description="Scores per unit for the `horizon_days` after `end` (default: the "
-                        "latest incident), from the incidents in [start, end); the top "
-                        "cells covering 1/5/10 % of the area are flagged.")
+                        "latest incident), from the incidents in [start, end); "
+                        "`top_area_share` ranks units: <= 0.05 is the top 5 % of the area.")
 def forecast_units(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
                    horizon_days: Annotated[int, Query(ge=1, le=365)] = 30) -> Response:
-    def compute() -> gpd.GeoDataFrame:
-        cells = service.units(conn, catalog.srid, sel)
-        points = service.incidents(conn, catalog.srid, sel)
-        if points.empty:
-            raise InvalidInput("no incidents match the selection", field="start")
-        start = pd.Timestamp(sel.start) if sel.start else points["occurred_at"].min()
-        end = pd.Timestamp(sel.end) if sel.end else points["occurred_at"].max() \
-            + pd.Timedelta(seconds=1)
-        score = forecast(cells, Incidents.from_frame(points), start, end,
-                         pd.Timedelta(days=horizon_days))
-        area = cells.area.to_numpy()
-        order = np.argsort(-score / area, kind="stable")
-        share = np.empty(len(cells))
-        share[order] = np.cumsum(area[order]) / area.sum()
-        return cells.assign(score=score, top_area_share=share)
-    return _features(_cached(conn, "forecast", (sel, horizon_days), compute))
+    return _features(service.forecast_layer(conn, catalog.srid, sel, horizon_days))
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
@@ -206,4 +132,5 @@ def backtest_table(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
                          pd.Timestamp(middle), pd.Timestamp(window.end))
         return table.to_dict(orient="records")
     key = (sel, window.start, middle, window.end)
-    return JSONResponse({"rows": jsonable_encoder(_cached(conn, "backtest", key, compute))})
+    return JSONResponse({"rows": jsonable_encoder(service.cached(conn, "backtest", key,
+                                                                 compute))})

@@ -162,3 +162,101 @@ def binned_counts(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
         inside = points[(when >= edges[t]) & (when < edges[t + 1])]
         result[:, t] = counts(cells, inside)
     return result
+
+
+# -- cached analyses, shared by the API and the map page -----------------------------
+
+def cached(conn: sa.Connection, name: str, params: tuple, compute: Callable[[], Any]) -> Any:
+    return CACHE.get_or_compute((name, params, data_version(conn)), compute)
+
+
+def gi_layer(conn: sa.Connection, srid: int, sel: Selection, permutations: int = 0,
+             seed: int = 0) -> gpd.GeoDataFrame:
+    from gis.hotspots.gistar import gi_star
+
+    def compute() -> gpd.GeoDataFrame:
+        cells = units(conn, srid, sel)
+        observed = counts(cells, incidents(conn, srid, sel))
+        result = gi_star(observed, contiguity(cells), permutations=permutations,
+                         seed=seed).frame()
+        return cells.assign(incidents=observed, **{c: result[c].to_numpy()
+                                                  for c in result.columns})
+    return cached(conn, "gi", (sel, permutations, seed), compute)
+
+
+def areas_layer(conn: sa.Connection, srid: int, sel: Selection, min_class: int = 95
+                ) -> gpd.GeoDataFrame:
+    from gis.hotspots.areas import hotspot_areas
+
+    def compute() -> gpd.GeoDataFrame:
+        grids = units(conn, srid, Selection("grids"))
+        communities = gpd.read_postgis(
+            "SELECT code, name, geom FROM areas WHERE level = 'community'",
+            conn, geom_col="geom", crs=srid)
+        return hotspot_areas(gi_layer(conn, srid, sel), incidents(conn, srid, sel), grids,
+                             communities, min_class=min_class)
+    return cached(conn, "areas", (sel, min_class), compute)
+
+
+def period(points: gpd.GeoDataFrame, sel: Selection) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if points.empty:
+        raise InvalidInput("no incidents match the selection", field="start")
+    start = pd.Timestamp(sel.start) if sel.start else points["occurred_at"].min()
+    end = pd.Timestamp(sel.end) if sel.end else points["occurred_at"].max() \
+        + pd.Timedelta(seconds=1)
+    return start, end
+
+
+def emerging_layer(conn: sa.Connection, srid: int, sel: Selection, bin: str = "month"
+                   ) -> gpd.GeoDataFrame:
+    from gis.hotspots.emerging import emerging_hotspots
+
+    def compute() -> gpd.GeoDataFrame:
+        cells = units(conn, srid, sel)
+        points = incidents(conn, srid, sel)
+        start, end = period(points, sel)
+        edges = time_bins(start, end, {"week": "W-MON", "month": "MS", "quarter": "QS"}[bin])
+        result = emerging_hotspots(binned_counts(cells, points, edges), contiguity(cells))
+        return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
+    return cached(conn, "emerging", (sel, bin), compute)
+
+
+def near_repeat(conn: sa.Connection, srid: int, sel: Selection, distances: list[float],
+                days: list[float], permutations: int = 99, seed: int = 0) -> dict:
+    from gis.hotspots.near_repeat import elevated_extent, knox, risk_zones
+
+    def compute() -> dict:
+        points = incidents(conn, srid, sel)
+        if len(points) > MAX_KNOX_INCIDENTS:
+            raise InvalidInput(f"{len(points):,} incidents; near-repeat analysis takes at "
+                               f"most {MAX_KNOX_INCIDENTS:,} — narrow the time range or the "
+                               "categories", field="start")
+        xy = np.column_stack([points.geometry.x, points.geometry.y])
+        t = (points["occurred_at"] - pd.Timestamp("1970-01-01", tz="UTC")) \
+            .dt.total_seconds().to_numpy() / 86400
+        table = knox(xy, t, distance_bands=distances, time_bands=days,
+                     permutations=permutations, seed=seed)
+        extent = elevated_extent(table)
+        zones = risk_zones(points, points["occurred_at"].max(), extent[0], extent[1]) \
+            if extent and len(points) else None
+        return {"table": table, "extent": extent, "zones": zones}
+    return cached(conn, "knox", (sel, tuple(distances), tuple(days), permutations, seed),
+                  compute)
+
+
+def forecast_layer(conn: sa.Connection, srid: int, sel: Selection, horizon_days: int = 30
+                   ) -> gpd.GeoDataFrame:
+    from gis.hotspots.forecast import Incidents, forecast
+
+    def compute() -> gpd.GeoDataFrame:
+        cells = units(conn, srid, sel)
+        points = incidents(conn, srid, sel)
+        start, end = period(points, sel)
+        score = forecast(cells, Incidents.from_frame(points), start, end,
+                         pd.Timedelta(days=horizon_days))
+        area = cells.area.to_numpy()
+        order = np.argsort(-score / area, kind="stable")
+        share = np.empty(len(cells))
+        share[order] = np.cumsum(area[order]) / area.sum()
+        return cells.assign(score=score, top_area_share=share)
+    return cached(conn, "forecast", (sel, horizon_days), compute)
