@@ -48,6 +48,19 @@ LABELS: dict[str, tuple[str, str]] = {
     "things": ("部件", "Things"),
     "language": ("English", "中文"),
     "occurred_at": ("发生时间", "Occurred"),
+    "gi_classes": ("热点分析（Gi*）", "Hot spot analysis (Gi*)"),
+    "hot_areas": ("热点区域", "Hotspot areas"),
+    "emerging": ("新兴热点趋势", "Emerging hot spot trends"),
+    "risk_zones": ("近重复高风险区", "Near-repeat risk zones"),
+    "ranking": ("网格排名", "Grid ranking"),
+    "unit": ("分析单元", "Units"),
+    "lattice": ("精细格网", "Fine lattice"),
+    "grid_units": ("管理网格", "Management grids"),
+    "period": ("时段", "Period"),
+    "change": ("变化", "Change"),
+    "pattern": ("趋势", "Pattern"),
+    "rank": ("名次", "Rank"),
+    "print": ("打印（A4）", "Print (A4)"),
     "loading": ("加载中…", "Loading…"),
 }
 
@@ -55,3 +68,36 @@ LABELS: dict[str, tuple[str, str]] = {
 def t(key: str, lang: Lang) -> str:
     zh, en = LABELS[key]
     return zh if lang == "zh" else en
+
+
+CONFIDENCE = {
+    99: ("99% 置信热点", "99 % confident hot spot"),
+    95: ("95% 置信热点", "95 % confident hot spot"),
+    90: ("90% 置信热点", "90 % confident hot spot"),
+    -90: ("90% 置信冷点", "90 % confident cold spot"),
+    -95: ("95% 置信冷点", "95 % confident cold spot"),
+    -99: ("99% 置信冷点", "99 % confident cold spot"),
+}
+
+PATTERNS = {
+    "new hot spot": ("新增热点", "New hot spot"),
+    "consecutive hot spot": ("连续热点", "Consecutive hot spot"),
+    "intensifying hot spot": ("加剧热点", "Intensifying hot spot"),
+    "persistent hot spot": ("持续热点", "Persistent hot spot"),
+    "diminishing hot spot": ("减弱热点", "Diminishing hot spot"),
+    "sporadic hot spot": ("零星热点", "Sporadic hot spot"),
+    "oscillating hot spot": ("振荡热点", "Oscillating hot spot"),
+    "historical hot spot": ("历史热点", "Historical hot spot"),
+    "new cold spot": ("新增冷点", "New cold spot"),
+    "consecutive cold spot": ("连续冷点", "Consecutive cold spot"),
+    "intensifying cold spot": ("加剧冷点", "Intensifying cold spot"),
+    "persistent cold spot": ("持续冷点", "Persistent cold spot"),
+    "diminishing cold spot": ("减弱冷点", "Diminishing cold spot"),
+    "sporadic cold spot": ("零星冷点", "Sporadic cold spot"),
+    "oscillating cold spot": ("振荡冷点", "Oscillating cold spot"),
+    "historical cold spot": ("历史冷点", "Historical cold spot"),
+}
+
+
+def pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[0] if lang == "zh" else pair[1]

@@ -255,7 +255,7 @@ def _filter_form(lang: Lang, categories: list[str], start, end, shown: int,
 def landing_page(lang: Lang) -> str:
     other = "en" if lang == "zh" else "zh"
     items = [("/maps/grids", "grids_map"), ("/maps/incidents", "incidents_map"),
-             ("/docs", "api_docs")]
+             ("/maps/hotspots", "hotspots_map"), ("/docs", "api_docs")]
     links = "".join(f'<li><a href="{href}?lang={lang}">{escape(t(key, lang))}</a></li>'
                     for href, key in items)
     return f"""<!DOCTYPE html>

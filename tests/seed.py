@@ -73,6 +73,28 @@ def seed(conn: sa.Connection) -> dict[str, int]:
     return ids
 
 
+def add_hot_cluster(conn: sa.Connection, seed: int = 4) -> None:
+    """A dense cluster of violent incidents in the south-west corner over six months of
+    2026 (growing month by month), and scattered property crime."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for month in range(1, 7):
+        for _ in range(6 + 3 * month):
+            conn.execute(sa.text(
+                "INSERT INTO incidents (category, occurred_at, geom) VALUES "
+                "('violent_crime', make_timestamptz(2026, :m, :d, 22, 0, 0, 'UTC'), "
+                "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                {"m": month, "d": int(rng.integers(1, 28)),
+                 "x": X0 + 25 + rng.normal(0, 10), "y": Y0 + 25 + rng.normal(0, 10)})
+        for _ in range(4):
+            conn.execute(sa.text(
+                "INSERT INTO incidents (category, occurred_at, geom) VALUES "
+                "('property_crime', make_timestamptz(2026, :m, 10, 12, 0, 0, 'UTC'), "
+                "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                {"m": month, "x": X0 + rng.uniform(0, 300), "y": Y0 + rng.uniform(0, 300)})
+
+
 @pytest.fixture
 def seeded(db):
     with db.engine.begin() as conn:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.deps import ConnDep, SettingsDep, TimeRangeDep
+from api.deps import CatalogDep, ConnDep, SettingsDep, TimeRangeDep
 from gis import taxonomy
 from gis.errors import InvalidInput
 from maps import pages
@@ -47,3 +47,20 @@ def incidents_map(conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep
                            f"{', '.join(taxonomy.INCIDENT_CATEGORIES)}", field="category")
     return HTMLResponse(pages.incidents_page(conn, _options(settings, lang), chosen,
                                              time_range.start, time_range.end))
+
+
+@router.get("/maps/hotspots", response_class=HTMLResponse, summary="Hotspot map")
+def hotspots_map(conn: ConnDep, settings: SettingsDep, catalog: CatalogDep,
+                 time_range: TimeRangeDep, lang: LangQuery = None,
+                 unit: Annotated[Literal["lattice", "grids"], Query()] = "lattice",
+                 category: Annotated[list[str] | None, Query()] = None,
+                 print: Annotated[Literal["a4"] | None, Query()] = None) -> HTMLResponse:
+    from maps.hotspots import hotspots_page
+
+    chosen = [c for c in (category or []) if c]
+    unknown = [c for c in chosen if c not in taxonomy.INCIDENT_CATEGORIES]
+    if unknown:
+        raise InvalidInput(f"unknown incident category {unknown[0]!r}", field="category")
+    return HTMLResponse(hotspots_page(conn, catalog.srid, _options(settings, lang), unit,
+                                      chosen, time_range.start, time_range.end,
+                                      printable=print == "a4"))

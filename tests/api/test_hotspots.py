@@ -1,35 +1,17 @@
 """Hotspot endpoints over a real PostGIS (the seeded 3x3 district plus a cluster)."""
 
-import numpy as np
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.helpers import X0, Y0
+from tests.seed import add_hot_cluster
 
 
 @pytest.fixture
 def hot_client(seeded, api_settings):
-    """The seeded district with a dense cluster of violent incidents in its south-west
-    corner over six months, and scattered property crime."""
-    db, ids = seeded
-    rng = np.random.default_rng(4)
+    db, _ = seeded
     with db.engine.begin() as conn:
-        for month in range(1, 7):
-            for _ in range(6 + 3 * month):
-                x, y = X0 + 25 + rng.normal(0, 10), Y0 + 25 + rng.normal(0, 10)
-                conn.execute(sa.text(
-                    "INSERT INTO incidents (category, occurred_at, geom) VALUES "
-                    "('violent_crime', make_timestamptz(2026, :m, :d, 22, 0, 0, 'UTC'), "
-                    "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
-                    {"m": month, "d": int(rng.integers(1, 28)), "x": x, "y": y})
-            for _ in range(4):
-                conn.execute(sa.text(
-                    "INSERT INTO incidents (category, occurred_at, geom) VALUES "
-                    "('property_crime', make_timestamptz(2026, :m, 10, 12, 0, 0, 'UTC'), "
-                    "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
-                    {"m": month, "x": X0 + rng.uniform(0, 300), "y": Y0 + rng.uniform(0, 300)})
+        add_hot_cluster(conn)
     with TestClient(create_app(api_settings, database=db)) as client:
         yield client
 

@@ -122,3 +122,33 @@ def test_landing_page_and_offline_api_docs(server):
         assert page.locator(".opblock-tag").count() > 5
         screenshot(page, "docs")
         _clean(log)
+
+
+def test_hotspot_page_renders_offline_with_its_layers_and_ranking(seeded, api_settings):
+    import sqlalchemy as sa  # noqa: F401
+
+    from tests.seed import add_hot_cluster
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        add_hot_cluster(conn)
+    with live_server(create_app(api_settings, database=db)) as url, \
+            browser_page(url) as (page, log):
+        page.goto(f"{url}/maps/hotspots?lang=en&start=2026-01-01&end=2026-07-01",
+                  wait_until="networkidle")
+        page.wait_for_selector(".leaflet-overlay-pane canvas")
+        layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        # a 300 m district has too few 150 m cells for FDR-significant areas, so the
+        # areas layer may be absent here; the Gi* layer and its legend are always there
+        assert any("Hot spot analysis (Gi*)" in label for label in layers)
+        assert "99 % confident hot spot" in page.locator(".gridgis-legend").inner_text()
+        ranking = page.locator(".gridgis-ranking").inner_text()
+        assert "Grid ranking" in ranking and "110101001001000" in ranking
+        assert page.evaluate(MAP_LAYERS)["features"] > 0
+        screenshot(page, "hotspots-en")
+        page.goto(f"{url}/maps/hotspots?lang=zh&unit=grids&print=a4&start=2026-01-01"
+                  "&end=2026-07-01", wait_until="networkidle")
+        assert "网格排名" in page.locator(".gridgis-ranking").inner_text()
+        pdf = page.pdf(format="A4", landscape=True)
+        assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+        _clean(log)
