@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if initialised or settings.db.srid:
                 migrate(db.engine, settings.db.srid if not initialised else None)
             app.state.database = db
+            # The analytics libraries take seconds to import; load them in the background
+            # so the first hotspot request does not wait for them.
+            threading.Thread(target=_warm_imports, name="gridgis-warm-up", daemon=True).start()
             yield
             app.state.catalog_cache = None
 
@@ -70,6 +74,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app
+
+
+def _warm_imports() -> None:
+    import esda  # noqa: F401
+    import libpysal.weights  # noqa: F401
+    import pymannkendall  # noqa: F401
+    import scipy.spatial  # noqa: F401
 
 
 class BodySizeLimit:

@@ -110,15 +110,26 @@ def units(conn: sa.Connection, srid: int, selection: Selection) -> gpd.GeoDataFr
 
 
 def incidents(conn: sa.Connection, srid: int, selection: Selection) -> gpd.GeoDataFrame:
+    """The selected incidents (cached per selection and data version: every layer of a
+    page reads them)."""
+    key = (selection.categories, selection.start, selection.end)
+    frame = cached(conn, "incidents", key, lambda: _read_incidents(conn, srid, selection))
+    return frame.copy()
+
+
+def _read_incidents(conn: sa.Connection, srid: int, selection: Selection
+                    ) -> gpd.GeoDataFrame:
     rows = conn.execute(sa.text("""
-        SELECT id, category, occurred_at, ST_X(geom) AS x, ST_Y(geom) AS y FROM incidents
+        SELECT id, category, extract(epoch FROM occurred_at) AS occurred_at,
+               ST_X(geom) AS x, ST_Y(geom) AS y FROM incidents
         WHERE (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))
           AND (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
           AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)
         ORDER BY occurred_at"""), {"cats": list(selection.categories) or None,
                                    "start": selection.start, "end": selection.end}).all()
     frame = pd.DataFrame(rows, columns=["id", "category", "occurred_at", "x", "y"])
-    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"].astype(float), unit="s",
+                                          utc=True)
     return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
                             geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=srid)
 
