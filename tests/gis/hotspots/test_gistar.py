@@ -90,3 +90,12 @@ def test_no_incidents_no_hot_spots():
 def test_equal_values_have_no_hot_spots():
     result = gi_star(np.full(25, 3.0), lat2W(5, 5))
     assert (result.classes == 0).all() and np.isfinite(result.z).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_z_scores_match_esda_on_generated_data(seed):
+    rng = np.random.default_rng(seed)
+    w = lat2W(30, 30, rook=False)
+    values = rng.poisson(rng.gamma(2.0, 1.5, 900)).astype(float)
+    reference = G_Local(values, w, transform="B", permutations=0, star=True).Zs
+    np.testing.assert_allclose(gi_star(values, w).z, reference, rtol=0, atol=1e-9)
