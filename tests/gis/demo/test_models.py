@@ -62,7 +62,7 @@ def test_daily_cycle_follows_the_profile():
 
 def test_weekly_cycle_follows_the_profile():
     params = steady_params()
-    events = incidents.simulate(anchors(), BOUNDARY, params, 5, months=12)
+    events = incidents.simulate(anchors(n=500), BOUNDARY, params, 5, months=12)
     shops = events[(events["generation"] == 0) & (events["source"] == "shops")]
     weekday = shops["occurred_at"].dt.tz_convert(params["time_zone"]).dt.day_of_week
     observed = np.bincount(weekday, minlength=7) / len(weekday)
