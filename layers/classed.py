@@ -30,18 +30,7 @@ class ClassedPolygons(MacroElement):
                                              color: style.color || palette[f.properties.k]});
           };
           layer.addData(features);
-          var lines = {{ this.lines_json }};
-          layer.bindTooltip(function(l) {
-            var div = document.createElement('div');
-            lines.forEach(function(key) {
-              var value = l.feature.properties[key];
-              if (value === null || value === undefined || value === '') return;
-              var line = document.createElement('div');
-              line.textContent = value;
-              div.appendChild(line);
-            });
-            return div;
-          }, {sticky: true});
+          layer.bindTooltip(linesTooltip({{ this.lines_json }}), {sticky: true});
         })();
         {% endmacro %}
     """)

@@ -15,7 +15,23 @@ import shapely
 
 SCALE = 100_000
 
-DECODER_JS = """
+TOOLTIP_JS = """
+function linesTooltip(keys) {
+  return function(l) {
+    var div = document.createElement('div');
+    keys.forEach(function(key) {
+      var value = l.feature.properties[key];
+      if (value === null || value === undefined || value === '') return;
+      var line = document.createElement('div');
+      line.textContent = value;
+      div.appendChild(line);
+    });
+    return div;
+  };
+}
+"""
+
+DECODER_JS = TOOLTIP_JS + """
 function decodePolygons(p) {
   var s = p.scale, c = p.coords, features = [];
   for (var f = 0; f + 1 < p.features.length; f++) {

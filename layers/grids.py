@@ -92,16 +92,7 @@ class GridBehaviour(MacroElement):
           }
           layer.options.style = style;
           layer.addData(decodePolygons({{ this.packed_json }}));
-          layer.bindTooltip(function(l) {
-            var p = l.feature.properties, div = document.createElement('div');
-            [p.code, p.name, p.community, p.v].forEach(function(value) {
-              if (value === null || value === undefined || value === '') return;
-              var line = document.createElement('div');
-              line.textContent = value;
-              div.appendChild(line);
-            });
-            return div;
-          }, {sticky: true});
+          layer.bindTooltip(linesTooltip(['code', 'name', 'community', 'v']), {sticky: true});
           layer.on('mouseover', function(e) {
             e.layer.setStyle({weight: 2.5, color: '#000'});
           });

@@ -10,7 +10,6 @@ import pandas as pd
 import sqlalchemy as sa
 from branca.element import Element, Figure
 
-from gis import taxonomy
 from gis.errors import GridGisError
 from gis.hotspots import service
 from gis.hotspots.ranking import ranking
@@ -20,7 +19,7 @@ from layers.legend import Legend
 from layers.points import heat_layer
 from maps.i18n import CONFIDENCE, PATTERNS, Lang, pick, t
 from maps.offline import render
-from maps.pages import PageOptions, _outlines, _panel, base_map
+from maps.pages import PageOptions, _outlines, _panel, base_map, category_options
 
 CLASS_COLOURS = {99: "#b2182b", 95: "#ef8a62", 90: "#fddbc7", -90: "#d1e5f0",
                  -95: "#67a9cf", -99: "#2166ac"}
@@ -141,12 +140,6 @@ html, body { width: 281mm; height: 194mm; }
 
 def _controls(lang: Lang, unit: str, categories: list[str], start: pd.Timestamp,
               end: pd.Timestamp):
-    options = [f'<option value="">{escape(t("all", lang))}</option>']
-    for code in taxonomy.INCIDENT_CATEGORIES:
-        selected = " selected" if code in categories else ""
-        options.append(f'<option value="{escape(code)}"{selected}>'
-                       f'{escape(taxonomy.label(taxonomy.INCIDENT_CATEGORIES, code, lang))}'
-                       "</option>")
     units = "".join(f'<option value="{u}"{" selected" if u == unit else ""}>'
                     f'{escape(t(k, lang))}</option>'
                     for u, k in (("lattice", "lattice"), ("grids", "grid_units")))
@@ -155,7 +148,8 @@ def _controls(lang: Lang, unit: str, categories: list[str], start: pd.Timestamp,
         '<form method="get">'
         f'<input type="hidden" name="lang" value="{escape(lang)}">'
         f'{escape(t("unit", lang))} <select name="unit">{units}</select> '
-        f'{escape(t("category", lang))} <select name="category">{"".join(options)}</select> '
+        f'{escape(t("category", lang))} <select name="category">'
+        f'{category_options(lang, categories)}</select> '
         f'{escape(t("start", lang))} <input type="date" name="start" '
         f'value="{escape(start.strftime(day))}"> '
         f'{escape(t("end", lang))} <input type="date" name="end" '

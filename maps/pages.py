@@ -229,19 +229,25 @@ def incidents_page(conn: sa.Connection, options: PageOptions, categories: list[s
     return render(m)
 
 
-def _filter_form(lang: Lang, categories: list[str], start, end, shown: int,
-                 total: int) -> MacroElement:
+def category_options(lang: Lang, chosen: list[str]) -> str:
+    """<option>s of the incident categories (and "all"), the chosen ones selected."""
     options = [f'<option value="">{escape(t("all", lang))}</option>']
     for code in taxonomy.INCIDENT_CATEGORIES:
-        selected = " selected" if code in categories else ""
+        selected = " selected" if code in chosen else ""
         options.append(f'<option value="{escape(code)}"{selected}>'
                        f'{escape(taxonomy.label(taxonomy.INCIDENT_CATEGORIES, code, lang))}'
                        "</option>")
+    return "".join(options)
+
+
+def _filter_form(lang: Lang, categories: list[str], start, end, shown: int,
+                 total: int) -> MacroElement:
     day = "%Y-%m-%d"
     html = (
         '<form method="get">'
         f'<input type="hidden" name="lang" value="{escape(lang)}">'
-        f'{escape(t("category", lang))} <select name="category">{"".join(options)}</select> '
+        f'{escape(t("category", lang))} <select name="category">'
+        f'{category_options(lang, categories)}</select> '
         f'{escape(t("start", lang))} <input type="date" name="start" '
         f'value="{escape(start.strftime(day) if start else "")}"> '
         f'{escape(t("end", lang))} <input type="date" name="end" '
