@@ -28,12 +28,21 @@ def selection(time_range: TimeRangeDep,
               = "lattice",
               cell: Annotated[float, Query(ge=50, le=2000, description="lattice cell, m")]
               = 150.0,
-              category: Annotated[list[str] | None, Query()] = None) -> service.Selection:
+              category: Annotated[list[str] | None, Query()] = None,
+              shape: Annotated[Literal["hex", "square"], Query(
+                  description="lattice cell shape")] = "hex",
+              weights: Annotated[Literal["contiguity", "distance"], Query(
+                  description="queen contiguity, or a distance band between centroids")]
+              = "contiguity",
+              band: Annotated[float, Query(ge=10, le=10_000,
+                                           description="distance band, m")] = 300.0,
+              ) -> service.Selection:
     chosen = tuple(sorted(c for c in (category or []) if c))
     for c in chosen:
         if c not in taxonomy.INCIDENT_CATEGORIES:
             raise InvalidInput(f"unknown incident category {c!r}", field="category")
-    return service.Selection(unit, cell, chosen, time_range.start, time_range.end)
+    return service.Selection(unit, cell, chosen, time_range.start, time_range.end, shape,
+                             weights, band)
 
 
 SelectionDep = Annotated[service.Selection, Depends(selection)]

@@ -38,10 +38,15 @@ class Selection:
     categories: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    shape: Literal["hex", "square"] = "hex"
+    weights: Literal["contiguity", "distance"] = "contiguity"
+    band_m: float = 300.0  # distance band for distance weights, between unit centroids
 
     def __post_init__(self) -> None:
         if not 50 <= self.cell_m <= 2000:
             raise InvalidInput("cell size must be between 50 and 2,000 m", field="cell")
+        if not 10 <= self.band_m <= 10_000:
+            raise InvalidInput("distance band must be between 10 and 10,000 m", field="band")
 
 
 class ResultCache:
@@ -104,7 +109,7 @@ def units(conn: sa.Connection, srid: int, selection: Selection) -> gpd.GeoDataFr
                                  "name": [r.name for r in rows]},
                                 geometry=shapely.from_wkb([bytes(r.wkb) for r in rows]),
                                 crs=srid)
-    cells = lattice(district(conn, srid), selection.cell_m)
+    cells = lattice(district(conn, srid), selection.cell_m, selection.shape)
     cells["code"] = cells["cell"].astype(str)
     return cells
 
@@ -134,16 +139,23 @@ def _read_incidents(conn: sa.Connection, srid: int, selection: Selection
                             geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=srid)
 
 
-def contiguity(cells: gpd.GeoDataFrame):
-    """Queen contiguity (shared edge or corner), islands joined to their nearest unit."""
+def contiguity(cells: gpd.GeoDataFrame, selection: Selection | None = None):
+    """Spatial weights: queen contiguity (shared edge or corner), or, with
+    ``weights="distance"``, every unit whose centroid lies within the distance band;
+    islands are joined to their nearest unit either way."""
     import warnings
 
-    from libpysal.weights import KNN, Queen
+    from libpysal.weights import KNN, DistanceBand, Queen
     from libpysal.weights.util import attach_islands
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        w = Queen.from_dataframe(cells, use_index=False, silence_warnings=True)
+        if selection is not None and selection.weights == "distance":
+            centres = np.column_stack([cells.centroid.x, cells.centroid.y])
+            w = DistanceBand(centres, threshold=selection.band_m, binary=True,
+                             silence_warnings=True)
+        else:
+            w = Queen.from_dataframe(cells, use_index=False, silence_warnings=True)
         if w.islands and len(cells) > 1:
             w = attach_islands(w, KNN.from_dataframe(cells, k=1, use_index=False))
     return w
@@ -188,7 +200,7 @@ def gi_layer(conn: sa.Connection, srid: int, sel: Selection, permutations: int =
     def compute() -> gpd.GeoDataFrame:
         cells = units(conn, srid, sel)
         observed = counts(cells, incidents(conn, srid, sel))
-        result = gi_star(observed, contiguity(cells), permutations=permutations,
+        result = gi_star(observed, contiguity(cells, sel), permutations=permutations,
                          seed=seed).frame()
         return cells.assign(incidents=observed, **{c: result[c].to_numpy()
                                                   for c in result.columns})
@@ -227,7 +239,8 @@ def emerging_layer(conn: sa.Connection, srid: int, sel: Selection, bin: str = "m
         points = incidents(conn, srid, sel)
         start, end = period(points, sel)
         edges = time_bins(start, end, {"week": "W-MON", "month": "MS", "quarter": "QS"}[bin])
-        result = emerging_hotspots(binned_counts(cells, points, edges), contiguity(cells))
+        result = emerging_hotspots(binned_counts(cells, points, edges),
+                                   contiguity(cells, sel))
         return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
     return cached(conn, "emerging", (sel, bin), compute)
 

@@ -94,3 +94,20 @@ def test_bad_hotspot_parameters(hot_client):
     assert hot_client.get("/hotspots/gi", params={"category": "aliens"}).status_code == 422
     assert hot_client.get("/hotspots/emerging", params={
         "bin": "week", "start": "2020-01-01", "end": "2026-01-01"}).status_code == 422
+
+
+def test_square_lattice_and_distance_band_weights(hot_client):
+    square = hot_client.get("/hotspots/gi", params={"cell": 50, "shape": "square",
+                                                    "weights": "distance", "band": 120,
+                                                    "category": "violent_crime"}).json()
+    assert len(square["features"]) == 36  # a 300 m district in 50 m squares
+    hottest = max(square["features"], key=lambda f: f["properties"]["incidents"])
+    # one very busy corner cell: the largest z, though not a significant cluster after FDR
+    assert hottest["properties"]["z"] == max(f["properties"]["z"]
+                                             for f in square["features"]) > 0
+    contiguity = hot_client.get("/hotspots/gi", params={"cell": 50, "shape": "square",
+                                                        "category": "violent_crime"}).json()
+    z_band = [f["properties"]["z"] for f in square["features"]]
+    z_queen = [f["properties"]["z"] for f in contiguity["features"]]
+    assert z_band != z_queen  # the weights matter
+    assert hot_client.get("/hotspots/gi", params={"band": 1}).status_code == 422

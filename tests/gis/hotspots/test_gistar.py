@@ -99,3 +99,14 @@ def test_z_scores_match_esda_on_generated_data(seed):
     values = rng.poisson(rng.gamma(2.0, 1.5, 900)).astype(float)
     reference = G_Local(values, w, transform="B", permutations=0, star=True).Zs
     np.testing.assert_allclose(gi_star(values, w).z, reference, rtol=0, atol=1e-9)
+
+
+def test_distance_band_weights_match_esda():
+    from libpysal.weights import DistanceBand
+
+    rng = np.random.default_rng(9)
+    centres = rng.uniform(0, 1000, (200, 2))
+    w = DistanceBand(centres, threshold=150, binary=True, silence_warnings=True)
+    values = rng.poisson(3, 200).astype(float)
+    reference = G_Local(values, w, transform="B", permutations=0, star=True).Zs
+    np.testing.assert_allclose(gi_star(values, w).z, reference, rtol=0, atol=1e-9)
