@@ -4,19 +4,20 @@ risk zones, the incident heat, and the grid ranking beside the map."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 import folium
 import pandas as pd
 import sqlalchemy as sa
 from branca.element import Element, Figure
 
-from gis.errors import GridGisError
 from gis.hotspots import service
 from gis.hotspots.ranking import ranking
 from layers.classed import classed_layer
-from layers.common import bounds, escape, for_page
+from layers.common import bounds, escape
 from layers.legend import Legend
 from layers.points import heat_layer
+from layers.remote import remote_layer
 from maps.i18n import CONFIDENCE, PATTERNS, Lang, pick, t
 from maps.offline import render
 from maps.pages import PageOptions, _outlines, _panel, base_map, category_options
@@ -81,37 +82,33 @@ def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: st
         layer.add_to(m)
         m.add_child(data)
 
-    try:
-        emerging = service.emerging_layer(conn, srid, sel)
-        emerging = emerging[emerging["pattern"] != "no pattern"]
-        if not emerging.empty:
-            emerging = emerging.assign(label=[pick(PATTERNS[p], lang)
-                                              for p in emerging["pattern"]])
-            layer, data = classed_layer(emerging, name=t("emerging", lang), key="pattern",
-                                        palette=PATTERN_COLOURS, lines=["code", "label"],
-                                        style={"weight": 0.6, "fillOpacity": 0.75,
-                                               "color": "#444"}, show=False)
-            layer.add_to(m)
-            m.add_child(data)
-    except GridGisError:
-        pass  # too few incidents or bins for trends: the layer is simply absent
-
-    recent = service.Selection(sel.unit, 150.0, sel.categories,
-                               (end_ts - pd.Timedelta(days=NEAR_REPEAT_DAYS)).to_pydatetime(),
-                               end_ts.to_pydatetime())
-    try:
-        repeat = service.near_repeat(conn, srid, recent, [0, 100, 200, 300, 400],
-                                     [0, 7, 14, 21, 28], permutations=39)
-        if repeat["zones"] is not None and not repeat["zones"].empty:
-            zones = for_page(repeat["zones"])
-            folium.GeoJson(zones.__geo_interface__, name=t("risk_zones", lang),
-                           style={"color": "#e6550d", "weight": 2, "dashArray": "5 4",
-                                  "fillColor": "#fd8d3c", "fillOpacity": 0.15},
-                           interactive=False).add_to(m)
-    except GridGisError:
-        pass
-
+    # Trends and near repeats take longest: the browser fetches them from the (cached)
+    # API once the map is usable.
     points = service.incidents(conn, srid, sel)
+    common = [("unit", unit), *(("category", c) for c in sel.categories)]
+    if not points.empty:
+        query = urlencode([*common, ("start", start_ts.isoformat()),
+                           ("end", end_ts.isoformat())])
+        layer, remote = remote_layer(
+            f"/hotspots/emerging?{query}", name=t("emerging", lang), show=False,
+            key="pattern", palette=PATTERN_COLOURS,
+            labels={p: pick(PATTERNS[p], lang) for p in PATTERNS}, lines=["code", "label"],
+            style={"weight": 0.6, "fillOpacity": 0.75, "color": "#444"})
+        layer.add_to(m)
+        m.add_child(remote)
+    recent_start = end_ts - pd.Timedelta(days=NEAR_REPEAT_DAYS)
+    recent = points[points["occurred_at"] >= recent_start]
+    if 0 < len(recent) <= service.MAX_KNOX_INCIDENTS:
+        query = urlencode([*common, ("start", recent_start.isoformat()),
+                           ("end", end_ts.isoformat()), ("distance_bands", "0,100,200,300,400"),
+                           ("time_bands", "0,7,14,21,28"), ("permutations", "39")])
+        layer, remote = remote_layer(
+            f"/hotspots/near-repeat?{query}", name=t("risk_zones", lang), member="zones",
+            style={"color": "#e6550d", "weight": 2, "dashArray": "5 4",
+                   "fillColor": "#fd8d3c", "fillOpacity": 0.15})
+        layer.add_to(m)
+        m.add_child(remote)
+
     if not points.empty:
         heat_layer(points.to_crs(4326), name=t("heat", lang), show=False).add_to(m)
     frames.append(gi)

@@ -141,6 +141,13 @@ def test_hotspot_page_renders_offline_with_its_layers_and_ranking(seeded, api_se
         # a 300 m district has too few 150 m cells for FDR-significant areas, so the
         # areas layer may be absent here; the Gi* layer and its legend are always there
         assert any("Hot spot analysis (Gi*)" in label for label in layers)
+        assert any("Emerging hot spot trends" in label for label in layers)
+        # trends and near-repeat zones arrive from the API after the page is usable
+        page.wait_for_load_state("networkidle")
+        fetched = page.evaluate("""() => performance.getEntriesByType('resource')
+            .map(e => e.name).filter(n => n.includes('/hotspots/'))""")
+        assert any("/hotspots/emerging?" in url for url in fetched)
+        assert any("/hotspots/near-repeat?" in url for url in fetched)
         assert "99 % confident hot spot" in page.locator(".gridgis-legend").inner_text()
         ranking = page.locator(".gridgis-ranking").inner_text()
         assert "Grid ranking" in ranking and "110101001001000" in ranking
