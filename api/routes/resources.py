@@ -40,6 +40,13 @@ def list_query(request: Request, spec: ResourceSpec, paging, bbox, time_range, s
                      synthetic=synthetic)
 
 
+def _requested_version(request: Request) -> int:
+    """The version a write expects, from If-Match or ?version= (see expected_version)."""
+    raw = request.query_params.get("version", "")
+    return expected_version(request.headers.get("if-match"),
+                            int(raw) if raw.isdigit() else None)
+
+
 def resource_router(spec: ResourceSpec) -> APIRouter:
     router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
     filters = ", ".join(sorted(spec.filters)) or "none"
@@ -89,10 +96,8 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
                    repair: Annotated[bool, Query()] = False) -> JSONResponse:
         values, geometry = parse_body(body, spec.spatial, creating=False)
         body_version = values.pop("version", None)
-        version = body_version if isinstance(body_version, int) else expected_version(
-            request.headers.get("if-match"),
-            int(request.query_params["version"]) if request.query_params.get(
-                "version", "").isdigit() else None)
+        version = body_version if isinstance(body_version, int) else \
+            _requested_version(request)
         row = Repository(catalog, spec).update(conn, row_id, version, values, geometry,
                                                repair=repair)
         return single(row, spec.spatial)
@@ -102,10 +107,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
                    catalog: CatalogDep) -> Response:
         version = None
         if request.headers.get("if-match") or request.query_params.get("version"):
-            version = expected_version(request.headers.get("if-match"),
-                                       int(request.query_params["version"])
-                                       if request.query_params.get("version", "").isdigit()
-                                       else None)
+            version = _requested_version(request)
         Repository(catalog, spec).delete(conn, row_id, version)
         return Response(status_code=204)
 

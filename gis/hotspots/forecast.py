@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from gis.hotspots.accuracy import COVERAGES, accuracy
+from gis.hotspots.lattice import count_points
 
 BANDWIDTHS_M = (75.0, 150.0, 300.0)
 DECAYS_DAYS = (7.0, 30.0, 120.0, np.inf)
@@ -51,11 +52,10 @@ def kde_scores(centres: np.ndarray, xy: np.ndarray, bandwidth_m: float,
     return scores
 
 
-def counts_in(cells: gpd.GeoDataFrame, xy: np.ndarray) -> np.ndarray:
-    from gis.hotspots.lattice import count_points
-
+def counts_in(cells: gpd.GeoDataFrame, xy: np.ndarray,
+              weights: np.ndarray | None = None) -> np.ndarray:
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=cells.crs)
-    return count_points(cells, points)
+    return count_points(cells, points, weights)
 
 
 @dataclass
@@ -99,21 +99,7 @@ def blended(cells: gpd.GeoDataFrame, past: Incidents, now: pd.Timestamp,
     weights = _weights(past, now, params.decay_days)
     centres = np.column_stack([cells.centroid.x, cells.centroid.y])
     kde = kde_scores(centres, past.xy, params.bandwidth_m, weights) * cells.area.to_numpy()
-    return _blend(weighted_counts(cells, past.xy, weights), kde, params.count_share)
-
-
-def weighted_counts(cells: gpd.GeoDataFrame, xy: np.ndarray, weights: np.ndarray
-                    ) -> np.ndarray:
-    import shapely
-
-    tree = shapely.STRtree(cells.geometry.values)
-    point_idx, cell_idx = tree.query(shapely.points(xy), predicate="intersects")
-    order = np.lexsort((cell_idx, point_idx))
-    point_idx, cell_idx = point_idx[order], cell_idx[order]
-    first = np.ones(len(point_idx), dtype=bool)
-    first[1:] = point_idx[1:] != point_idx[:-1]
-    return np.bincount(cell_idx[first], weights=weights[point_idx[first]],
-                       minlength=len(cells))
+    return _blend(counts_in(cells, past.xy, weights), kde, params.count_share)
 
 
 def tune(cells: gpd.GeoDataFrame, window: Incidents, start: pd.Timestamp,
@@ -131,7 +117,7 @@ def tune(cells: gpd.GeoDataFrame, window: Incidents, start: pd.Timestamp,
     best, best_score = BlendParameters(), -1.0
     for tau in DECAYS_DAYS:
         weights = _weights(train, split, tau)
-        counts = weighted_counts(cells, train.xy, weights)
+        counts = counts_in(cells, train.xy, weights)
         for h in BANDWIDTHS_M:
             kde = kde_scores(centres, train.xy, h, weights) * area
             for share in COUNT_SHARES:

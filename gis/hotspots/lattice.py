@@ -40,9 +40,10 @@ def lattice(boundary: gpd.GeoSeries, size_m: float = 150.0,
     return frame
 
 
-def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
-    """How many points fall in each unit (a point on a shared edge counts once, in the
-    first unit in index order)."""
+def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
+                 weights: np.ndarray | None = None) -> np.ndarray:
+    """How many points (or how much of their ``weights``) fall in each unit; a point on
+    a shared edge counts once, in the first unit in index order."""
     if units.crs != points.crs:
         raise ValueError(f"CRS mismatch: units {units.crs}, points {points.crs}")
     tree = shapely.STRtree(units.geometry.values)
@@ -51,4 +52,6 @@ def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> np.ndarra
     order = np.lexsort((unit_idx, point_idx))
     point_idx, unit_idx = point_idx[order], unit_idx[order]
     first[1:] = point_idx[1:] != point_idx[:-1]
-    return np.bincount(unit_idx[first], minlength=len(units))
+    chosen = point_idx[first]
+    return np.bincount(unit_idx[first], minlength=len(units),
+                       weights=None if weights is None else np.asarray(weights)[chosen])
