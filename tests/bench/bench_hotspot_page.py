@@ -10,9 +10,7 @@ until the map holds its Gi* layer and answers: the first request of a parameter 
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,9 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.app import create_app
 from api.settings import Settings
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis
 from gis.demo import build_demo
+from tests.bench.scratch import scratch_database
 from tests.browser import browser_page, live_server
 
 READY = """() => {
@@ -47,27 +44,18 @@ def visit(base: str, path: str) -> float:
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="gridgis-bench-"))
-    work.chmod(0o755)
-    try:
-        with EmbeddedCluster(work / "home").session() as cluster:
-            engine = create_db_engine(cluster.url(), statement_timeout_ms=600_000)
-            ensure_postgis(engine)
-            db = Database(engine)
-            summary = build_demo(db)
-            print(f"demo: {summary.counts['incidents']:,} incidents, "
-                  f"{summary.counts['grids']} grids")
-            with live_server(create_app(Settings(), database=db)) as base:
-                time.sleep(5)  # let the start-up warm-up finish, as a running service has
-                for label, path in (("lattice", "/maps/hotspots?lang=zh"),
-                                    ("grids", "/maps/hotspots?lang=zh&unit=grids")):
-                    first = visit(base, path)
-                    again = visit(base, path)
-                    print(f"/maps/hotspots {label:8} first {first:5.2f} s, cached "
-                          f"{again:5.2f} s   (target < 3 s)")
-            engine.dispose()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch_database() as (_, db, _):
+        summary = build_demo(db)
+        print(f"demo: {summary.counts['incidents']:,} incidents, "
+              f"{summary.counts['grids']} grids")
+        with live_server(create_app(Settings(), database=db)) as base:
+            time.sleep(5)  # let the start-up warm-up finish, as a running service has
+            for label, path in (("lattice", "/maps/hotspots?lang=zh"),
+                                ("grids", "/maps/hotspots?lang=zh&unit=grids")):
+                first = visit(base, path)
+                again = visit(base, path)
+                print(f"/maps/hotspots {label:8} first {first:5.2f} s, cached "
+                      f"{again:5.2f} s   (target < 3 s)")
 
 
 if __name__ == "__main__":

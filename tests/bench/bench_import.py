@@ -22,10 +22,8 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,8 +33,11 @@ import psycopg
 import shapely
 from pyproj import Transformer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from gis.cluster import EmbeddedCluster
-from gis.db import create_db_engine, ensure_postgis, migrate
+from gis.db import Database, migrate
+from tests.bench.scratch import scratch_database
 
 SRID = 32635
 X0, Y0, SIDE = 380_000.0, 6_665_000.0, 12_000.0  # a 12 km square around Helsinki
@@ -95,21 +96,13 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="gridgis-bench-"))
-    work.chmod(0o755)  # as root, the server runs as an unprivileged user
-    cluster = EmbeddedCluster(work / "home")
-    try:
-        with cluster.session():
-            run(cluster, work, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch_database() as (cluster, db, work):
+        run(cluster, db, work, args)
 
 
-def run(cluster: EmbeddedCluster, work: Path, args) -> None:
+def run(cluster: EmbeddedCluster, db: Database, work: Path, args) -> None:
     url = cluster.url()
-    engine = create_db_engine(url)
-    ensure_postgis(engine)
-    migrate(engine, SRID)
+    migrate(db.engine, SRID)
     env = {**os.environ, "GRIDGIS_DATABASE_URL": url}
     gridgis = [sys.executable, "-m", "gis.cli"]
 

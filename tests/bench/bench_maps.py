@@ -14,10 +14,8 @@ against a baseline in the same run: the same grids drawn the straightforward Fol
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from api.app import create_app
 from api.settings import Settings
 from gis import stats
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gis.db import Database, migrate
 from gis.importing import import_file
 from maps.offline import render
 from tests.bench.bench_import import SRID, make_points, voronoi_grids, write_grids_geojson
+from tests.bench.scratch import scratch_database
 from tests.browser import browser_page, live_server
 
 READY = """(expected) => {
@@ -96,36 +94,26 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="gridgis-bench-"))
-    work.chmod(0o755)
-    cluster = EmbeddedCluster(work / "home")
-    try:
-        with cluster.session():
-            engine = create_db_engine(cluster.url(), pool_size=4, statement_timeout_ms=600_000)
-            ensure_postgis(engine)
-            migrate(engine, SRID)
-            db = Database(engine)
-            write_grids_geojson(voronoi_grids(args.grids, 7), work / "grids.geojson")
-            import_file(db, "grids", work / "grids.geojson")
-            points = make_points(args.incidents, 7)
-            lon, lat = Transformer.from_crs(SRID, 4326, always_xy=True).transform(points.x,
-                                                                                 points.y)
-            pd.DataFrame({"category": points.category, "occurred_at": points.occurred_at,
-                          "lon": np.round(lon, 7), "lat": np.round(lat, 7)}).to_csv(
-                work / "incidents.csv", index=False)
-            import_file(db, "incidents", work / "incidents.csv")
+    with scratch_database(pool_size=4) as (_, db, work):
+        migrate(db.engine, SRID)
+        write_grids_geojson(voronoi_grids(args.grids, 7), work / "grids.geojson")
+        import_file(db, "grids", work / "grids.geojson")
+        points = make_points(args.incidents, 7)
+        lon, lat = Transformer.from_crs(SRID, 4326, always_xy=True).transform(points.x,
+                                                                             points.y)
+        pd.DataFrame({"category": points.category, "occurred_at": points.occurred_at,
+                      "lon": np.round(lon, 7), "lat": np.round(lat, 7)}).to_csv(
+            work / "incidents.csv", index=False)
+        import_file(db, "incidents", work / "incidents.csv")
 
-            app = create_app(Settings(), database=db)
-            baseline_html = naive_page(db)
+        app = create_app(Settings(), database=db)
+        baseline_html = naive_page(db)
 
-            @app.get("/bench/naive", response_class=HTMLResponse)
-            def naive() -> HTMLResponse:
-                return HTMLResponse(baseline_html)
+        @app.get("/bench/naive", response_class=HTMLResponse)
+        def naive() -> HTMLResponse:
+            return HTMLResponse(baseline_html)
 
-            run(app, args)
-            engine.dispose()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        run(app, args)
 
 
 def run(app: FastAPI, args) -> None:

@@ -13,15 +13,15 @@ how many incidents fell outside every grid. The same commands are in the README.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from gis.importing import import_file, load_mapping_file
+from tests.bench.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,33 +47,24 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     for name, steps in DATASETS.items():
-        work = Path(tempfile.mkdtemp(prefix=f"gridgis-{name}-"))
-        work.chmod(0o755)
-        try:
-            with EmbeddedCluster(work / "home").session() as cluster:
-                engine = create_db_engine(cluster.url(), statement_timeout_ms=600_000)
-                ensure_postgis(engine)
-                db = Database(engine)
-                print(f"\n== {name}")
-                for kind, source, mapping_file in steps:
-                    mapping = load_mapping_file(ROOT / "data" / mapping_file)
-                    mapping.kind = None  # the district file serves as areas and as grids
-                    if kind == "grids":
-                        mapping.constants.pop("level", None)
-                        mapping.fields.pop("name", None)
-                    started = time.perf_counter()
-                    report = import_file(db, kind, args.shared / source, mapping=mapping,
-                                         skip_invalid=True, keep_extra=True)
-                    reasons = Counter(r.reason for r in report.rejections)
-                    print(f"{kind:9} {source:45} {report.inserted:6} in, "
-                          f"{len(report.rejections):3} rejected, "
-                          f"{report.unassigned:5} outside every grid, "
-                          f"{time.perf_counter() - started:5.1f} s (EPSG:{report.srid})")
-                    for reason, count in reasons.most_common(5):
-                        print(f"          {count} × {reason}")
-                engine.dispose()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        with scratch_database(prefix=f"gridgis-{name}-") as (_, db, _):
+            print(f"\n== {name}")
+            for kind, source, mapping_file in steps:
+                mapping = load_mapping_file(ROOT / "data" / mapping_file)
+                mapping.kind = None  # the district file serves as areas and as grids
+                if kind == "grids":
+                    mapping.constants.pop("level", None)
+                    mapping.fields.pop("name", None)
+                started = time.perf_counter()
+                report = import_file(db, kind, args.shared / source, mapping=mapping,
+                                     skip_invalid=True, keep_extra=True)
+                reasons = Counter(r.reason for r in report.rejections)
+                print(f"{kind:9} {source:45} {report.inserted:6} in, "
+                      f"{len(report.rejections):3} rejected, "
+                      f"{report.unassigned:5} outside every grid, "
+                      f"{time.perf_counter() - started:5.1f} s (EPSG:{report.srid})")
+                for reason, count in reasons.most_common(5):
+                    print(f"          {count} × {reason}")
 
 
 if __name__ == "__main__":
