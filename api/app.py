@@ -1,4 +1,4 @@
-"""The application factory: ``uvicorn api.app:create_app --factory``."""
+"""The application factory: ``uvicorn gridgis.api.app:create_app --factory``."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
-from api.errors import problem
-from api.routes import docs, grids, hotspots, maps, plans, resources, stats
-from api.settings import Settings
-from gis.db import Database, current_srid, migrate, open_database
-from gis.errors import NotInitialised
-from gis.resources import RESOURCES, Catalog
-from maps.assets import STATIC_DIR
+from gridgis.gis.db import Database, current_srid, migrate, open_database
+from gridgis.gis.errors import NotInitialised
+from gridgis.gis.resources import RESOURCES, Catalog
+from gridgis.maps.assets import STATIC_DIR
+
+from . import errors
+from .errors import problem
+from .routes import docs, grids, hotspots, maps, plans, resources, stats
+from .settings import Settings
 
 log = logging.getLogger("gridgis.api")
 

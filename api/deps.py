@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Query, Request
 from pyproj import Geod
 
-from api.errors import PreconditionRequired
-from api.settings import Settings
-from gis.db import Database
-from gis.errors import InvalidInput
-from gis.resources import Catalog
+from gridgis.gis.db import Database
+from gridgis.gis.errors import InvalidInput
+from gridgis.gis.resources import Catalog
+
+from .errors import PreconditionRequired
+from .settings import Settings
 
 _GEOD = Geod(ellps="WGS84")
 

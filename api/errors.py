@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from psycopg import errors as pg_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import (
+from gridgis.gis.errors import (
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,

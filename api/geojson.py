@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from gis.errors import InvalidInput
+from gridgis.gis.errors import InvalidInput
 
 GEOJSON = "application/geo+json"
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gis.settings import DatabaseSettings
+from gridgis.gis.settings import DatabaseSettings
 
 
 class ApiSettings(BaseSettings):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psycopg
 
-from gis.errors import ConfigurationError, DatabaseUnavailable
+from .errors import ConfigurationError, DatabaseUnavailable
 
 DATABASE = "gridgis"
 SUPERUSER = "gridgis"

@@ -14,9 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from gis.cluster import EmbeddedCluster
-from gis.errors import ConfigurationError, DatabaseUnavailable, NotInitialised
-from gis.settings import DatabaseSettings
+from .cluster import EmbeddedCluster
+from .errors import ConfigurationError, DatabaseUnavailable, NotInitialised
+from .settings import DatabaseSettings
 
 MIN_SERVER_VERSION = 130000
 MIN_POSTGIS_MAJOR = 3
@@ -136,7 +136,7 @@ def ensure_postgis(engine: Engine) -> None:
 
 def _alembic_config(connection: Connection, srid: int | None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(files("gis").joinpath("migrations")))
+    config.set_main_option("script_location", str(files("gridgis.gis").joinpath("migrations")))
     config.attributes["connection"] = connection
     config.attributes["srid"] = srid
     return config

@@ -9,9 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
 
-from gis.db import Database
-from gis.errors import InvalidInput
-from gis.importing.kinds import get_kind
+from .db import Database
+from .errors import InvalidInput
+from .importing.kinds import get_kind
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
 

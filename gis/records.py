@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from gis.errors import InvalidInput
-from gis.importing.kinds import Kind
-from gis.importing.mapping import Mapping
-from gis.importing.readers import RawChunk, _as_text, geometry_from_geojson
-from gis.importing.validate import ImportPlan, prepare_chunk
+from .errors import InvalidInput
+from .importing.kinds import Kind
+from .importing.mapping import Mapping
+from .importing.readers import RawChunk, _as_text, geometry_from_geojson
+from .importing.validate import ImportPlan, prepare_chunk
 
 WGS84 = CRS.from_epsg(4326)
 

@@ -19,9 +19,9 @@ import shapely
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
-from gis.errors import Conflict, InvalidInput, NotFound
-from gis.importing.kinds import KINDS, Field, Kind
-from gis.records import validate_record
+from .errors import Conflict, InvalidInput, NotFound
+from .importing.kinds import KINDS, Field, Kind
+from .records import validate_record
 
 PLAN_KIND = Kind("grid_plans", "grid_plans", (
     Field("name", required=True),

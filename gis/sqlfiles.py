@@ -6,4 +6,4 @@ from importlib.resources import files
 
 @cache
 def read_sql(name: str) -> str:
-    return files("gis").joinpath("sql", name).read_text(encoding="utf-8")
+    return files("gridgis.gis").joinpath("sql", name).read_text(encoding="utf-8")

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from gis.errors import InvalidInput, NotFound
-from gis.sqlfiles import read_sql
+from .errors import InvalidInput, NotFound
+from .sqlfiles import read_sql
 
 
 def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:

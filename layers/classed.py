@@ -6,8 +6,8 @@ import folium
 import geopandas as gpd
 from branca.element import MacroElement, Template
 
-from layers.common import for_page
-from layers.encoding import DECODER_JS, encode_polygons, script_json
+from .common import for_page
+from .encoding import DECODER_JS, encode_polygons, script_json
 
 
 class ClassedPolygons(MacroElement):

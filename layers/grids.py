@@ -8,9 +8,9 @@ import geopandas as gpd
 import numpy as np
 from branca.element import MacroElement, Template
 
-from layers.common import for_page
-from layers.encoding import DECODER_JS, encode_polygons, script_json
-from layers.legend import Legend
+from .common import for_page
+from .encoding import DECODER_JS, encode_polygons, script_json
+from .legend import Legend
 
 PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]  # ColorBrewer YlOrRd 5
 NO_DATA = "#d9d9d9"

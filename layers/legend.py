@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from branca.element import MacroElement, Template
 
-from layers.common import escape
+from .common import escape
 
 
 class Legend(MacroElement):

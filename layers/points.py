@@ -6,7 +6,7 @@ import folium
 import geopandas as gpd
 from folium import plugins
 
-from layers.common import escape, for_page, geojson
+from .common import escape, for_page, geojson
 
 CATEGORY_COLOURS = {
     "violent_crime": "#d7191c", "property_crime": "#fdae61", "gambling": "#abd9e9",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import folium
 from branca.element import MacroElement, Template
 
-from layers.encoding import TOOLTIP_JS, script_json
+from .encoding import TOOLTIP_JS, script_json
 
 
 class RemoteGeoJson(MacroElement):

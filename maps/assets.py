@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gis.errors import ConfigurationError
+from gridgis.gis.errors import ConfigurationError
 
 STATIC_DIR = Path(__file__).parent / "static"
 VENDOR_URL = "/static/vendor"

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gis.sqlfiles import read_sql
+from gridgis.gis.sqlfiles import read_sql
 
 SIMPLIFY_M = 1.0  # display tolerance: well under a pixel at street zoom
 

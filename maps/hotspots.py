@@ -11,16 +11,17 @@ import pandas as pd
 import sqlalchemy as sa
 from branca.element import Element, Figure
 
-from gis.hotspots import service
-from gis.hotspots.ranking import ranking
-from layers.classed import classed_layer
-from layers.common import bounds, escape
-from layers.legend import Legend
-from layers.points import heat_layer
-from layers.remote import remote_layer
-from maps.i18n import CONFIDENCE, PATTERNS, Lang, pick, t
-from maps.offline import render
-from maps.pages import PageOptions, _outlines, _panel, base_map, category_options
+from gridgis.gis.hotspots import service
+from gridgis.gis.hotspots.ranking import ranking
+from gridgis.layers.classed import classed_layer
+from gridgis.layers.common import bounds, escape
+from gridgis.layers.legend import Legend
+from gridgis.layers.points import heat_layer
+from gridgis.layers.remote import remote_layer
+
+from .i18n import CONFIDENCE, PATTERNS, Lang, pick, t
+from .offline import render
+from .pages import PageOptions, _outlines, _panel, base_map, category_options
 
 CLASS_COLOURS = {99: "#b2182b", 95: "#ef8a62", 90: "#fddbc7", -90: "#d1e5f0",
                  -95: "#67a9cf", -99: "#2166ac"}

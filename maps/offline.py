@@ -5,7 +5,7 @@ from __future__ import annotations
 import folium
 from branca.element import Element
 
-from maps import assets
+from . import assets
 
 LOCAL = {
     "leaflet": assets.url("leaflet", "dist/leaflet.js"),

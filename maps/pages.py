@@ -10,13 +10,14 @@ import folium
 import sqlalchemy as sa
 from branca.element import Element, Figure, MacroElement, Template
 
-from gis import taxonomy
-from layers.common import bounds, escape, for_page, geojson
-from layers.grids import grid_layer
-from layers.points import cluster_layer, heat_layer, unassigned_layer
-from maps import data
-from maps.i18n import Lang, t
-from maps.offline import render
+from gridgis.gis import taxonomy
+from gridgis.layers.common import bounds, escape, for_page, geojson
+from gridgis.layers.grids import grid_layer
+from gridgis.layers.points import cluster_layer, heat_layer, unassigned_layer
+
+from . import data
+from .i18n import Lang, t
+from .offline import render
 
 MEASURES = {"people": "people", "households": "households", "incidents": "incidents_count",
             "incident_rate": "incident_rate"}

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
 
 pytest_plugins = ["tests.seed"]
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import ApiSettings, Settings
+from gridgis.api.app import create_app
+from gridgis.api.settings import ApiSettings, Settings
 from tests.helpers import X0, Y0, add_grid, add_plan, square
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from maps import assets
+from gridgis.maps import assets
 
 router = APIRouter(include_in_schema=False)
 

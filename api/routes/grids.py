@@ -10,9 +10,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import CatalogDep, ConnDep, TimeRangeDep
-from gis import stats
-from gis.errors import InvalidInput, NotFound
+from gridgis.gis import stats
+from gridgis.gis.errors import InvalidInput, NotFound
+
+from ..deps import CatalogDep, ConnDep, TimeRangeDep
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 

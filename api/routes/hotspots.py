@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import CatalogDep, ConnDep, TimeRange, TimeRangeDep
-from gis import taxonomy
-from gis.errors import InvalidInput
-from gis.hotspots import service
-from gis.hotspots.forecast import Incidents, backtest
+from gridgis.gis import taxonomy
+from gridgis.gis.errors import InvalidInput
+from gridgis.gis.hotspots import service
+from gridgis.gis.hotspots.forecast import Incidents, backtest
+
+from ..deps import CatalogDep, ConnDep, TimeRange, TimeRangeDep
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"])
 GEOJSON = "application/geo+json"

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.deps import CatalogDep, ConnDep, SettingsDep, TimeRangeDep
-from gis import taxonomy
-from gis.errors import InvalidInput
-from maps import pages
+from gridgis.gis import taxonomy
+from gridgis.gis.errors import InvalidInput
+from gridgis.maps import pages
+
+from ..deps import CatalogDep, ConnDep, SettingsDep, TimeRangeDep
 
 router = APIRouter(tags=["maps"])
 LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="zh or en")]
@@ -55,7 +56,7 @@ def hotspots_map(conn: ConnDep, settings: SettingsDep, catalog: CatalogDep,
                  unit: Annotated[Literal["lattice", "grids"], Query()] = "lattice",
                  category: Annotated[list[str] | None, Query()] = None,
                  print: Annotated[Literal["a4"] | None, Query()] = None) -> HTMLResponse:
-    from maps.hotspots import hotspots_page
+    from gridgis.maps.hotspots import hotspots_page
 
     chosen = [c for c in (category or []) if c]
     unknown = [c for c in chosen if c not in taxonomy.INCIDENT_CATEGORIES]

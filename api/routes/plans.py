@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import CatalogDep, ConnDep
-from api.geojson import single
-from gis.errors import NotFound
-from gis.resources import RESOURCES, Repository
+from gridgis.gis.errors import NotFound
+from gridgis.gis.resources import RESOURCES, Repository
+
+from ..deps import CatalogDep, ConnDep
+from ..geojson import single
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import BBoxDep, CatalogDep, ConnDep, PagingDep, TimeRangeDep, expected_version
-from api.geojson import collection, csv_response, parse_body, single
-from gis.errors import InvalidInput
-from gis.resources import Query as ListQuery
-from gis.resources import Repository, ResourceSpec
+from gridgis.gis.errors import InvalidInput
+from gridgis.gis.resources import Query as ListQuery
+from gridgis.gis.resources import Repository, ResourceSpec
+
+from ..deps import BBoxDep, CatalogDep, ConnDep, PagingDep, TimeRangeDep, expected_version
+from ..geojson import collection, csv_response, parse_body, single
 
 VALUE_FILTERS = ("category", "status", "source", "type", "kind", "level", "use", "risk_level",
                  "residence_type", "state")

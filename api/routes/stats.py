@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from api.deps import CatalogDep, ConnDep, TimeRangeDep
-from api.geojson import csv_response
-from gis import stats
+from gridgis.gis import stats
+
+from ..deps import CatalogDep, ConnDep, TimeRangeDep
+from ..geojson import csv_response
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/stats", tags=["stats"])
                         "the emerging-hotspot pattern over the preceding monthly bins.")
 def grid_ranking(conn: ConnDep, catalog: CatalogDep, time_range: TimeRangeDep,
                  f: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Response:
-    from gis.hotspots.ranking import ranking
+    from gridgis.gis.hotspots.ranking import ranking
 
     rows = ranking(conn, catalog.srid, time_range.start, time_range.end)
     if f == "csv":

@@ -21,12 +21,12 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gis.db import Database, current_srid, migrate
-from gis.demo import incidents as incident_model
-from gis.demo import partition, population
-from gis.demo.osm import ATTRIBUTION, OsmLayers, read_helsinki
-from gis.errors import ConfigurationError
-from gis.importing import Mapping, import_file
+from ..db import Database, current_srid, migrate
+from ..errors import ConfigurationError
+from ..importing import Mapping, import_file
+from . import incidents as incident_model
+from . import partition, population
+from .osm import ATTRIBUTION, OsmLayers, read_helsinki
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 PLAN_NAME = "示范网格方案 Demo plan"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gis.hotspots.gistar import gi_star
+from .gistar import gi_star
 
 PERSISTENT_SHARE = 0.9
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",

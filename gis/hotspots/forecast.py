@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from gis.hotspots.accuracy import COVERAGES, accuracy
-from gis.hotspots.lattice import count_points
+from .accuracy import COVERAGES, accuracy
+from .lattice import count_points
 
 BANDWIDTHS_M = (75.0, 150.0, 300.0)
 DECAYS_DAYS = (7.0, 30.0, 120.0, np.inf)

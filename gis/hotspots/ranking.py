@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from gis.hotspots import service
-from gis.hotspots.emerging import emerging_hotspots
-from gis.hotspots.gistar import gi_star
+from . import service
+from .emerging import emerging_hotspots
+from .gistar import gi_star
 
 
 def ranking(conn: sa.Connection, srid: int, start: datetime | None,

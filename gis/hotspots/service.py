@@ -20,8 +20,8 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gis.errors import InvalidInput, NotFound
-from gis.hotspots.lattice import count_points, lattice
+from ..errors import InvalidInput, NotFound
+from .lattice import count_points, lattice
 
 Unit = Literal["lattice", "grids"]
 MAX_PERMUTATIONS = 999
@@ -195,7 +195,7 @@ def cached(conn: sa.Connection, name: str, params: tuple, compute: Callable[[], 
 
 def gi_layer(conn: sa.Connection, srid: int, sel: Selection, permutations: int = 0,
              seed: int = 0) -> gpd.GeoDataFrame:
-    from gis.hotspots.gistar import gi_star
+    from .gistar import gi_star
 
     def compute() -> gpd.GeoDataFrame:
         cells = units(conn, srid, sel)
@@ -209,7 +209,7 @@ def gi_layer(conn: sa.Connection, srid: int, sel: Selection, permutations: int =
 
 def areas_layer(conn: sa.Connection, srid: int, sel: Selection, min_class: int = 95
                 ) -> gpd.GeoDataFrame:
-    from gis.hotspots.areas import hotspot_areas
+    from .areas import hotspot_areas
 
     def compute() -> gpd.GeoDataFrame:
         grids = units(conn, srid, Selection("grids"))
@@ -232,7 +232,7 @@ def period(points: gpd.GeoDataFrame, sel: Selection) -> tuple[pd.Timestamp, pd.T
 
 def emerging_layer(conn: sa.Connection, srid: int, sel: Selection, bin: str = "month"
                    ) -> gpd.GeoDataFrame:
-    from gis.hotspots.emerging import emerging_hotspots
+    from .emerging import emerging_hotspots
 
     def compute() -> gpd.GeoDataFrame:
         cells = units(conn, srid, sel)
@@ -247,7 +247,7 @@ def emerging_layer(conn: sa.Connection, srid: int, sel: Selection, bin: str = "m
 
 def near_repeat(conn: sa.Connection, srid: int, sel: Selection, distances: list[float],
                 days: list[float], permutations: int = 99, seed: int = 0) -> dict:
-    from gis.hotspots.near_repeat import elevated_extent, knox, risk_zones
+    from .near_repeat import elevated_extent, knox, risk_zones
 
     def compute() -> dict:
         points = incidents(conn, srid, sel)
@@ -270,7 +270,7 @@ def near_repeat(conn: sa.Connection, srid: int, sel: Selection, distances: list[
 
 def forecast_layer(conn: sa.Connection, srid: int, sel: Selection, horizon_days: int = 30
                    ) -> gpd.GeoDataFrame:
-    from gis.hotspots.forecast import Incidents, forecast
+    from .forecast import Incidents, forecast
 
     def compute() -> gpd.GeoDataFrame:
         cells = units(conn, srid, sel)

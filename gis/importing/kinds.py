@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gis import taxonomy
+from .. import taxonomy
 
 FieldType = Literal["text", "int", "float", "bool", "date", "datetime"]
 GeometryKind = Literal["point", "polygon", "point_or_polygon"]

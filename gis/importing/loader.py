@@ -27,15 +27,15 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from gis.crs import utm_srid_for_geometries
-from gis.db import Database, migrate
-from gis.errors import ImportRejected, InvalidInput, NotInitialised, Rejection
-from gis.importing.encoding import ewkb_hex, iso_utc
-from gis.importing.kinds import Kind, get_kind
-from gis.importing.mapping import Mapping
-from gis.importing.readers import RawChunk, open_source
-from gis.importing.validate import ImportPlan, PreparedChunk, prepare_chunk
-from gis.linking import GridIndex
+from ..crs import utm_srid_for_geometries
+from ..db import Database, migrate
+from ..errors import ImportRejected, InvalidInput, NotInitialised, Rejection
+from ..linking import GridIndex
+from .encoding import ewkb_hex, iso_utc
+from .kinds import Kind, get_kind
+from .mapping import Mapping
+from .readers import RawChunk, open_source
+from .validate import ImportPlan, PreparedChunk, prepare_chunk
 
 DEFAULT_PLAN = "default"
 ProgressCallback = Callable[[int, int | None], None]

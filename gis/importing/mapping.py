@@ -33,7 +33,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gis.errors import InvalidInput
+from ..errors import InvalidInput
 
 DATETIME_PARTS = ("year", "month", "day", "hour", "minute", "second")
 GEOMETRY_FIELDS = ("x", "y", "geometry")

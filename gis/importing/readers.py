@@ -20,7 +20,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from gis.errors import InvalidInput
+from ..errors import InvalidInput
 
 CHUNK_ROWS = 100_000
 LON_NAMES = ("lon", "lng", "long", "longitude")

@@ -15,10 +15,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from gis.errors import InvalidInput, Rejection
-from gis.importing.kinds import Field, Kind
-from gis.importing.mapping import GEOMETRY_FIELDS, Mapping
-from gis.importing.readers import RawChunk
+from ..errors import InvalidInput, Rejection
+from .kinds import Field, Kind
+from .mapping import GEOMETRY_FIELDS, Mapping
+from .readers import RawChunk
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "off"}

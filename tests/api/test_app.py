@@ -4,10 +4,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from api.app import create_app
-from api.settings import ApiSettings, Settings
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gridgis.api.app import create_app
+from gridgis.api.settings import ApiSettings, Settings
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
 
 
 def test_default_page_size_above_maximum_is_rejected():
@@ -51,7 +51,7 @@ def test_statement_timeout_is_a_503_not_a_hang(seeded):
                               statement_timeout_ms=100)
     app = create_app(Settings(), database=Database(engine))
 
-    from api.deps import get_connection
+    from gridgis.api.deps import get_connection
 
     def slow_connection():
         with engine.begin() as conn:

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from gridgis.api.app import create_app
 from tests.seed import add_hot_cluster
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from gis.hotspots.forecast import Incidents, backtest
-from gis.hotspots.lattice import lattice
+from gridgis.gis.hotspots.forecast import Incidents, backtest
+from gridgis.gis.hotspots.lattice import lattice
 
 ROOT = Path(__file__).resolve().parents[2]
 

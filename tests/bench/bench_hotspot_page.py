@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from api.app import create_app
-from api.settings import Settings
-from gis.demo import build_demo
+from gridgis.api.app import create_app
+from gridgis.api.settings import Settings
+from gridgis.gis.demo import build_demo
 from tests.bench.scratch import scratch_database
 from tests.browser import browser_page, live_server
 

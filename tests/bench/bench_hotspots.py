@@ -18,8 +18,8 @@ import numpy as np
 from esda import G_Local
 from libpysal.weights import lat2W
 
-from gis.hotspots.emerging import emerging_hotspots
-from gis.hotspots.gistar import gi_star
+from gridgis.gis.hotspots.emerging import emerging_hotspots
+from gridgis.gis.hotspots.gistar import gi_star
 
 
 def counts(side: int, bins: int, seed: int) -> np.ndarray:

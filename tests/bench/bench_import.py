@@ -35,8 +35,8 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, migrate
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import Database, migrate
 from tests.bench.scratch import scratch_database
 
 SRID = 32635
@@ -104,7 +104,7 @@ def run(cluster: EmbeddedCluster, db: Database, work: Path, args) -> None:
     url = cluster.url()
     migrate(db.engine, SRID)
     env = {**os.environ, "GRIDGIS_DATABASE_URL": url}
-    gridgis = [sys.executable, "-m", "gis.cli"]
+    gridgis = [sys.executable, "-m", "gridgis"]
 
     print(f"generating {args.grids} grids and {args.points} points …", flush=True)
     write_grids_geojson(voronoi_grids(args.grids, args.seed), work / "grids.geojson")

@@ -29,12 +29,12 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from api.app import create_app
-from api.settings import Settings
-from gis import stats
-from gis.db import Database, migrate
-from gis.importing import import_file
-from maps.offline import render
+from gridgis.api.app import create_app
+from gridgis.api.settings import Settings
+from gridgis.gis import stats
+from gridgis.gis.db import Database, migrate
+from gridgis.gis.importing import import_file
+from gridgis.maps.offline import render
 from tests.bench.bench_import import SRID, make_points, voronoi_grids, write_grids_geojson
 from tests.bench.scratch import scratch_database
 from tests.browser import browser_page, live_server

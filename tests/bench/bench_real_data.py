@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gis.importing import import_file, load_mapping_file
+from gridgis.gis.importing import import_file, load_mapping_file
 from tests.bench.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gis.cluster import EmbeddedCluster
-from gis.db import Database, create_db_engine, ensure_postgis
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import Database, create_db_engine, ensure_postgis
 
 
 @contextmanager

@@ -16,7 +16,7 @@ def run(db):
            db.engine.url.render_as_string(hide_password=False)}
 
     def gridgis(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "gis.cli", *map(str, args)], env=env,
+        return subprocess.run([sys.executable, "-m", "gridgis", *map(str, args)], env=env,
                               capture_output=True, text=True, timeout=120)
     return gridgis
 

@@ -10,10 +10,10 @@ import psutil
 import psycopg
 import pytest
 
-from gis.cluster import EmbeddedCluster
-from gis.db import open_database
-from gis.errors import ConfigurationError, DatabaseUnavailable
-from gis.settings import DatabaseSettings
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import open_database
+from gridgis.gis.errors import ConfigurationError, DatabaseUnavailable
+from gridgis.gis.settings import DatabaseSettings
 
 
 def _query(cluster: EmbeddedCluster, sql: str):
@@ -122,7 +122,7 @@ def test_another_process_finds_the_running_cluster(cluster_home):
     pid = cluster.status().pid
     env = {**os.environ, "GRIDGIS_HOME": str(cluster_home)}
     env.pop("GRIDGIS_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "gis.cli", "db", "status"], env=env,
+    result = subprocess.run([sys.executable, "-m", "gridgis", "db", "status"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert f"yes, pid {pid}" in result.stdout

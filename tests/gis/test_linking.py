@@ -4,7 +4,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gis.linking import GridIndex, relink
+from gridgis.gis.linking import GridIndex, relink
 from tests.helpers import X0, Y0, add_grid, add_incident, add_plan, fishnet, grid_of, square
 
 

@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from gis.db import _alembic_config, migrate, schema_revision, upgrade_if_initialised
-from gis.errors import ConfigurationError, NotInitialised
+from gridgis.gis.db import _alembic_config, migrate, schema_revision, upgrade_if_initialised
+from gridgis.gis.errors import ConfigurationError, NotInitialised
 
 TABLES = {"areas", "grid_plans", "grids", "workers", "grid_assignments", "buildings",
           "households", "people", "places", "things", "organisations", "incidents", "roads",

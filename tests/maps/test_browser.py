@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.app import create_app
+from gridgis.api.app import create_app
 from tests.browser import browser_page, live_server, screenshot
 
 pytestmark = pytest.mark.browser

@@ -3,7 +3,7 @@
 import numpy as np
 import shapely
 
-from layers.encoding import SCALE, encode_polygons, script_json
+from gridgis.layers.encoding import SCALE, encode_polygons, script_json
 
 
 def decode(packed):

@@ -5,8 +5,8 @@ import re
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import ApiSettings, Settings
+from gridgis.api.app import create_app
+from gridgis.api.settings import ApiSettings, Settings
 
 EVIL = '<img src=x onerror="alert(1)">'
 ASSET = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')

@@ -6,8 +6,8 @@ Revises:
 
 from alembic import context, op
 
-from gis import taxonomy
-from gis.sqlfiles import read_sql
+from gridgis.gis import taxonomy
+from gridgis.gis.sqlfiles import read_sql
 
 revision = "0001"
 down_revision = None

@@ -3,8 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
-from gis.db import Database, create_db_engine
-from gis.demo import DemoOptions, build_demo, demo_exists, load_model
+from gridgis.gis.db import Database, create_db_engine
+from gridgis.gis.demo import DemoOptions, build_demo, demo_exists, load_model
 
 
 @pytest.fixture(scope="module")

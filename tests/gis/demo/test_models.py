@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.demo import incidents, load_model, population
+from gridgis.gis.demo import incidents, load_model, population
 
 MODEL, _ = load_model()
 BOUNDARY = shapely.box(-1e5, -1e5, 1e5, 1e5)

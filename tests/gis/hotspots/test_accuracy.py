@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gis.hotspots.accuracy import accuracy
+from gridgis.gis.hotspots.accuracy import accuracy
 
 
 def test_pai_on_the_issue_example():

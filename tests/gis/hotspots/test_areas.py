@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.hotspots.areas import hotspot_areas
+from gridgis.gis.hotspots.areas import hotspot_areas
 
 
 def test_touching_hot_cells_merge_and_carry_their_facts():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from libpysal.weights import lat2W
 
-from gis.hotspots.emerging import classify, emerging_hotspots, mann_kendall
+from gridgis.gis.hotspots.emerging import classify, emerging_hotspots, mann_kendall
 
 UP, FLAT, DOWN = (3.0, 0.001), (0.0, 0.9), (-3.0, 0.001)
 

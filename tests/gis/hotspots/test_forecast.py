@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.hotspots.forecast import Incidents, backtest, forecast
-from gis.hotspots.lattice import lattice
+from gridgis.gis.hotspots.forecast import Incidents, backtest, forecast
+from gridgis.gis.hotspots.lattice import lattice
 
 AREA = gpd.GeoSeries([shapely.box(0, 0, 3000, 3000)], crs=32635)
 START = pd.Timestamp("2026-01-01", tz="UTC")

@@ -7,7 +7,7 @@ from esda import G_Local
 from libpysal import examples
 from libpysal.weights import Queen, lat2W
 
-from gis.hotspots.gistar import confidence_classes, fdr_threshold, gi_star
+from gridgis.gis.hotspots.gistar import confidence_classes, fdr_threshold, gi_star
 
 
 @pytest.fixture(scope="module")

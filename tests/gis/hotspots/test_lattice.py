@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gis.hotspots.lattice import count_points, lattice
+from gridgis.gis.hotspots.lattice import count_points, lattice
 
 DISTRICT = gpd.GeoSeries([shapely.Polygon([(0, 0), (1000, 0), (1200, 800), (100, 900)])],
                          crs=32635)

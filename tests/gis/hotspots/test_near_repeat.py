@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gis.hotspots.near_repeat import elevated_extent, knox, risk_zones
+from gridgis.gis.hotspots.near_repeat import elevated_extent, knox, risk_zones
 
 
 def poisson_pattern(rng, n=800):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.importing.encoding import ewkb_hex, iso_utc
+from gridgis.gis.importing.encoding import ewkb_hex, iso_utc
 
 
 def test_point_ewkb_matches_shapely():

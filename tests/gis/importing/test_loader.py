@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from shapely.geometry import Point, Polygon, box
 
-from gis.errors import ImportRejected, InvalidInput
-from gis.importing import Mapping, import_file, load_mapping_file
+from gridgis.gis.errors import ImportRejected, InvalidInput
+from gridgis.gis.importing import Mapping, import_file, load_mapping_file
 from tests.conftest import PORTLAND_SRID
 
 # Central Helsinki, in WGS84.

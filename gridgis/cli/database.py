@@ -10,10 +10,10 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from gis.cluster import EmbeddedCluster
-from gis.db import migrate, open_database, schema_revision
-from gis.errors import ConfigurationError, InvalidInput
-from gis.settings import DatabaseSettings
+from gridgis.gis.cluster import EmbeddedCluster
+from gridgis.gis.db import migrate, open_database, schema_revision
+from gridgis.gis.errors import ConfigurationError, InvalidInput
+from gridgis.gis.settings import DatabaseSettings
 
 app = typer.Typer(help="Look after the database (the embedded cluster by default).",
                   no_args_is_help=True)
@@ -96,8 +96,8 @@ def register(root: typer.Typer) -> None:
         if like is not None:
             if chosen:
                 raise InvalidInput("give --srid or --like, not both")
-            from gis.crs import utm_srid_for_geometries
-            from gis.importing.readers import open_source
+            from gridgis.gis.crs import utm_srid_for_geometries
+            from gridgis.gis.importing.readers import open_source
 
             source = open_source(like)
             chunk = next(source.chunks)
@@ -111,7 +111,7 @@ def register(root: typer.Typer) -> None:
     @root.command()
     def relink() -> None:
         """Re-link every person, place, thing and incident to its grid, in one transaction."""
-        from gis.linking import relink as relink_all
+        from gridgis.gis.linking import relink as relink_all
 
         with open_database() as db, db.engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))

@@ -8,8 +8,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gis.cli import analysis, data, database
-from gis.errors import GridGisError
+from gridgis.gis.errors import GridGisError
+
+from . import analysis, data, database
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,7 +19,7 @@ data.register(app)
 database.register(app)
 analysis.register(app)
 
-from api.cli import register as register_api  # noqa: E402 - serve, assets
+from .service import register as register_api  # noqa: E402 - serve, assets
 
 register_api(app)
 

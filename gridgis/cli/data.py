@@ -12,11 +12,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from gis.db import open_database
-from gis.errors import ImportRejected
-from gis.importing import Mapping, import_file, load_mapping_file, parse_map_option
-from gis.importing.kinds import KINDS
-from gis.importing.loader import rejects_beside
+from gridgis.gis.db import open_database
+from gridgis.gis.errors import ImportRejected
+from gridgis.gis.importing import Mapping, import_file, load_mapping_file, parse_map_option
+from gridgis.gis.importing.kinds import KINDS
+from gridgis.gis.importing.loader import rejects_beside
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -83,7 +83,7 @@ def register(root: typer.Typer) -> None:
             help="include personal fields (names, ID numbers, phones, special groups)")] = False,
     ) -> None:
         """Export every row of a kind."""
-        from gis.exporting import export_kind
+        from gridgis.gis.exporting import export_kind
 
         with open_database() as db:
             count = export_kind(db, kind, file, epsg=epsg, include_sensitive=include_sensitive)
@@ -113,7 +113,7 @@ def register(root: typer.Typer) -> None:
             plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
                                    {"n": name}).scalar()
             if plan_id is None:
-                from gis.errors import NotFound
+                from gridgis.gis.errors import NotFound
                 raise NotFound(f"there is no grid plan named {name!r}")
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             changed = conn.execute(sa.text("SELECT gridgis_publish_plan(:id)"),

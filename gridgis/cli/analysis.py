@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gis.errors import InvalidInput
+from gridgis.gis.errors import InvalidInput
 
 out = Console(soft_wrap=True)
 
@@ -28,10 +28,10 @@ def register(root: typer.Typer) -> None:
         """Train on [train-start, train-end), score [train-end, test-end): hit rate, PAI
         and PEI at 1/5/10 % coverage for the default forecast, two baselines and the
         oracle."""
-        from gis.db import open_database
-        from gis.hotspots import service
-        from gis.hotspots.forecast import Incidents
-        from gis.hotspots.forecast import backtest as run_backtest
+        from gridgis.gis.db import open_database
+        from gridgis.gis.hotspots import service
+        from gridgis.gis.hotspots.forecast import Incidents
+        from gridgis.gis.hotspots.forecast import backtest as run_backtest
 
         try:
             edges = [pd.Timestamp(t) for t in (train_start, train_end, test_end)]

@@ -27,10 +27,10 @@ def register(root: typer.Typer) -> None:
         incidents) on first run, then serve gridgis."""
         import sqlalchemy as sa
 
-        from gis.db import current_srid, open_database
-        from gis.demo import DemoOptions, build_demo, demo_exists
-        from gis.demo import reset as reset_demo
-        from gis.errors import ConfigurationError
+        from gridgis.gis.db import current_srid, open_database
+        from gridgis.gis.demo import DemoOptions, build_demo, demo_exists
+        from gridgis.gis.demo import reset as reset_demo
+        from gridgis.gis.errors import ConfigurationError
 
         with open_database() as db:
             if reset:
@@ -59,7 +59,7 @@ def register(root: typer.Typer) -> None:
     @assets.command("fetch")
     def fetch_assets(force: Annotated[bool, typer.Option()] = False) -> None:
         """Fetch Leaflet and its plugins so every page works offline."""
-        from maps.assets import fetch
+        from gridgis.maps.assets import fetch
 
         fetched = fetch(force=force)
         typer.echo("fetched " + ", ".join(fetched) if fetched else "assets already present")
@@ -68,15 +68,15 @@ def register(root: typer.Typer) -> None:
 def run_server(host: str, port: int) -> None:
     import uvicorn
 
-    from maps.assets import missing
+    from gridgis.maps.assets import missing
 
     absent = missing()
     if absent:
-        from gis.errors import ConfigurationError
+        from gridgis.gis.errors import ConfigurationError
 
         raise ConfigurationError(
             f"the map libraries are missing ({absent[0]} and {len(absent) - 1} more); run "
             "`gridgis assets fetch` once (it needs npm and the npm registry).")
     typer.echo(f"gridgis on http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+    uvicorn.run("gridgis.api.app:create_app", factory=True, host=host, port=port,
                 log_level="info")

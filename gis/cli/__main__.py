@@ -1,3 +1,0 @@
-from gis.cli import main
-
-main()
