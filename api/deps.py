@@ -3,52 +3,69 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Query, Request
 from pyproj import Geod
 
-from gridgis.gis.db import Database
+from gridgis.gis import taxonomy
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.resources import Catalog
+from gridgis.gis.services.hotspots import HotspotService
+from gridgis.gis.times import parse_instant
+from gridgis.maps import assets
 
 from .errors import PreconditionRequired
 from .settings import Settings
+from .state import AppState
 
 _GEOD = Geod(ellps="WGS84")
+REPEATABLE = "repeat the parameter or give a comma-separated list"
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
-    return request.app.state.database
-
-
-def get_catalog(request: Request) -> Catalog:
-    return request.app.state.catalog()
-
-
-def get_connection(database: Annotated[Database, Depends(get_database)]
-                   ) -> Iterator[sa.Connection]:
-    """A connection in a transaction committed when the handler returns normally."""
-    with database.engine.begin() as conn:
-        yield conn
+def get_state(request: Request) -> AppState:
+    return request.app.state.gridgis
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_connection(state: StateDep) -> Iterator[sa.Connection]:
+    """A connection in a transaction committed when the handler returns normally."""
+    with state.database.engine.begin() as conn:
+        yield conn
+
+
+def get_catalog(state: StateDep) -> Catalog:
+    return state.catalog
+
+
+def get_hotspots(state: StateDep) -> HotspotService:
+    return state.hotspots
+
+
+def require_assets(settings: SettingsDep) -> None:
+    """Pages and the API docs need the vendored map libraries."""
+    assets.require(settings.assets.vendor_dir)
+
+
 ConnDep = Annotated[sa.Connection, Depends(get_connection)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+HotspotsDep = Annotated[HotspotService, Depends(get_hotspots)]
+AssetsDep = Annotated[None, Depends(require_assets)]
 
 
 class Paging:
     def __init__(self, settings: SettingsDep,
                  limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> None:
+                 offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0) -> None:
         maximum = settings.api.max_limit
         if limit is not None and limit > maximum:
             raise InvalidInput(f"limit {limit} is above the maximum page size {maximum}",
@@ -96,41 +113,52 @@ class TimeRange:
                      description="ISO 8601 date or date-time, inclusive")] = None,
                  end: Annotated[str | None, Query(
                      description="ISO 8601 date or date-time, exclusive")] = None) -> None:
-        self.start = _parse_time(start, "start")
-        self.end = _parse_time(end, "end")
+        self.start = parse_instant(start, "start")
+        self.end = parse_instant(end, "end")
         if self.start and self.end and self.end <= self.start:
             raise InvalidInput("end must be after start", field="end")
-
-
-def _parse_time(value: str | None, name: str) -> datetime | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} {value!r} is not an ISO 8601 date or date-time "
-                           "(for example 2026-03-01 or 2026-03-01T08:00:00+08:00)",
-                           field=name) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 TimeRangeDep = Annotated[TimeRange, Depends()]
 
 
+def incident_categories(category: Annotated[list[str] | None, Query(
+        description=f"incident categories ({REPEATABLE}): "
+                    + ", ".join(taxonomy.INCIDENT_CATEGORIES))] = None) -> tuple[str, ...]:
+    return taxonomy.check_codes(category, taxonomy.INCIDENT_CATEGORIES, "category")
+
+
+CategoriesDep = Annotated[tuple[str, ...], Depends(incident_categories)]
+
+
+def required_instant(value: str, field: str) -> datetime:
+    parsed = parse_instant(value, field)
+    if parsed is None:
+        raise InvalidInput(f"{field} is required: an ISO 8601 date or date-time", field=field)
+    return parsed
+
+
 def expected_version(if_match: Annotated[str | None, Header()] = None,
-                     version: Annotated[int | None, Query()] = None) -> int:
-    """The version a write expects, from If-Match (an ETag) or ?version=."""
+                     version: Annotated[int | None, Query(
+                         description="the version you edited, if not sent as If-Match")]
+                     = None) -> int | None:
+    """The version a write expects, from If-Match (an ETag) or ?version=; None if
+    neither was sent."""
     if if_match:
         text = if_match.strip().removeprefix("W/").strip('"')
         if not text.isdigit():
             raise InvalidInput(f"If-Match {if_match!r} is not an ETag this service issued",
                                field="If-Match")
         return int(text)
-    if version is not None:
-        return version
-    raise PreconditionRequired("send the version you edited, as an If-Match header with the "
-                               "ETag of the GET, or as ?version=N, so that concurrent edits "
-                               "are not lost", field="If-Match")
+    return version
 
 
-VersionDep = Annotated[int, Depends(expected_version)]
+def require_version(version: int | None) -> int:
+    if version is None:
+        raise PreconditionRequired("send the version you edited, as an If-Match header with "
+                                   "the ETag of the GET, or as ?version=N, so that "
+                                   "concurrent edits are not lost", field="If-Match")
+    return version
+
+
+VersionDep = Annotated[int | None, Depends(expected_version)]

@@ -22,6 +22,8 @@ from gridgis.gis.errors import (
     NotInitialised,
 )
 
+from .models.resources import FEATURE_TAG, FIELDS_TAG
+
 log = logging.getLogger("gridgis.api")
 
 STATUS: list[tuple[type[GridGisError], int, str]] = [
@@ -35,22 +37,36 @@ STATUS: list[tuple[type[GridGisError], int, str]] = [
 ]
 
 
-class PayloadTooLarge(GridGisError):
-    pass
-
-
 class PreconditionRequired(GridGisError):
     pass
 
 
-STATUS += [(PayloadTooLarge, 413, "Request body too large"),
-           (PreconditionRequired, 428, "Version required")]
+STATUS += [(PreconditionRequired, 428, "Version required")]
+RETRY_AFTER_S = 5
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
 
 
-def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+def problem(status: int, title: str, detail: str, *, retry_after: int | None = None,
+            **extra) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def field_name(location: tuple | list) -> str:
+    """The parameter or field a validation error is about: without where it came from
+    (body, query…), the body-shape tags and a Feature's ``properties`` level."""
+    parts = [str(p) for p in location]
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    parts = [p for p in parts if p not in (FEATURE_TAG, FIELDS_TAG)]
+    if len(parts) > 1 and parts[0] == "properties":
+        parts = parts[1:]
+    if parts[:1] == ["geometry"]:  # the rest names GeoJSON internals; the message says it
+        return "geometry"
+    return ".".join(parts)
 
 
 def register(app: FastAPI) -> None:
@@ -58,15 +74,19 @@ def register(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: GridGisError) -> JSONResponse:
         for cls, status, title in STATUS:
             if isinstance(exc, cls):
-                return problem(status, title, exc.message, **_jsonable(exc.details))
+                retry = RETRY_AFTER_S if isinstance(exc, DatabaseUnavailable) else None
+                return problem(status, title, exc.message, retry_after=retry,
+                               **_jsonable(exc.details))
         return problem(500, "Error", exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                   "message": e.get("msg", "")} for e in exc.errors()]
-        first = errors[0] if errors else {"field": None, "message": "invalid request"}
-        return problem(422, "Invalid input", f"{first['field']}: {first['message']}",
+        errors = [{"field": field_name(e.get("loc", ())), "message": e.get("msg", ""),
+                   "where": ".".join(str(p) for p in e.get("loc", ()))}
+                  for e in exc.errors()]
+        first = errors[0] if errors else {"field": None, "message": "invalid request",
+                                          "where": ""}
+        return problem(422, "Invalid input", f"{first['where']}: {first['message']}",
                        field=first["field"], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
@@ -84,7 +104,7 @@ def register(app: FastAPI) -> None:
         log.warning("database unavailable: %s", exc.orig)
         return problem(503, "Database unavailable",
                        "the database cannot be reached right now; try again shortly",
-                       retry_after=5)
+                       retry_after=RETRY_AFTER_S)
 
     @app.exception_handler(sa.exc.DBAPIError)
     async def database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:

@@ -9,9 +9,14 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from gridgis.gis.errors import InvalidInput
-
 GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """JSON in the GeoJSON media type (RFC 7946); as a route's ``response_class`` it puts
+    the response model under that media type in the OpenAPI document."""
+
+    media_type = GEOJSON
 
 
 def feature(row: dict) -> dict:
@@ -88,28 +93,3 @@ def _cell(value: Any) -> Any:
 
         return json.dumps(value, ensure_ascii=False)
     return value
-
-
-def parse_body(body: Any, spatial: bool, *, creating: bool) -> tuple[dict, dict | None]:
-    """(field values, GeoJSON geometry) from a Feature or a plain object."""
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object (a GeoJSON Feature for spatial "
-                           "resources)")
-    if body.get("type") == "Feature":
-        properties = body.get("properties") or {}
-        if not isinstance(properties, dict):
-            raise InvalidInput("Feature.properties must be an object", field="properties")
-        geometry = body.get("geometry")
-        if spatial and creating and geometry is None:
-            raise InvalidInput("a geometry is required", field="geometry")
-        if not spatial and geometry is not None:
-            raise InvalidInput("this resource has no geometry", field="geometry")
-        return dict(properties), geometry
-    if spatial and creating:
-        raise InvalidInput("send a GeoJSON Feature with a geometry (RFC 7946, WGS84)",
-                           field="geometry")
-    values = dict(body)
-    geometry = values.pop("geometry", None)
-    if geometry is not None and not spatial:
-        raise InvalidInput("this resource has no geometry", field="geometry")
-    return values, geometry

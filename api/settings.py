@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgis.gis.settings import DatabaseSettings
+from gridgis.maps.assets import AssetSettings
 
 
 class ApiSettings(BaseSettings):
@@ -23,6 +24,9 @@ class ApiSettings(BaseSettings):
                                  "tile server; by default no external tiles")
     tile_attribution: str = ""
     map_max_features: int = Field(default=20_000, ge=1)
+    long_statement_timeout_ms: int = Field(
+        default=300_000, ge=1_000, description="limit of the few long statements a request "
+        "may run (publishing a plan relinks every entity); larger work belongs to the CLI")
 
     @model_validator(mode="after")
     def _limits_agree(self) -> ApiSettings:
@@ -35,3 +39,4 @@ class ApiSettings(BaseSettings):
 class Settings(BaseModel):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    assets: AssetSettings = Field(default_factory=AssetSettings)

@@ -136,7 +136,12 @@ class EmbeddedCluster:
         return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
 
     def conninfo(self, database: str = DATABASE) -> str:
+        """libpq key=value connection string (psql, GDAL's ``PG:``, QGIS)."""
         return f"host={self.socket_dir} port={PORT} user={SUPERUSER} dbname={database}"
+
+    def libpq_uri(self, database: str = DATABASE) -> str:
+        """libpq connection URI (psql, GDAL's ``PG:``)."""
+        return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import Connection, Engine
 
 from .cluster import EmbeddedCluster
@@ -62,6 +63,30 @@ class Database:
         self._srid = None
 
 
+@dataclass(frozen=True)
+class ConnectionStrings:
+    """The same database for other tools: a libpq URI and key=value string (psql, GDAL,
+    QGIS), and the SQLAlchemy URL (Python)."""
+
+    uri: str
+    conninfo: str
+    sqlalchemy: str
+
+
+def connection_strings(settings: DatabaseSettings | None = None) -> ConnectionStrings:
+    settings = settings or DatabaseSettings()
+    if settings.embedded:
+        cluster = EmbeddedCluster(settings.home)
+        return ConnectionStrings(cluster.libpq_uri(), cluster.conninfo(), cluster.url())
+    if settings.database_url is None:
+        raise ConfigurationError("GRIDGIS_DATABASE_URL is empty")
+    url = sa.engine.make_url(settings.database_url)
+    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    parts = conninfo_to_dict(uri)
+    return ConnectionStrings(uri, make_conninfo(**{k: str(v) for k, v in parts.items()}),
+                             url.render_as_string(hide_password=False))
+
+
 @contextmanager
 def open_database(settings: DatabaseSettings | None = None, *,
                   pool_size: int = 5) -> Iterator[Database]:
@@ -81,8 +106,7 @@ def open_database(settings: DatabaseSettings | None = None, *,
             finally:
                 engine.dispose()
     else:
-        assert settings.database_url is not None
-        engine = create_db_engine(settings.database_url, pool_size=pool_size,
+        engine = create_db_engine(connection_strings(settings).sqlalchemy, pool_size=pool_size,
                                   statement_timeout_ms=settings.statement_timeout_ms)
         try:
             ensure_postgis(engine)
@@ -148,6 +172,13 @@ def current_srid(conn: Connection) -> int | None:
         return None
     value = conn.execute(sa.text("SELECT value FROM gridgis_meta WHERE key = 'srid'")).scalar()
     return int(value) if value is not None else None
+
+
+def table_columns(conn: Connection, table: str) -> list[str]:
+    """The table's column names in column order (a temporary table's too)."""
+    return [name for (name,) in conn.execute(sa.text(
+        "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"), {"t": table})]
 
 
 def migrate(engine: Engine, srid: int | None = None) -> int:

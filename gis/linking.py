@@ -8,6 +8,7 @@ the published grids whose closed polygon contains the point, smallest code first
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,9 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-PUBLISHED_GRIDS_SQL = sa.text("""
-    SELECT g.id, g.code, ST_AsBinary(g.geom) AS wkb
-    FROM grids g JOIN grid_plans p ON p.id = g.plan_id AND p.state = 'published'
-""")
+from .errors import NotFound
+
+PUBLISHED_GRIDS_SQL = sa.text("SELECT id, code, ST_AsBinary(geom) AS wkb FROM published_grids")
 
 
 @dataclass
@@ -59,12 +59,47 @@ class GridIndex:
         return result
 
 
-def relink(conn: Connection, area_wkb: bytes | None = None) -> int:
-    """Re-link every located entity (or those intersecting an area) in the caller's
-    transaction. Returns how many entities changed grid."""
-    if area_wkb is None:
-        return int(conn.execute(sa.text("SELECT gridgis_relink(NULL)")).scalar_one())
-    return int(conn.execute(sa.text(
-        "SELECT gridgis_relink(ST_SetSRID(ST_GeomFromWKB(:wkb), "
-        "(SELECT value::int FROM gridgis_meta WHERE key = 'srid')))"),
-        {"wkb": area_wkb}).scalar_one())
+# The located tables, in the order the database relinks them.
+LINKED_TABLES = ("buildings", "households", "people", "places", "things", "organisations",
+                 "incidents")
+Progress = Callable[[str], None]  # told each table as it is done
+RELINK_TABLE_SQL = sa.text("""
+    SELECT gridgis_relink_table(:t, ST_SetSRID(ST_GeomFromWKB(:wkb),
+                                (SELECT value::int FROM gridgis_meta WHERE key = 'srid')))""")
+
+
+def relink(conn: Connection, area_wkb: bytes | None = None,
+           progress: Progress | None = None) -> int:
+    """Re-link every located entity (or those intersecting an area, in the deployment
+    CRS) in the caller's transaction, a table at a time. Returns how many entities
+    changed grid."""
+    changed = 0
+    for table in LINKED_TABLES:
+        changed += int(conn.execute(RELINK_TABLE_SQL, {"t": table, "wkb": area_wkb})
+                       .scalar_one())
+        if progress:
+            progress(table)
+    return changed
+
+
+def publish_plan(conn: Connection, plan_id: int, progress: Progress | None = None) -> int:
+    """Retire the published plan, publish ``plan_id`` and relink everything to its grids,
+    in the caller's transaction. Returns how many entities changed grid."""
+    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
+                    {"p": plan_id}).first() is None:
+        raise NotFound(f"no grid plan with id {plan_id}")
+    conn.execute(sa.text("SELECT gridgis_switch_plan(:p)"), {"p": plan_id})
+    return relink(conn, progress=progress)
+
+
+def unassigned_counts(conn: Connection, tables: tuple[str, ...] = LINKED_TABLES
+                      ) -> dict[str, int]:
+    """Rows outside every published grid, per located table."""
+    counts = {}
+    for table in tables:
+        if table not in LINKED_TABLES:
+            raise ValueError(f"{table} is not a located table")
+        counts[table] = int(conn.execute(sa.select(sa.func.count()).select_from(
+            sa.table(table, sa.column("grid_id"))).where(sa.column("grid_id").is_(None)))
+            .scalar_one())
+    return counts

@@ -17,8 +17,9 @@ from pyproj import CRS
 from .errors import InvalidInput
 from .importing.kinds import Kind
 from .importing.mapping import Mapping
+from .importing.plan import ImportPlan
 from .importing.readers import RawChunk, _as_text, geometry_from_geojson
-from .importing.validate import ImportPlan, prepare_chunk
+from .importing.validate import prepare_chunk
 
 WGS84 = CRS.from_epsg(4326)
 

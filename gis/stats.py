@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .errors import InvalidInput, NotFound
-from .sqlfiles import read_sql
+from .sqlfiles import incident_filter_params, read_query
 
 
 def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
@@ -16,7 +16,7 @@ def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
         raise InvalidInput(f"lon {lon}, lat {lat} is not a WGS84 location"
                            + (" (lon and lat look swapped)" if abs(lat) > 90 >= abs(lon)
                               else ""), field="lat" if abs(lat) > 90 else "lon")
-    row = conn.execute(sa.text(read_sql("grid_at.sql")),
+    row = conn.execute(sa.text(read_query("grid_at.sql")),
                        {"lon": lon, "lat": lat, "srid": srid}).first()
     if row is None:
         raise NotFound(f"lon {lon}, lat {lat} lies outside every grid of the published plan "
@@ -34,18 +34,22 @@ def workers_of(conn: sa.Connection, grid_id: int) -> list[dict]:
 
 
 def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = None,
-                 end: datetime | None = None) -> dict:
+                 end: datetime | None = None, categories: tuple[str, ...] = ()) -> dict:
     exists = conn.execute(sa.text("SELECT code, name FROM grids WHERE id = :g"),
                           {"g": grid_id}).first()
     if exists is None:
         raise NotFound(f"no grid with id {grid_id}")
-    row = conn.execute(sa.text(read_sql("grid_summary.sql")),
-                       {"grid_id": grid_id, "start": start, "end": end}).one()
+    row = conn.execute(sa.text(read_query("grid_summary.sql")),
+                       {"grid_id": grid_id,
+                        **incident_filter_params(categories, start, end)}).one()
     return {"grid_id": grid_id, "code": exists.code, "name": exists.name,
             "start": start, "end": end, **dict(row._mapping)}
 
 
 def grid_stats(conn: sa.Connection, start: datetime | None = None,
-               end: datetime | None = None) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(sa.text(read_sql("grid_stats.sql")),
-                                                   {"start": start, "end": end})]
+               end: datetime | None = None, categories: tuple[str, ...] = ()) -> list[dict]:
+    """A row per published grid; incidents counted in [start, end) of ``categories``
+    (all when empty)."""
+    return [dict(r._mapping) for r in conn.execute(sa.text(read_query("grid_stats.sql")),
+                                                   incident_filter_params(categories, start,
+                                                                          end))]

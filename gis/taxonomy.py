@@ -8,7 +8,11 @@ generated from these tuples by the first migration; later changes need a migrati
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from types import MappingProxyType
+
+from .errors import InvalidInput
+from .i18n import Lang, pick
 
 INCIDENT_CATEGORIES = MappingProxyType({
     "violent_crime": ("暴力犯罪", "Violent crime"),
@@ -64,14 +68,31 @@ SPECIAL_GROUPS = MappingProxyType({
 })
 
 
-def label(vocabulary: MappingProxyType, code: str, lang: str = "zh") -> str:
-    zh, en = vocabulary.get(code, (code, code))
-    return zh if lang == "zh" else en
+def label(vocabulary: MappingProxyType, code: str, lang: Lang = "zh") -> str:
+    """The label of a code in ``lang`` (the code itself when the vocabulary lacks it)."""
+    return pick(vocabulary.get(code, (code, code)), lang)
+
+
+def identifiers(codes) -> list[str]:
+    """The codes, checked to be plain identifiers, for SQL built from the vocabularies."""
+    for code in codes:
+        if not code.replace("_", "").isalnum():
+            raise ValueError(f"not a safe category code: {code!r}")
+    return list(codes)
 
 
 def sql_list(codes) -> str:
     """A SQL literal list for CHECK constraints; codes are our own identifiers."""
-    for code in codes:
-        if not code.replace("_", "").isalnum():
-            raise ValueError(f"not a safe category code: {code!r}")
-    return ", ".join(f"'{code}'" for code in codes)
+    return ", ".join(f"'{code}'" for code in identifiers(codes))
+
+
+def check_codes(values, vocabulary: Collection[str], field: str) -> tuple[str, ...]:
+    """The values (comma lists split, blanks dropped), sorted and de-duplicated; an
+    unknown one is an InvalidInput that names it and the codes allowed."""
+    codes = sorted({v.strip() for value in values or () for v in str(value).split(",")
+                    if v.strip()})
+    unknown = [c for c in codes if c not in vocabulary]
+    if unknown:
+        raise InvalidInput(f"unknown {field} {unknown[0]!r}; use one of "
+                           f"{', '.join(vocabulary)}", field=field)
+    return tuple(codes)

@@ -1,13 +1,13 @@
 """Front-end assets served by gridgis itself, so every page works without internet.
 
-The files come from the npm registry at build time (``gridgis assets fetch``, run by
-``scripts/bootstrap.sh``) and are served under ``/static/vendor``. Nothing in a page
+The files come from the npm registry once (``gridgis assets fetch``, run by
+``scripts/bootstrap.sh``) into a directory outside the package, ``GRIDGIS_ASSETS_DIR``
+or ``GRIDGIS_HOME/assets``, and are served under ``/static/vendor``. Nothing in a page
 points at a CDN.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tarfile
@@ -15,10 +15,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gridgis.gis.errors import ConfigurationError
+from pydantic import Field
 
-STATIC_DIR = Path(__file__).parent / "static"
+from gridgis.gis.errors import ConfigurationError
+from gridgis.gis.settings import HomeSettings
+
 VENDOR_URL = "/static/vendor"
+FETCH_COMMAND = "gridgis assets fetch"
+
+
+class AssetSettings(HomeSettings):
+    assets_dir: Path | None = Field(
+        default=None, description="Where the map libraries are fetched to and served from "
+                                  "(default: GRIDGIS_HOME/assets).")
+
+    @property
+    def vendor_dir(self) -> Path:
+        return self.assets_dir or self.home / "assets"
 
 
 @dataclass(frozen=True)
@@ -41,24 +54,30 @@ PACKAGES = (
 )
 
 
-def vendor_dir() -> Path:
-    return Path(os.environ.get("GRIDGIS_ASSETS_DIR", STATIC_DIR / "vendor"))
-
-
 def url(package: str, path: str) -> str:
     """The local URL of a file of a vendored package."""
     return f"{VENDOR_URL}/{package}/{path}"
 
 
-def missing() -> list[str]:
-    root = vendor_dir()
+def missing(root: Path) -> list[str]:
+    """The files of the vendored packages that are not in ``root``."""
     return [f"{p.name}/{f}" for p in PACKAGES for f in p.files if not (root / p.name / f).exists()]
 
 
-def fetch(force: bool = False) -> list[str]:
-    """Download the packages with npm and copy the files pages need. Returns what was
-    fetched."""
-    root = vendor_dir()
+def require(root: Path) -> None:
+    """Raise the error that tells how to get the map libraries when any is missing."""
+    absent = missing(root)
+    if absent:
+        raise ConfigurationError(
+            f"the map libraries are missing from {root} ({absent[0]}"
+            + (f" and {len(absent) - 1} more" if len(absent) > 1 else "")
+            + f"); run `{FETCH_COMMAND}` once (it needs npm and the npm registry), or set "
+            "GRIDGIS_ASSETS_DIR to where they are.")
+
+
+def fetch(root: Path, force: bool = False) -> list[str]:
+    """Download the packages with npm into ``root`` and copy the files pages need.
+    Returns what was fetched."""
     wanted = [p for p in PACKAGES
               if force or any(not (root / p.name / f).exists() for f in p.files)]
     if not wanted:
@@ -67,8 +86,7 @@ def fetch(force: bool = False) -> list[str]:
     if npm is None:
         raise ConfigurationError(
             "npm is needed once to fetch the map libraries (Leaflet and its plugins) from "
-            "the npm registry; install it (`apt-get install npm`) and run "
-            "`gridgis assets fetch`.")
+            f"the npm registry; install it (`apt-get install npm`) and run `{FETCH_COMMAND}`.")
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [npm, "pack", "--silent", "--pack-destination", tmp,

@@ -1,7 +1,12 @@
-"""What the map pages read from the database, simplified for display in PostGIS."""
+"""What the map pages read from the database, simplified for display in PostGIS.
+
+Each page reads everything it shows in one short transaction (:func:`read_base` and the
+page's own reader) and builds its HTML afterwards, with no connection held.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
@@ -10,9 +15,13 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridgis.gis.sqlfiles import read_sql
+from gridgis.gis.linking import unassigned_counts
+from gridgis.gis.sqlfiles import incident_filter_params, read_query
+from gridgis.gis.stats import grid_stats
 
 SIMPLIFY_M = 1.0  # display tolerance: well under a pixel at street zoom
+# Points drawn outside every grid; people and households are personal, not drawn.
+UNASSIGNED_SHOWN_KINDS = ("incidents", "places", "things", "buildings")
 
 
 def _read(conn: sa.Connection, sql: str, **params) -> gpd.GeoDataFrame:
@@ -23,15 +32,31 @@ def _read(conn: sa.Connection, sql: str, **params) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=4326)
 
 
+@dataclass
+class BaseLayers:
+    """The light base every page draws: roads, buildings, area outlines and facts."""
+
+    roads: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    subdistricts: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    attribution: str
+    synthetic: bool
+
+
+def read_base(conn: sa.Connection, limit: int) -> BaseLayers:
+    facts = page_facts(conn)
+    return BaseLayers(roads(conn, limit), buildings(conn, limit), areas(conn, "subdistrict"),
+                      areas(conn, "community"), facts["attribution"], facts["synthetic"])
+
+
 def grids_with_measures(conn: sa.Connection, start: datetime | None,
                         end: datetime | None) -> gpd.GeoDataFrame:
     shapes = _read(conn, """
         SELECT g.id, ST_AsBinary(ST_Multi(ST_Transform(
                    ST_SimplifyPreserveTopology(g.geom, :tol), 4326))) AS wkb
-        FROM grids g JOIN grid_plans p ON p.id = g.plan_id AND p.state = 'published'
-        ORDER BY g.code""", tol=SIMPLIFY_M)
-    result = conn.execute(sa.text(read_sql("grid_stats.sql")), {"start": start, "end": end})
-    measures = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        FROM published_grids g ORDER BY g.code""", tol=SIMPLIFY_M)
+    measures = pd.DataFrame(grid_stats(conn, start, end))
     if measures.empty:
         return shapes.assign(code=pd.Series(dtype=str), name=pd.Series(dtype=str))
     return shapes.merge(measures, on="id", how="left")
@@ -51,8 +76,6 @@ def buildings(conn: sa.Connection, limit: int) -> gpd.GeoDataFrame:
 
 
 def roads(conn: sa.Connection, limit: int) -> gpd.GeoDataFrame:
-    if conn.execute(sa.text("SELECT to_regclass('roads')")).scalar() is None:
-        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=4326)
     return _read(conn, """
         SELECT name, highway, ST_AsBinary(ST_Transform(ST_Simplify(geom, :tol), 4326)) AS wkb
         FROM roads ORDER BY id LIMIT :limit""", tol=SIMPLIFY_M, limit=limit)
@@ -61,11 +84,7 @@ def roads(conn: sa.Connection, limit: int) -> gpd.GeoDataFrame:
 def unassigned(conn: sa.Connection, limit: int) -> tuple[gpd.GeoDataFrame, int]:
     """Up to ``limit`` located entities outside every grid (blind spots), newest incidents
     first, and how many there are in all."""
-    total = conn.execute(sa.text("""
-        SELECT (SELECT count(*) FROM incidents WHERE grid_id IS NULL)
-             + (SELECT count(*) FROM places WHERE grid_id IS NULL)
-             + (SELECT count(*) FROM things WHERE grid_id IS NULL)
-             + (SELECT count(*) FROM buildings WHERE grid_id IS NULL)""")).scalar_one()
+    total = sum(unassigned_counts(conn, UNASSIGNED_SHOWN_KINDS).values())
     frame = _read(conn, """
         (SELECT 'incident ' || category || ' #' || id AS label,
                 ST_AsBinary(ST_Transform(geom, 4326)) AS wkb
@@ -81,27 +100,16 @@ def unassigned(conn: sa.Connection, limit: int) -> tuple[gpd.GeoDataFrame, int]:
         (SELECT 'building #' || id, ST_AsBinary(ST_Transform(ST_PointOnSurface(geom), 4326))
          FROM buildings WHERE grid_id IS NULL LIMIT :limit)
         LIMIT :limit""", limit=limit)
-    return frame, int(total)
+    return frame, total
 
 
-def incidents(conn: sa.Connection, categories: list[str], start: datetime | None,
+def incidents(conn: sa.Connection, categories: tuple[str, ...], start: datetime | None,
               end: datetime | None, limit: int) -> tuple[gpd.GeoDataFrame, int]:
     """The newest ``limit`` incidents matching the filter, and how many match."""
-    params = {"cats": categories or None, "start": start, "end": end}
-    total = conn.execute(sa.text("""
-        SELECT count(*) FROM incidents
-        WHERE (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))
-          AND (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
-          AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)"""),
-                         params).scalar_one()
-    frame = _read(conn, """
-        SELECT id, category, occurred_at, ST_AsBinary(ST_Transform(geom, 4326)) AS wkb
-        FROM incidents
-        WHERE (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))
-          AND (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
-          AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)
-        ORDER BY occurred_at DESC LIMIT :limit""", limit=limit, **params)
-    return frame, int(total)
+    frame = _read(conn, read_query("map_incidents.sql"), limit=limit,
+                  **incident_filter_params(categories, start, end))
+    total = int(frame["matched"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="matched"), total
 
 
 def page_facts(conn: sa.Connection) -> dict:

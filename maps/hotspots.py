@@ -8,20 +8,22 @@ from urllib.parse import urlencode
 
 import folium
 import pandas as pd
-import sqlalchemy as sa
-from branca.element import Element, Figure
+from branca.element import Element
 
-from gridgis.gis.hotspots import service
-from gridgis.gis.hotspots.ranking import ranking
+from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M
+from gridgis.gis.services.hotspot_inputs import Selection, Unit
+from gridgis.gis.services.hotspots import MAX_KNOX_INCIDENTS, HotspotService
 from gridgis.layers.classed import classed_layer
 from gridgis.layers.common import bounds, escape
 from gridgis.layers.legend import Legend
 from gridgis.layers.points import heat_layer
 from gridgis.layers.remote import remote_layer
 
+from .base import PageOptions, add_outlines, base_map, page_root
+from .controls import Panel, filter_form, select
+from .data import BaseLayers
 from .i18n import CONFIDENCE, PATTERNS, Lang, pick, t
 from .offline import render
-from .pages import PageOptions, _outlines, _panel, base_map, category_options
 
 CLASS_COLOURS = {99: "#b2182b", 95: "#ef8a62", 90: "#fddbc7", -90: "#d1e5f0",
                  -95: "#67a9cf", -99: "#2166ac"}
@@ -36,29 +38,22 @@ PATTERN_COLOURS = {
     "oscillating cold spot": "#6baed6", "historical cold spot": "#d9d9d9",
 }
 NEAR_REPEAT_DAYS = 90  # the window the near-repeat zones are estimated from
+DEFAULT_PERIOD = pd.DateOffset(months=12)
+RANKING_LONGEST = pd.Timedelta(days=31)  # a longer period ranks its last 30 days
 
 
-def default_period(conn: sa.Connection, start: datetime | None, end: datetime | None
-                   ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The last twelve months of data unless a period is given."""
-    latest = conn.execute(sa.text("SELECT max(occurred_at) FROM incidents")).scalar()
-    end_ts = pd.Timestamp(end) if end else (pd.Timestamp(latest) + pd.Timedelta(seconds=1)
-                                            if latest else pd.Timestamp.now(tz="UTC"))
-    start_ts = pd.Timestamp(start) if start else end_ts - pd.DateOffset(months=12)
-    return start_ts, end_ts
-
-
-def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: str,
-                  categories: list[str], start: datetime | None, end: datetime | None,
-                  printable: bool = False) -> str:
+def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptions,
+                  unit: Unit, categories: tuple[str, ...], start: datetime | None,
+                  end: datetime | None, printable: bool = False) -> str:
+    """The page for [start, end) (default: the last twelve months of data)."""
     lang = options.lang
-    start_ts, end_ts = default_period(conn, start, end)
-    sel = service.Selection(unit, 150.0, tuple(sorted(categories)),  # type: ignore[arg-type]
-                            start_ts.to_pydatetime(), end_ts.to_pydatetime())
-    m = base_map(conn, options, t("hotspots_map", lang))
-    frames = _outlines(conn, m, lang)
+    start_ts, end_ts = hotspots.period(start, end, DEFAULT_PERIOD)
+    sel = Selection(unit, DEFAULT_CELL_M, categories, start_ts.to_pydatetime(),
+                    end_ts.to_pydatetime())
+    m = base_map(base, options, t("hotspots_map", lang))
+    add_outlines(m, base, lang)
 
-    gi = service.gi_layer(conn, srid, sel)
+    gi = hotspots.gi(sel)
     gi = gi.assign(label=[pick(CONFIDENCE[c], lang) if c else "" for c in gi["class"]],
                    count=[f"{t('incidents_count', lang)}: {n}" for n in gi["incidents"]])
     layer, data = classed_layer(gi, name=t("gi_classes", lang), key="class",
@@ -70,7 +65,7 @@ def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: st
                        [(CLASS_COLOURS[c], pick(CONFIDENCE[c], lang)) for c in
                         (99, 95, 90, -90, -95, -99)]))
 
-    areas = service.areas_layer(conn, srid, sel, 95)
+    areas = hotspots.areas(sel, 95)
     if not areas.empty:
         described = areas.assign(
             k="area", text=[f"{n} {t('incidents_count', lang)} ({s:.0%}) · "
@@ -85,7 +80,7 @@ def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: st
 
     # Trends and near repeats take longest: the browser fetches them from the (cached)
     # API once the map is usable.
-    points = service.incidents(conn, srid, sel)
+    points = hotspots.incidents(sel)
     common = [("unit", unit), *(("category", c) for c in sel.categories)]
     if not points.empty:
         query = urlencode([*common, ("start", start_ts.isoformat()),
@@ -99,7 +94,7 @@ def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: st
         m.add_child(remote)
     recent_start = end_ts - pd.Timedelta(days=NEAR_REPEAT_DAYS)
     recent = points[points["occurred_at"] >= recent_start]
-    if 0 < len(recent) <= service.MAX_KNOX_INCIDENTS:
+    if 0 < len(recent) <= MAX_KNOX_INCIDENTS:
         query = urlencode([*common, ("start", recent_start.isoformat()),
                            ("end", end_ts.isoformat()), ("distance_bands", "0,100,200,300,400"),
                            ("time_bands", "0,7,14,21,28"), ("permutations", "39")])
@@ -112,15 +107,15 @@ def hotspots_page(conn: sa.Connection, srid: int, options: PageOptions, unit: st
 
     if not points.empty:
         heat_layer(points.to_crs(4326), name=t("heat", lang), show=False).add_to(m)
-    frames.append(gi)
     folium.LayerControl(collapsed=False).add_to(m)
     box = bounds(gi.to_crs(4326))
     if box:
         m.fit_bounds(box)
     m.add_child(_controls(lang, unit, categories, start_ts, end_ts))
-    root = m.get_root()
-    assert isinstance(root, Figure)
-    root.html.add_child(Element(_ranking_panel(conn, srid, lang, start_ts, end_ts)))
+    root = page_root(m)
+    ranked_start = start_ts if end_ts - start_ts <= RANKING_LONGEST else None
+    rows = hotspots.ranking(ranked_start, end_ts)
+    root.html.add_child(Element(_ranking_panel(rows, lang)))
     if printable:
         root.header.add_child(Element(PRINT_CSS))
     return render(m)
@@ -136,31 +131,16 @@ html, body { width: 281mm; height: 194mm; }
 </style>"""
 
 
-def _controls(lang: Lang, unit: str, categories: list[str], start: pd.Timestamp,
-              end: pd.Timestamp):
-    units = "".join(f'<option value="{u}"{" selected" if u == unit else ""}>'
-                    f'{escape(t(k, lang))}</option>'
-                    for u, k in (("lattice", "lattice"), ("grids", "grid_units")))
-    day = "%Y-%m-%d"
-    return _panel(
-        '<form method="get">'
-        f'<input type="hidden" name="lang" value="{escape(lang)}">'
-        f'{escape(t("unit", lang))} <select name="unit">{units}</select> '
-        f'{escape(t("category", lang))} <select name="category">'
-        f'{category_options(lang, categories)}</select> '
-        f'{escape(t("start", lang))} <input type="date" name="start" '
-        f'value="{escape(start.strftime(day))}"> '
-        f'{escape(t("end", lang))} <input type="date" name="end" '
-        f'value="{escape(end.strftime(day))}"> '
-        f'<button type="submit">{escape(t("apply", lang))}</button> '
-        f'<button type="submit" name="print" value="a4">{escape(t("print", lang))}</button>'
-        '</form>')
+def _controls(lang: Lang, unit: str, categories: tuple[str, ...], start: pd.Timestamp,
+              end: pd.Timestamp) -> Panel:
+    units = select("unit", t("unit", lang), [("lattice", t("lattice", lang)),
+                                             ("grids", t("grid_units", lang))], unit)
+    print_button = (f' <button type="submit" name="print" value="a4">'
+                    f'{escape(t("print", lang))}</button>')
+    return Panel(filter_form(lang, categories, start, end, before=units, after=print_button))
 
 
-def _ranking_panel(conn: sa.Connection, srid: int, lang: Lang, start: pd.Timestamp,
-                   end: pd.Timestamp) -> str:
-    rows = ranking(conn, srid, start.to_pydatetime() if end - start <= pd.Timedelta(days=31)
-                   else (end - pd.Timedelta(days=30)).to_pydatetime(), end.to_pydatetime())
+def _ranking_panel(rows: list[dict], lang: Lang) -> str:
     head = "".join(f"<th>{escape(t(k, lang))}</th>" for k in
                    ("rank", "code", "incidents_count", "change", "gi_classes", "pattern"))
     body = "".join(

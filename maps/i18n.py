@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from gridgis.gis.i18n import Lang, pick
 
-Lang = Literal["zh", "en"]
+__all__ = ["CONFIDENCE", "LABELS", "PATTERNS", "Lang", "pick", "t"]
 
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("gridgis 网格化管理", "gridgis grid management"),
@@ -66,8 +66,8 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def t(key: str, lang: Lang) -> str:
-    zh, en = LABELS[key]
-    return zh if lang == "zh" else en
+    """The page label ``key`` in ``lang``."""
+    return pick(LABELS[key], lang)
 
 
 CONFIDENCE = {
@@ -98,6 +98,3 @@ PATTERNS = {
     "historical cold spot": ("历史冷点", "Historical cold spot"),
 }
 
-
-def pick(pair: tuple[str, str], lang: Lang) -> str:
-    return pair[0] if lang == "zh" else pair[1]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what gridgis needs on a Debian/Ubuntu machine, only what is missing:
 #   - PostgreSQL + PostGIS server packages (for the embedded database)
-#   - with --test: Chromium (browser tests) and CJK fonts (Chinese labels in screenshots)
+#   - with --test: Chromium (browser tests), CJK fonts (Chinese labels in screenshots) and
+#     GDAL's command-line tools (a real GIS client of the database)
 #   - a virtual environment in .venv with gridgis and its Python dependencies
 # Works as root or as a user with sudo; otherwise it stops and names the packages to install.
 set -euo pipefail
@@ -21,6 +22,7 @@ command -v npm >/dev/null || missing+=(npm)  # fetches Leaflet & co. once, for o
 if (( want_test )); then
     command -v chromium >/dev/null || missing+=(chromium)
     fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+    command -v ogrinfo >/dev/null || missing+=(gdal-bin)  # GDAL as a client of our database
 fi
 
 if (( ${#missing[@]} )); then

@@ -23,11 +23,10 @@ import sqlalchemy as sa
 
 from gridgis.gis.cluster import EmbeddedCluster
 from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
+from tests.helpers import HELSINKI_SRID
 
 pytest_plugins = ["tests.seed"]
 
-HELSINKI_SRID = 32635  # UTM 35N
-PORTLAND_SRID = 32610  # UTM 10N
 _counter = itertools.count()
 
 
@@ -136,11 +135,6 @@ def conn(db: Database) -> Iterator[sa.Connection]:
         transaction = connection.begin()
         yield connection
         transaction.rollback()
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    return Path(__file__).parent / "data"
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,11 +1,18 @@
-"""Small builders shared by tests: plans, grids and points in the deployment CRS."""
+"""Small builders shared by tests: plans, grids and points in the deployment CRS, and
+files to import."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import pandas as pd
 import shapely
 import sqlalchemy as sa
 from shapely.geometry import box
 
+HELSINKI_SRID = 32635  # UTM 35N
+PORTLAND_SRID = 32610  # UTM 10N
 # A spot in central Helsinki in UTM 35N (EPSG:32635).
 X0, Y0 = 385_000.0, 6_671_000.0
 
@@ -52,3 +59,34 @@ def grid_of(conn: sa.Connection, table: str, row_id: int) -> int | None:
 
 def points(xs, ys):
     return shapely.points(xs, ys)
+
+
+LON0, LAT0 = 24.93, 60.165
+
+
+def count(db, table: str) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def grid_geojson(path, cols=3, rows=3, step=0.005):
+    features = [{
+        "type": "Feature",
+        "properties": {"code": f"G{c}{r}", "name": f"grid {c}-{r}"},
+        "geometry": shapely.geometry.mapping(box(LON0 + c * step, LAT0 + r * step,
+                                                 LON0 + (c + 1) * step, LAT0 + (r + 1) * step)),
+    } for c in range(cols) for r in range(rows)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def incidents_frame(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "case_no": [f"C{i:06d}" for i in range(n)],
+        "category": rng.choice(["property_crime", "violent_crime", "dispute"], n),
+        "occurred_at": pd.date_range("2024-01-01", periods=n, freq="17min").strftime(
+            "%Y-%m-%dT%H:%M:%S"),
+        "lon": rng.uniform(LON0, LON0 + 0.015, n).round(6),
+        "lat": rng.uniform(LAT0, LAT0 + 0.015, n).round(6),
+    })

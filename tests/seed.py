@@ -15,7 +15,8 @@ from tests.helpers import X0, Y0, add_grid, add_plan, square
 
 def seed(conn: sa.Connection) -> dict[str, int]:
     """A district, one subdistrict, two communities, a published 3x3 plan of 100 m grids,
-    workers, people, places, a camera and incidents (one outside every grid)."""
+    workers, people, a building with a household, an organisation, places, a camera and
+    incidents (one outside every grid)."""
     ids: dict[str, int] = {}
 
     def area(level, code, name, parent, geom):
@@ -55,6 +56,18 @@ def seed(conn: sa.Connection) -> dict[str, int]:
         "INSERT INTO places (name, category, risk_level, geom) VALUES "
         "('<b>酒吧</b>', 'bar', 'high', ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
         {"x": X0 + 55, "y": Y0 + 55})
+    building = conn.execute(sa.text(
+        "INSERT INTO buildings (name, use, levels, households, geom) VALUES "
+        "('1号楼', 'apartments', 6, 1, ST_Multi(ST_GeomFromText(:w, 32635))) RETURNING id"),
+        {"w": box(X0 + 60, Y0 + 60, X0 + 90, Y0 + 90).wkt}).scalar_one()
+    conn.execute(sa.text(
+        "INSERT INTO households (building_id, unit, members, geom) VALUES "
+        "(:b, '101', 3, ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+        {"b": building, "x": X0 + 75, "y": Y0 + 75})
+    conn.execute(sa.text(
+        "INSERT INTO organisations (name, kind, geom) VALUES "
+        "('物业公司', 'enterprise', ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+        {"x": X0 + 210, "y": Y0 + 210})
     conn.execute(sa.text(
         "INSERT INTO things (type, range_m, fov_deg, geom) VALUES "
         "('camera', 30, 90, ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),

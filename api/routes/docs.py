@@ -8,11 +8,14 @@ from fastapi.responses import HTMLResponse
 
 from gridgis.maps import assets
 
-router = APIRouter(include_in_schema=False)
+from ..deps import AssetsDep
+from ..routing import StrictQueryRoute
+
+router = APIRouter(include_in_schema=False, route_class=StrictQueryRoute)
 
 
 @router.get("/docs")
-def swagger(request: Request) -> HTMLResponse:
+def swagger(request: Request, _assets: AssetsDep) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=request.app.openapi_url, title="gridgis API",
         swagger_js_url=assets.url("swagger-ui-dist", "swagger-ui-bundle.js"),

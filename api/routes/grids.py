@@ -8,38 +8,40 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from gridgis.gis import stats
 from gridgis.gis.errors import InvalidInput, NotFound
 
-from ..deps import CatalogDep, ConnDep, TimeRangeDep
+from ..deps import CatalogDep, CategoriesDep, ConnDep, TimeRangeDep
+from ..models.analytics import Assignment, GridAt, GridSummary, GridWorker
+from ..models.common import ERRORS
+from ..routing import StrictQueryRoute
 
-router = APIRouter(prefix="/grids", tags=["grids"])
+router = APIRouter(prefix="/grids", tags=["grids"], route_class=StrictQueryRoute,
+                   responses=ERRORS)
 
 
-@router.get("/at", summary="Which grid a location is in",
+@router.get("/at", summary="Which grid a location is in", response_model=GridAt,
             description="The published grid containing lon/lat (WGS84), with its community, "
                         "subdistrict, district and responsible workers. 404 if the location "
                         "is outside every grid.")
 def grid_at(conn: ConnDep, catalog: CatalogDep,
-            lon: Annotated[float, Query(ge=-180, le=180)],
-            lat: Annotated[float, Query(ge=-90, le=90)]) -> JSONResponse:
+            lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
+            lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")]
+            ) -> JSONResponse:
     return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat)))
 
 
-@router.get("/{grid_id}/summary", summary="What a grid holds")
-def grid_summary(grid_id: int, conn: ConnDep, time_range: TimeRangeDep) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(
-        stats.grid_summary(conn, grid_id, time_range.start, time_range.end)))
+@router.get("/{grid_id}/summary", summary="What a grid holds", response_model=GridSummary)
+def grid_summary(grid_id: int, conn: ConnDep, time_range: TimeRangeDep,
+                 categories: CategoriesDep) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(stats.grid_summary(
+        conn, grid_id, time_range.start, time_range.end, categories)))
 
 
-class Assignment(BaseModel):
-    worker_id: int
-    role: str = Field(default="primary", pattern="^(primary|secondary)$")
-
-
-@router.put("/{grid_id}/workers", summary="Set the workers responsible for a grid")
+@router.put("/{grid_id}/workers", summary="Set the workers responsible for a grid",
+            response_model=list[GridWorker],
+            description="Replaces the grid's assignments; answers the grid's active workers.")
 def set_workers(grid_id: int, conn: ConnDep,
                 assignments: Annotated[list[Assignment], Body()]) -> JSONResponse:
     if conn.execute(sa.text("SELECT 1 FROM grids WHERE id = :g"), {"g": grid_id}).first() is None:

@@ -1,9 +1,10 @@
 """Hotspot analytics over HTTP: Gi*, hotspot areas, emerging hotspots, near repeats,
-forecasts and backtests. Results are cached per parameter set and data version; every
-computation is bounded (permutations, time bins, incidents)."""
+forecasts and backtests, all through the app's hotspot service (cached per parameter
+set and data version; every computation bounded: permutations, time bins, incidents)."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 import geopandas as gpd
@@ -12,94 +13,88 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from gridgis.gis import taxonomy
 from gridgis.gis.errors import InvalidInput
-from gridgis.gis.hotspots import service
-from gridgis.gis.hotspots.forecast import Incidents, backtest
+from gridgis.gis.hotspots.defaults import DEFAULT_BAND_M, DEFAULT_CELL_M, MAX_CELL_M, MIN_CELL_M
+from gridgis.gis.hotspots.near_repeat import DEFAULT_DISTANCE_BANDS, DEFAULT_TIME_BANDS
+from gridgis.gis.services.hotspot_inputs import MAX_BAND_M, MIN_BAND_M, Selection
+from gridgis.gis.services.hotspots import MAX_PERMUTATIONS, BacktestWindow
 
-from ..deps import CatalogDep, ConnDep, TimeRange, TimeRangeDep
+from ..deps import CategoriesDep, HotspotsDep, TimeRangeDep, required_instant
+from ..geojson import GEOJSON, GeoJSONResponse
+from ..models.analytics import (
+    AreasCollection,
+    Backtest,
+    EmergingCollection,
+    ForecastCollection,
+    GiCollection,
+    NearRepeatResult,
+)
+from ..models.common import ERRORS
+from ..routing import StrictQueryRoute
 
-router = APIRouter(prefix="/hotspots", tags=["hotspots"])
-GEOJSON = "application/geo+json"
+router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=StrictQueryRoute,
+                   responses=ERRORS)
 
 
-def selection(time_range: TimeRangeDep,
+def selection(time_range: TimeRangeDep, categories: CategoriesDep,
               unit: Annotated[Literal["lattice", "grids"], Query(
                   description="fine lattice clipped to the district, or the grids")]
               = "lattice",
-              cell: Annotated[float, Query(ge=50, le=2000, description="lattice cell, m")]
-              = 150.0,
-              category: Annotated[list[str] | None, Query()] = None,
+              cell: Annotated[float, Query(ge=MIN_CELL_M, le=MAX_CELL_M,
+                                           description="lattice cell, m")] = DEFAULT_CELL_M,
               shape: Annotated[Literal["hex", "square"], Query(
                   description="lattice cell shape")] = "hex",
               weights: Annotated[Literal["contiguity", "distance"], Query(
                   description="queen contiguity, or a distance band between centroids")]
               = "contiguity",
-              band: Annotated[float, Query(ge=10, le=10_000,
-                                           description="distance band, m")] = 300.0,
-              ) -> service.Selection:
-    chosen = tuple(sorted(c for c in (category or []) if c))
-    for c in chosen:
-        if c not in taxonomy.INCIDENT_CATEGORIES:
-            raise InvalidInput(f"unknown incident category {c!r}", field="category")
-    return service.Selection(unit, cell, chosen, time_range.start, time_range.end, shape,
-                             weights, band)
+              band: Annotated[float, Query(ge=MIN_BAND_M, le=MAX_BAND_M,
+                                           description="distance band, m")] = DEFAULT_BAND_M,
+              ) -> Selection:
+    return Selection(unit, cell, categories, time_range.start, time_range.end, shape,
+                     weights, band)
 
 
-SelectionDep = Annotated[service.Selection, Depends(selection)]
+SelectionDep = Annotated[Selection, Depends(selection)]
+Permutations = Annotated[int, Query(ge=0, le=MAX_PERMUTATIONS,
+                                    description="conditional permutations for p_sim")]
+Seed = Annotated[int, Query(ge=0, description="random seed of the permutations")]
 
 
 def _features(frame: gpd.GeoDataFrame) -> Response:
     return Response(frame.to_crs(4326).to_json(drop_id=True), media_type=GEOJSON)
 
 
-@router.get("/gi", summary="Getis-Ord Gi* hot and cold spots",
+@router.get("/gi", summary="Getis-Ord Gi* hot and cold spots", response_model=GiCollection,
+            response_class=GeoJSONResponse,
             description="Per unit: incidents, z, two-sided p (and p_sim with permutations), "
                         "class ±90/95/99 after false-discovery-rate correction.")
-def gi(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-       permutations: Annotated[int, Query(ge=0, le=service.MAX_PERMUTATIONS)] = 0,
-       seed: Annotated[int, Query(ge=0)] = 0) -> Response:
-    return _features(service.gi_layer(conn, catalog.srid, sel, permutations, seed))
+def gi(hotspots: HotspotsDep, sel: SelectionDep, permutations: Permutations = 0,
+       seed: Seed = 0) -> Response:
+    return _features(hotspots.gi(sel, permutations, seed))
 
 
-@router.get("/areas", summary="Hotspot areas",
+@router.get("/areas", summary="Hotspot areas", response_model=AreasCollection,
+            response_class=GeoJSONResponse,
             description="Touching significant hot units merged, with incidents, share, "
                         "area, grids, communities, peak hours and weekdays.")
-def areas(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-          min_class: Annotated[int, Query(description="90, 95 or 99")] = 95) -> Response:
-    if min_class not in (90, 95, 99):
-        raise InvalidInput("min_class must be 90, 95 or 99", field="min_class")
-    return _features(service.areas_layer(conn, catalog.srid, sel, min_class))
+def areas(hotspots: HotspotsDep, sel: SelectionDep,
+          min_class: Annotated[int, Query(description="weakest hot class merged: 90, 95 "
+                                                      "or 99",
+                                          json_schema_extra={"enum": [90, 95, 99]})] = 95
+          ) -> Response:
+    return _features(hotspots.areas(sel, min_class))
 
 
-@router.get("/emerging", summary="Emerging hot spots",
+@router.get("/emerging", summary="Emerging hot spots", response_model=EmergingCollection,
+            response_class=GeoJSONResponse,
             description="Gi* per time bin with FDR, Mann-Kendall trend per unit, and the "
                         "Emerging Hot Spot Analysis pattern (new, consecutive, "
                         "intensifying, persistent, diminishing, sporadic, oscillating, "
                         "historical; hot or cold; or no pattern).")
-def emerging(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-             bin: Annotated[Literal["week", "month", "quarter"], Query()] = "month"
-             ) -> Response:
-    return _features(service.emerging_layer(conn, catalog.srid, sel, bin))
-
-
-@router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones")
-def near_repeat(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-                distance_bands: Annotated[str, Query(description="metres, edges")]
-                = "0,100,200,300,400,500",
-                time_bands: Annotated[str, Query(description="days, edges")]
-                = "0,7,14,21,28,35",
-                permutations: Annotated[int, Query(ge=19, le=service.MAX_PERMUTATIONS)] = 99,
-                seed: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
-    distances = _edges(distance_bands, "distance_bands")
-    days = _edges(time_bands, "time_bands")
-    result = service.near_repeat(conn, catalog.srid, sel, distances, days, permutations,
-                                 seed)
-    extent, zones = result["extent"], result["zones"]
-    return JSONResponse(jsonable_encoder({
-        "table": result["table"].to_dict(orient="records"),
-        "elevated": {"distance_m": extent[0], "days": extent[1]} if extent else None,
-        "zones": zones.to_crs(4326).__geo_interface__ if zones is not None else None}))
+def emerging(hotspots: HotspotsDep, sel: SelectionDep,
+             bin: Annotated[Literal["week", "month", "quarter"], Query(
+                 description="time bin")] = "month") -> Response:
+    return _features(hotspots.emerging(sel, bin))
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -113,34 +108,56 @@ def _edges(text: str, name: str) -> list[float]:
     return edges
 
 
+@router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones",
+            response_model=NearRepeatResult)
+def near_repeat(hotspots: HotspotsDep, sel: SelectionDep,
+                distance_bands: Annotated[str, Query(description="band edges, metres")]
+                = ",".join(map(str, DEFAULT_DISTANCE_BANDS)),
+                time_bands: Annotated[str, Query(description="band edges, days")]
+                = ",".join(map(str, DEFAULT_TIME_BANDS)),
+                permutations: Annotated[int, Query(ge=19, le=MAX_PERMUTATIONS,
+                                                   description="Monte Carlo permutations")]
+                = 99, seed: Seed = 0) -> JSONResponse:
+    result = hotspots.near_repeat(sel, _edges(distance_bands, "distance_bands"),
+                                  _edges(time_bands, "time_bands"), permutations, seed)
+    table = result.table.astype(object).where(result.table.notna(), None)
+    return JSONResponse(jsonable_encoder({
+        "table": [{k: None if isinstance(v, float) and math.isnan(v) else v
+                   for k, v in row.items()} for row in table.to_dict(orient="records")],
+        "elevated": {"distance_m": result.extent[0], "days": result.extent[1]}
+        if result.extent else None,
+        "zones": result.zones.to_crs(4326).__geo_interface__
+        if result.zones is not None else None}))
+
+
 @router.get("/forecast", summary="Hotspot forecast for the next period",
+            response_model=ForecastCollection, response_class=GeoJSONResponse,
             description="Scores per unit for the `horizon_days` after `end` (default: the "
                         "latest incident), from the incidents in [start, end); "
                         "`top_area_share` ranks units: <= 0.05 is the top 5 % of the area.")
-def forecast_units(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-                   horizon_days: Annotated[int, Query(ge=1, le=365)] = 30) -> Response:
-    return _features(service.forecast_layer(conn, catalog.srid, sel, horizon_days))
+def forecast_units(hotspots: HotspotsDep, sel: SelectionDep,
+                   horizon_days: Annotated[int, Query(ge=1, le=365,
+                                                      description="days forecast")] = 30
+                   ) -> Response:
+    return _features(hotspots.forecast(sel, horizon_days))
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
+            response_model=Backtest,
             description="Trains on [train_start, train_end), scores [train_end, test_end): "
                         "hit rate, PAI and PEI at 1/5/10 % coverage for the default method, "
-                        "last-period counts, a KDE, and the oracle.")
-def backtest_table(conn: ConnDep, catalog: CatalogDep, sel: SelectionDep,
-                   train_start: str, train_end: str, test_end: str) -> JSONResponse:
-    window = TimeRange(train_start, test_end)
-    middle = TimeRange(train_end, None).start
-    assert window.start is not None and window.end is not None and middle is not None
-    if not window.start < middle < window.end:
-        raise InvalidInput("need train_start < train_end < test_end", field="train_end")
-
-    def compute() -> list:
-        cells = service.units(conn, catalog.srid, sel)
-        points = service.incidents(conn, catalog.srid, service.Selection(
-            sel.unit, sel.cell_m, sel.categories, window.start, window.end))
-        table = backtest(cells, Incidents.from_frame(points), pd.Timestamp(window.start),
-                         pd.Timestamp(middle), pd.Timestamp(window.end))
-        return table.to_dict(orient="records")
-    key = (sel, window.start, middle, window.end)
-    return JSONResponse({"rows": jsonable_encoder(service.cached(conn, "backtest", key,
-                                                                 compute))})
+                        "last-period counts, a KDE, and the oracle. `start`/`end` are not "
+                        "used here: the window is the three dates.")
+def backtest_table(hotspots: HotspotsDep, sel: SelectionDep,
+                   train_start: Annotated[str, Query(description="ISO 8601, inclusive")],
+                   train_end: Annotated[str, Query(description="ISO 8601: scoring starts")],
+                   test_end: Annotated[str, Query(description="ISO 8601, exclusive")]
+                   ) -> JSONResponse:
+    if sel.start is not None or sel.end is not None:
+        raise InvalidInput("backtest takes train_start, train_end and test_end, not "
+                           "start/end", field="start" if sel.start else "end")
+    window = BacktestWindow(*(pd.Timestamp(required_instant(value, name)) for name, value in
+                              (("train_start", train_start), ("train_end", train_end),
+                               ("test_end", test_end))))
+    table = hotspots.backtest(sel, window)
+    return JSONResponse({"rows": jsonable_encoder(table.to_dict(orient="records"))})

@@ -1,4 +1,5 @@
-"""The landing page and the Folium map pages."""
+"""The landing page and the Folium map pages. Each page reads what it shows in one
+short transaction and is built afterwards, with no connection held."""
 
 from __future__ import annotations
 
@@ -7,61 +8,70 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from gridgis.gis import taxonomy
-from gridgis.gis.errors import InvalidInput
-from gridgis.maps import pages
+from gridgis.gis.i18n import Lang
+from gridgis.maps import data
+from gridgis.maps.base import PageOptions
+from gridgis.maps.grids import MEASURES, grids_page, read_grids_page
+from gridgis.maps.hotspots import hotspots_page
+from gridgis.maps.incidents import incidents_page, read_incidents_page
+from gridgis.maps.landing import landing_page
 
-from ..deps import CatalogDep, ConnDep, SettingsDep, TimeRangeDep
+from ..deps import AssetsDep, CategoriesDep, HotspotsDep, SettingsDep, StateDep, TimeRangeDep
+from ..models.common import ERRORS, media
+from ..routing import StrictQueryRoute
 
-router = APIRouter(tags=["maps"])
-LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="zh or en")]
-
-
-def _options(settings, lang) -> pages.PageOptions:
-    return pages.PageOptions(lang=lang or settings.api.lang, tile_url=settings.api.tile_url,
-                             tile_attribution=settings.api.tile_attribution,
-                             max_features=settings.api.map_max_features)
+router = APIRouter(tags=["maps"], route_class=StrictQueryRoute, responses=ERRORS,
+                   default_response_class=HTMLResponse)
+LangQuery = Annotated[Lang | None, Query(description="zh or en (default: the service's)")]
+HTML = media("text/html", description="an HTML page")
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def _options(settings, lang: Lang | None) -> PageOptions:
+    return PageOptions(lang=lang or settings.api.lang, tile_url=settings.api.tile_url,
+                       tile_attribution=settings.api.tile_attribution,
+                       max_features=settings.api.map_max_features)
+
+
+@router.get("/", include_in_schema=False)
 def landing(settings: SettingsDep, lang: LangQuery = None) -> HTMLResponse:
-    return HTMLResponse(pages.landing_page(lang or settings.api.lang))
+    return HTMLResponse(landing_page(lang or settings.api.lang))
 
 
-@router.get("/maps/grids", response_class=HTMLResponse, summary="Grid map")
-def grids_map(conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
-              lang: LangQuery = None,
-              measure: Annotated[Literal["people", "households", "incidents", "incident_rate"],
-                                 Query()] = "incidents") -> HTMLResponse:
-    return HTMLResponse(pages.grids_page(conn, _options(settings, lang), measure,
-                                         time_range.start, time_range.end))
+@router.get("/maps/grids", summary="Grid map", responses=HTML)
+def grids_map(state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
+              _assets: AssetsDep, lang: LangQuery = None,
+              measure: Annotated[Literal[tuple(MEASURES)], Query(  # type: ignore[valid-type]
+                  description="what colours the grids")] = "incidents") -> HTMLResponse:
+    options = _options(settings, lang)
+    with state.database.engine.connect() as conn:
+        page = read_grids_page(conn, options, time_range.start, time_range.end)
+    return HTMLResponse(grids_page(page, options, measure, time_range.start, time_range.end))
 
 
-@router.get("/maps/incidents", response_class=HTMLResponse, summary="Incident map")
-def incidents_map(conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
-                  lang: LangQuery = None,
-                  category: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
-    chosen = [c for c in (category or []) if c]
-    unknown = [c for c in chosen if c not in taxonomy.INCIDENT_CATEGORIES]
-    if unknown:
-        raise InvalidInput(f"unknown incident category {unknown[0]!r}; use one of "
-                           f"{', '.join(taxonomy.INCIDENT_CATEGORIES)}", field="category")
-    return HTMLResponse(pages.incidents_page(conn, _options(settings, lang), chosen,
-                                             time_range.start, time_range.end))
+@router.get("/maps/incidents", summary="Incident map", responses=HTML)
+def incidents_map(state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
+                  categories: CategoriesDep, _assets: AssetsDep,
+                  lang: LangQuery = None) -> HTMLResponse:
+    options = _options(settings, lang)
+    with state.database.engine.connect() as conn:
+        page = read_incidents_page(conn, options, categories, time_range.start,
+                                   time_range.end)
+    return HTMLResponse(incidents_page(page, options, categories, time_range.start,
+                                       time_range.end))
 
 
-@router.get("/maps/hotspots", response_class=HTMLResponse, summary="Hotspot map")
-def hotspots_map(conn: ConnDep, settings: SettingsDep, catalog: CatalogDep,
-                 time_range: TimeRangeDep, lang: LangQuery = None,
-                 unit: Annotated[Literal["lattice", "grids"], Query()] = "lattice",
-                 category: Annotated[list[str] | None, Query()] = None,
-                 print: Annotated[Literal["a4"] | None, Query()] = None) -> HTMLResponse:
-    from gridgis.maps.hotspots import hotspots_page
-
-    chosen = [c for c in (category or []) if c]
-    unknown = [c for c in chosen if c not in taxonomy.INCIDENT_CATEGORIES]
-    if unknown:
-        raise InvalidInput(f"unknown incident category {unknown[0]!r}", field="category")
-    return HTMLResponse(hotspots_page(conn, catalog.srid, _options(settings, lang), unit,
-                                      chosen, time_range.start, time_range.end,
+@router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)
+def hotspots_map(state: StateDep, hotspots: HotspotsDep, settings: SettingsDep,
+                 time_range: TimeRangeDep, categories: CategoriesDep, _assets: AssetsDep,
+                 lang: LangQuery = None,
+                 unit: Annotated[Literal["lattice", "grids"], Query(
+                     description="units of analysis")] = "lattice",
+                 print: Annotated[Literal["a4"] | None, Query(
+                     description="a4: lay the page out for an A4 landscape printout")]
+                 = None) -> HTMLResponse:
+    options = _options(settings, lang)
+    with state.database.engine.connect() as conn:
+        base = data.read_base(conn, options.max_features)
+    return HTMLResponse(hotspots_page(base, hotspots, options, unit, categories,
+                                      time_range.start, time_range.end,
                                       printable=print == "a4"))

@@ -6,25 +6,30 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gridgis.gis.errors import NotFound
+from gridgis.gis.linking import publish_plan
 from gridgis.gis.resources import RESOURCES, Repository
 
-from ..deps import CatalogDep, ConnDep
+from ..deps import CatalogDep, ConnDep, SettingsDep
 from ..geojson import single
+from ..models.common import ERRORS
+from ..models.resources import MODELS
+from ..routing import StrictQueryRoute
 
-router = APIRouter(prefix="/plans", tags=["plans"])
+router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictQueryRoute,
+                   responses=ERRORS)
 
 
-@router.post("/{plan_id}/publish", summary="Publish a plan",
+@router.post("/{plan_id}/publish", summary="Publish a plan", response_model=MODELS["plans"].one,
              description="Retires the published plan, publishes this one and relinks every "
-                         "person, place, thing and incident to its grids, in one transaction.")
-def publish(plan_id: int, conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
-    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
-                    {"p": plan_id}).first() is None:
-        raise NotFound(f"no grid plan with id {plan_id}")
-    conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
-    changed = conn.execute(sa.text("SELECT gridgis_publish_plan(:p)"),
-                           {"p": plan_id}).scalar_one()
+                         "person, place, thing and incident to its grids, in one transaction "
+                         "(bounded by GRIDGIS_API_LONG_STATEMENT_TIMEOUT_MS; for a city too "
+                         "large for that, `gridgis plans publish NAME`). The header "
+                         "X-Relinked says how many entities changed grid.")
+def publish(plan_id: int, conn: ConnDep, catalog: CatalogDep,
+            settings: SettingsDep) -> JSONResponse:
+    conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                 {"ms": str(settings.api.long_statement_timeout_ms)})
+    changed = publish_plan(conn, plan_id)
     response = single(Repository(catalog, RESOURCES["plans"]).get(conn, plan_id), False)
     response.headers["X-Relinked"] = str(changed)
     return response

@@ -1,114 +1,155 @@
-"""The standard routes of a resource: list, get, create, update, delete."""
+"""The standard routes of a resource: list, get, create, update, delete.
 
-from __future__ import annotations
+Their query parameters and bodies come from the resource's spec (its filters, sortable
+columns and fields), so ``/openapi.json`` lists exactly what each resource accepts.
+No ``from __future__ import annotations`` here: FastAPI reads the generated models
+from the annotations of the handlers defined inside :func:`resource_router`.
+"""
 
-from typing import Annotated, Any
+import inspect
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, RootModel
 
-from gridgis.gis.errors import InvalidInput
-from gridgis.gis.resources import Query as ListQuery
-from gridgis.gis.resources import Repository, ResourceSpec
+from gridgis.gis.resources import ListQuery, Repository, ResourceSpec
+from gridgis.gis.resources.listing import filter_choices
 
-from ..deps import BBoxDep, CatalogDep, ConnDep, PagingDep, TimeRangeDep, expected_version
-from ..geojson import collection, csv_response, parse_body, single
+from ..deps import (
+    REPEATABLE,
+    BBoxDep,
+    CatalogDep,
+    ConnDep,
+    PagingDep,
+    TimeRange,
+    TimeRangeDep,
+    VersionDep,
+    require_version,
+)
+from ..geojson import GeoJSONResponse, collection, csv_response, single
+from ..models.common import ERRORS, media
+from ..models.resources import MODELS
+from ..routing import StrictQueryRoute
 
-VALUE_FILTERS = ("category", "status", "source", "type", "kind", "level", "use", "risk_level",
-                 "residence_type", "state")
+FILTER_TYPES: dict[str, Any] = {"codes": list[str] | None, "text": list[str] | None,
+                                "special": list[str] | None, "id": int | None,
+                                "code": str | None, "bool": bool | None}
 
 
-def list_query(request: Request, spec: ResourceSpec, paging, bbox, time_range, sort: str | None,
-               grid: str | None, grid_id: int | None, community: str | None,
-               community_id: int | None, special: str | None,
-               synthetic: bool | None) -> ListQuery:
-    values = {}
-    for name in VALUE_FILTERS:
-        raw = request.query_params.get(name)
-        if raw is None:
+@dataclass
+class Filters:
+    values: dict[str, Any]
+    time: TimeRange | None
+
+
+def filters_dependency(spec: ResourceSpec):
+    """A dependency whose query parameters are exactly the resource's filters."""
+    parameters = []
+    for declared in spec.filters:
+        if declared.type == "time":
+            parameters.append(inspect.Parameter("time_range", inspect.Parameter.KEYWORD_ONLY,
+                                                annotation=TimeRangeDep))
             continue
-        if name not in spec.filters:
-            raise InvalidInput(f"{spec.name} cannot be filtered by {name!r}", field=name)
-        values[name] = [v.strip() for v in raw.split(",") if v.strip()]
-    if bbox is not None and "bbox" not in spec.filters:
-        raise InvalidInput(f"{spec.name} have no geometry to filter by bbox", field="bbox")
-    return ListQuery(limit=paging.limit, offset=paging.offset,
-                     sort=[s.strip() for s in sort.split(",") if s.strip()] if sort else [],
-                     bbox=bbox, values=values, grid=grid, grid_id=grid_id,
-                     community=community, community_id=community_id,
-                     start=time_range.start, end=time_range.end,
-                     special=[s.strip() for s in special.split(",")] if special else [],
-                     synthetic=synthetic)
+        if declared.type == "bbox":
+            parameters.append(inspect.Parameter("bbox", inspect.Parameter.KEYWORD_ONLY,
+                                                annotation=BBoxDep))
+            continue
+        choices = filter_choices(spec, declared)
+        description = declared.description + (
+            f" ({REPEATABLE}): " + ", ".join(choices) if choices else "")
+        parameters.append(inspect.Parameter(
+            declared.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[FILTER_TYPES[declared.type], Query(description=description)]))
+
+    def dependency(**values: Any) -> Filters:
+        time_range = values.pop("time_range", None)
+        return Filters(values, time_range)
+
+    dependency.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return dependency
 
 
-def _requested_version(request: Request) -> int:
-    """The version a write expects, from If-Match or ?version= (see expected_version)."""
-    raw = request.query_params.get("version", "")
-    return expected_version(request.headers.get("if-match"),
-                            int(raw) if raw.isdigit() else None)
+def _body_parts(body: BaseModel, spatial: bool) -> tuple[dict[str, Any], dict | None]:
+    """(field values, GeoJSON geometry) of a create or update body, as sent."""
+    shape = body.root if isinstance(body, RootModel) else body
+    data = shape.model_dump(mode="json", exclude_unset=True)
+    if not spatial:
+        return data, None
+    if data.get("type") == "Feature":
+        return dict(data.get("properties") or {}), data.get("geometry")
+    geometry = data.pop("geometry", None)
+    return data, geometry
 
 
 def resource_router(spec: ResourceSpec) -> APIRouter:
-    router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
-    filters = ", ".join(sorted(spec.filters)) or "none"
+    router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name],
+                       route_class=StrictQueryRoute, responses=ERRORS)
+    models = MODELS[spec.name]
+    filters = Annotated[Filters, Depends(filters_dependency(spec))]
+    answer = GeoJSONResponse if spec.spatial else JSONResponse
 
-    @router.get("", summary=f"List {spec.name}",
-                description=f"Filters: {filters}. Sortable: {', '.join(spec.sortable)} "
-                            "(prefix - for descending). `f=csv` for CSV.")
+    @router.get("", summary=f"List {spec.name}", response_model=models.many,
+                response_class=answer, responses=media("text/csv"),
+                description="Filters, paging (`limit`, `offset`, `next`/`prev` links) and "
+                            "sorting; `f=csv` for CSV.")
     def list_rows(request: Request, conn: ConnDep, catalog: CatalogDep, paging: PagingDep,
-                  bbox: BBoxDep, time_range: TimeRangeDep,
-                  sort: Annotated[str | None, Query()] = None,
-                  grid: Annotated[str | None, Query(
-                      description="grid code in the published plan")] = None,
-                  grid_id: Annotated[int | None, Query()] = None,
-                  community: Annotated[str | None, Query(description="area code")] = None,
-                  community_id: Annotated[int | None, Query()] = None,
-                  special: Annotated[str | None, Query(
-                      description="people: special groups, comma separated, or any")] = None,
-                  synthetic: Annotated[bool | None, Query()] = None,
-                  f: Annotated[str, Query(pattern="^(json|geojson|csv)$")] = "json",
-                  ) -> Response:
-        q = list_query(request, spec, paging, bbox, time_range, sort, grid, grid_id,
-                       community, community_id, special, synthetic)
+                  chosen: filters,
+                  sort: Annotated[list[str] | None, Query(description=(
+                      f"columns ({REPEATABLE}), - before one for descending: "
+                      + ", ".join(spec.sortable)))] = None,
+                  f: Annotated[Literal["json", "geojson", "csv"], Query(
+                      description="output format")] = "json") -> Response:
+        time = chosen.time
+        q = ListQuery.build(spec, limit=paging.limit, offset=paging.offset, sort=sort or (),
+                            filters=chosen.values, start=time.start if time else None,
+                            end=time.end if time else None)
         rows, total = Repository(catalog, spec).list(conn, q)
         if f == "csv":
             return csv_response(rows, f"{spec.name}.csv")
         return collection(rows, total, q.limit, q.offset, spec.spatial, str(request.url))
 
-    @router.get("/{row_id}", summary=f"Get one of {spec.name}")
+    @router.get("/{row_id}", summary=f"Get one of {spec.name}", response_model=models.one,
+                response_class=answer)
     def get_row(row_id: int, conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
         return single(Repository(catalog, spec).get(conn, row_id), spec.spatial)
 
     @router.post("", status_code=201, summary=f"Create one of {spec.name}",
+                 response_model=models.one, response_class=answer,
                  description="A GeoJSON Feature (WGS84) for spatial resources, else a JSON "
                              "object. Invalid geometry is rejected with the reason unless "
                              "`repair=true`.")
-    def create_row(conn: ConnDep, catalog: CatalogDep, body: Annotated[Any, Body()],
-                   repair: Annotated[bool, Query()] = False) -> JSONResponse:
-        values, geometry = parse_body(body, spec.spatial, creating=True)
+    def create_row(conn: ConnDep, catalog: CatalogDep,
+                   body: Annotated[models.create, Body()],  # type: ignore[name-defined]
+                   repair: Annotated[bool, Query(
+                       description="repair invalid polygons when possible")] = False
+                   ) -> JSONResponse:
+        values, geometry = _body_parts(body, spec.spatial)
         row = Repository(catalog, spec).create(conn, values, geometry, repair=repair)
         return single(row, spec.spatial, status=201)
 
     @router.patch("/{row_id}", summary=f"Update one of {spec.name}",
+                  response_model=models.one, response_class=answer,
                   description="Send the version you edited (If-Match: the ETag, ?version=, "
                               "or version in the body); a stale version gets 409.")
-    def update_row(row_id: int, request: Request, conn: ConnDep, catalog: CatalogDep,
-                   body: Annotated[Any, Body()],
-                   repair: Annotated[bool, Query()] = False) -> JSONResponse:
-        values, geometry = parse_body(body, spec.spatial, creating=False)
+    def update_row(row_id: int, conn: ConnDep, catalog: CatalogDep, version: VersionDep,
+                   body: Annotated[models.update, Body()],  # type: ignore[name-defined]
+                   repair: Annotated[bool, Query(
+                       description="repair invalid polygons when possible")] = False
+                   ) -> JSONResponse:
+        values, geometry = _body_parts(body, spec.spatial)
         body_version = values.pop("version", None)
-        version = body_version if isinstance(body_version, int) else \
-            _requested_version(request)
-        row = Repository(catalog, spec).update(conn, row_id, version, values, geometry,
+        expected = require_version(body_version if body_version is not None else version)
+        row = Repository(catalog, spec).update(conn, row_id, expected, values, geometry,
                                                repair=repair)
         return single(row, spec.spatial)
 
-    @router.delete("/{row_id}", status_code=204, summary=f"Delete one of {spec.name}")
-    def delete_row(row_id: int, request: Request, conn: ConnDep,
-                   catalog: CatalogDep) -> Response:
-        version = None
-        if request.headers.get("if-match") or request.query_params.get("version"):
-            version = _requested_version(request)
+    @router.delete("/{row_id}", status_code=204, summary=f"Delete one of {spec.name}",
+                   description="With If-Match or ?version=, only if the row is still at "
+                               "that version (409 otherwise).")
+    def delete_row(row_id: int, conn: ConnDep, catalog: CatalogDep,
+                   version: VersionDep) -> Response:
         Repository(catalog, spec).delete(conn, row_id, version)
         return Response(status_code=204)
 

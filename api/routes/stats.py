@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
@@ -10,33 +10,41 @@ from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
 
-from ..deps import CatalogDep, ConnDep, TimeRangeDep
+from ..deps import CategoriesDep, ConnDep, HotspotsDep, TimeRangeDep
 from ..geojson import csv_response
+from ..models.analytics import GridStats, Ranking
+from ..models.common import ERRORS, media
+from ..routing import StrictQueryRoute
 
-router = APIRouter(prefix="/stats", tags=["stats"])
+router = APIRouter(prefix="/stats", tags=["stats"], route_class=StrictQueryRoute,
+                   responses=ERRORS)
+Format = Annotated[Literal["json", "csv"], Query(description="output format")]
+TABLE = media("text/csv")
+
+
+def _table(rows: list[dict], f: str, filename: str) -> Response:
+    if f == "csv":
+        return csv_response(rows, filename)
+    return JSONResponse({"items": jsonable_encoder(rows), "numberReturned": len(rows)})
 
 
 @router.get("/grids/ranking", summary="Grids ranked for accountability meetings",
-            description="Per grid: incidents in [start, end), the previous period of the "
-                        "same length and the change, the Gi* hotspot class on grids, and "
-                        "the emerging-hotspot pattern over the preceding monthly bins.")
-def grid_ranking(conn: ConnDep, catalog: CatalogDep, time_range: TimeRangeDep,
-                 f: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Response:
-    from gridgis.gis.hotspots.ranking import ranking
-
-    rows = ranking(conn, catalog.srid, time_range.start, time_range.end)
-    if f == "csv":
-        return csv_response(rows, "grid-ranking.csv")
-    return JSONResponse({"items": jsonable_encoder(rows), "numberReturned": len(rows)})
+            response_model=Ranking, responses=TABLE,
+            description="Per grid: incidents in [start, end) (default: the last 30 days of "
+                        "data), the previous period of the same length and the change, the "
+                        "Gi* hotspot class on grids, and the emerging-hotspot pattern over "
+                        "the preceding twelve monthly bins.")
+def grid_ranking(hotspots: HotspotsDep, time_range: TimeRangeDep, f: Format = "json"
+                 ) -> Response:
+    return _table(hotspots.ranking(time_range.start, time_range.end), f, "grid-ranking.csv")
 
 
-@router.get("/grids", summary="One row per grid with its counts",
+@router.get("/grids", summary="One row per grid with its counts", response_model=GridStats,
+            responses=TABLE,
             description="People (floating, special groups), households, buildings, places, "
-                        "cameras, incidents in [start, end) and the rate per 1,000 residents, "
-                        "workers. `f=csv` for CSV.")
-def grid_stats(conn: ConnDep, time_range: TimeRangeDep,
-               f: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Response:
-    rows = stats.grid_stats(conn, time_range.start, time_range.end)
-    if f == "csv":
-        return csv_response(rows, "grid-stats.csv")
-    return JSONResponse({"items": jsonable_encoder(rows), "numberReturned": len(rows)})
+                        "cameras, incidents in [start, end) of the chosen categories and the "
+                        "rate per 1,000 residents, workers. `f=csv` for CSV.")
+def grid_stats(conn: ConnDep, time_range: TimeRangeDep, categories: CategoriesDep,
+               f: Format = "json") -> Response:
+    return _table(stats.grid_stats(conn, time_range.start, time_range.end, categories), f,
+                  "grid-stats.csv")

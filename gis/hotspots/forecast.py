@@ -20,6 +20,7 @@ Scores are evaluated at cell centroids (cells are small: 150 m by default).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +35,7 @@ BANDWIDTHS_M = (75.0, 150.0, 300.0)
 DECAYS_DAYS = (7.0, 30.0, 120.0, np.inf)
 COUNT_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 BASELINE_BANDWIDTH_M = 250.0
+METHODS = ("blended", "last_period", "kde")
 
 
 def kde_scores(centres: np.ndarray, xy: np.ndarray, bandwidth_m: float,
@@ -144,16 +146,19 @@ def forecast(cells: gpd.GeoDataFrame, past: Incidents, start: pd.Timestamp,
 
 
 def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Timestamp,
-             train_end: pd.Timestamp, test_end: pd.Timestamp,
-             coverages=COVERAGES) -> pd.DataFrame:
+             train_end: pd.Timestamp, test_end: pd.Timestamp, coverages=COVERAGES,
+             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Hit rate, PAI and PEI of every method (and the oracle) for [train_end, test_end)
-    forecast from [train_start, train_end)."""
+    forecast from [train_start, train_end); ``progress`` is told each method done."""
     horizon = test_end - train_end
     observed = counts_in(cells, incidents.between(train_end, test_end).xy)
     area = cells.area.to_numpy()
     rows = []
-    methods = {m: forecast(cells, incidents, train_start, train_end, horizon, m)
-               for m in ("blended", "last_period", "kde")}
+    methods = {}
+    for method in METHODS:
+        methods[method] = forecast(cells, incidents, train_start, train_end, horizon, method)
+        if progress:
+            progress(method)
     methods["oracle"] = observed / area
     for method, score in methods.items():
         # ties (e.g. many zero counts) are broken by area-weighted KDE rank, never by

@@ -8,8 +8,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from .defaults import DEFAULT_CELL_M
 
-def lattice(boundary: gpd.GeoSeries, size_m: float = 150.0,
+
+def lattice(boundary: gpd.GeoSeries, size_m: float = DEFAULT_CELL_M,
             shape: Literal["hex", "square"] = "hex") -> gpd.GeoDataFrame:
     """Cells of ``size_m`` (square side, or hexagon flat-to-flat width) covering
     ``boundary`` (in a metric CRS), clipped to it; small slivers at the edge are kept so

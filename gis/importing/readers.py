@@ -7,6 +7,7 @@ Row numbers are 1-based positions of the feature (or data row) in the file.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from collections.abc import Iterator
@@ -127,7 +128,19 @@ def _open_csv(path: Path, crs: CRS | None, x_column: str | None, y_column: str |
             raise InvalidInput(f"{path.name}: cannot parse the CSV after data row "
                                f"{first - 1}: {exc}") from exc
 
-    return Source(path, "csv", crs, columns, chunks())
+    return Source(path, "csv", crs, columns, chunks(), rows=count_data_lines(path))
+
+
+def count_data_lines(path: Path) -> int:
+    """The lines after the header: the row count for progress (a quoted value that spans
+    lines makes it an overestimate, which a progress bar can live with)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    lines, last = 0, b"\n"
+    with opener(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return max(lines + (last != b"\n") - 1, 0)
 
 
 def _csv_chunk(frame: pd.DataFrame, first: int, x: str | None, y: str | None,

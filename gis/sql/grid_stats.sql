@@ -1,12 +1,10 @@
 -- One row per grid of the published plan with the counts tables and choropleths need.
--- :start and :end bound the incident time range (either may be NULL).
+-- Incidents filtered by :cats, :start and :end (each may be NULL).
 WITH people_counts AS (
     SELECT grid_id,
            count(*) AS people,
            count(*) FILTER (WHERE residence_type = 'floating') AS floating,
-           count(*) FILTER (WHERE community_correction OR released_prisoner
-                             OR drug_rehabilitation OR serious_mental_illness
-                             OR youth_at_risk) AS special_groups
+           count(*) FILTER (WHERE $special_any) AS special_groups
     FROM people GROUP BY grid_id
 ), household_counts AS (
     SELECT grid_id, count(*) AS households FROM households GROUP BY grid_id
@@ -24,8 +22,7 @@ WITH people_counts AS (
 ), incident_counts AS (
     SELECT grid_id, count(*) AS incidents
     FROM incidents
-    WHERE (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
-      AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)
+    WHERE $incident_filter
     GROUP BY grid_id
 ), worker_lists AS (
     SELECT a.grid_id, count(*) AS workers,
@@ -53,8 +50,7 @@ SELECT g.id, g.code, g.name,
            AS incidents_per_1000,
        coalesce(wl.workers, 0) AS workers,
        wl.worker_names
-FROM grids g
-JOIN grid_plans p ON p.id = g.plan_id AND p.state = 'published'
+FROM published_grids g
 LEFT JOIN areas c ON c.id = g.community_id
 LEFT JOIN areas s ON s.id = c.parent_id
 LEFT JOIN people_counts pc ON pc.grid_id = g.id

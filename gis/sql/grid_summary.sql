@@ -1,14 +1,10 @@
--- Breakdowns for one grid (:grid_id); incidents within [:start, :end).
+-- Breakdowns for one grid (:grid_id); incidents filtered by :cats, :start and :end.
 SELECT
     (SELECT jsonb_build_object(
          'total', count(*),
          'registered', count(*) FILTER (WHERE residence_type = 'registered'),
          'floating', count(*) FILTER (WHERE residence_type = 'floating'),
-         'community_correction', count(*) FILTER (WHERE community_correction),
-         'released_prisoner', count(*) FILTER (WHERE released_prisoner),
-         'drug_rehabilitation', count(*) FILTER (WHERE drug_rehabilitation),
-         'serious_mental_illness', count(*) FILTER (WHERE serious_mental_illness),
-         'youth_at_risk', count(*) FILTER (WHERE youth_at_risk))
+         $special_counts)
      FROM people WHERE grid_id = :grid_id) AS people,
     (SELECT count(*) FROM households WHERE grid_id = :grid_id) AS households,
     (SELECT count(*) FROM buildings WHERE grid_id = :grid_id) AS buildings,
@@ -21,9 +17,7 @@ SELECT
     (SELECT count(*) FROM organisations WHERE grid_id = :grid_id) AS organisations,
     (SELECT coalesce(jsonb_object_agg(category, n), '{}') FROM (
          SELECT category, count(*) AS n FROM incidents
-         WHERE grid_id = :grid_id
-           AND (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
-           AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)
+         WHERE grid_id = :grid_id AND $incident_filter
          GROUP BY category) x) AS incidents,
     (SELECT coalesce(jsonb_agg(jsonb_build_object('id', w.id, 'name', w.name,
                                                   'role', a.role) ORDER BY a.role, w.name),

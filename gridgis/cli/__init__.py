@@ -1,36 +1,53 @@
-"""The ``gridgis`` command line."""
+"""The ``gridgis`` command line: the top floor, above the web service.
+
+Only typer and rich load at start-up; each command imports what it needs when it runs,
+so that ``--help`` and TAB completion answer at once.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from gridgis.gis.errors import GridGisError
+from gridgis import __version__
 
-from . import analysis, data, database
+from . import analysis, data, database, plans, service
+from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gridgis {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """gridgis: grid-management GIS (网格化管理地理信息系统)."""
+
+
 app.add_typer(database.app, name="db")
-data.register(app)
+app.add_typer(plans.app, name="plans")
 database.register(app)
+data.register(app)
 analysis.register(app)
-
-from .service import register as register_api  # noqa: E402 - serve, assets
-
-register_api(app)
-
-err = Console(stderr=True, soft_wrap=True)
+service.register(app)
 
 
 def main() -> None:
+    from gridgis.gis.errors import GridGisError
+
     try:
         app()
     except GridGisError as exc:
-        err.print("[bold red]error:[/] " + escape(exc.message), highlight=False, soft_wrap=True)
+        error_line(exc.message)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

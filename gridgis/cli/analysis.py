@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from gridgis.gis.errors import InvalidInput
+from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M
 
-out = Console(soft_wrap=True)
+from .console import out, progress
+
+# Literal values would do, but typer needs an Enum to offer and complete choices.
+UnitName = enum.Enum("UnitName", {"lattice": "lattice", "grids": "grids"}, type=str)
 
 
 def register(root: typer.Typer) -> None:
@@ -20,36 +21,44 @@ def register(root: typer.Typer) -> None:
         train_start: Annotated[str, typer.Option(help="ISO date, inclusive")],
         train_end: Annotated[str, typer.Option(help="ISO date: training ends, scoring starts")],
         test_end: Annotated[str, typer.Option(help="ISO date, exclusive")],
-        unit: Annotated[str, typer.Option(help="lattice or grids")] = "lattice",
-        cell: Annotated[float, typer.Option(help="lattice cell size, m")] = 150.0,
-        category: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+        unit: Annotated[UnitName, typer.Option(help="units of analysis")] = UnitName.lattice,
+        cell: Annotated[float, typer.Option(help="lattice cell size, m")] = DEFAULT_CELL_M,
+        category: Annotated[list[str] | None, typer.Option(
+            help="incident category (repeat, or a comma-separated list)")] = None,
         timezone: Annotated[str, typer.Option(help="zone of dates without offset")] = "UTC",
     ) -> None:
         """Train on [train-start, train-end), score [train-end, test-end): hit rate, PAI
         and PEI at 1/5/10 % coverage for the default forecast, two baselines and the
         oracle."""
-        from gridgis.gis.db import open_database
-        from gridgis.gis.hotspots import service
-        from gridgis.gis.hotspots.forecast import Incidents
-        from gridgis.gis.hotspots.forecast import backtest as run_backtest
+        import pandas as pd
+        from rich.table import Table
 
-        try:
-            edges = [pd.Timestamp(t) for t in (train_start, train_end, test_end)]
-        except ValueError as exc:
-            raise InvalidInput(f"dates must be ISO 8601: {exc}") from exc
-        edges = [t.tz_localize(timezone) if t.tzinfo is None else t for t in edges]
-        if not edges[0] < edges[1] < edges[2]:
-            raise InvalidInput("need train-start < train-end < test-end")
-        if unit not in ("lattice", "grids"):
-            raise InvalidInput("unit must be lattice or grids")
-        selection = service.Selection(unit, cell, tuple(sorted(category or ())),  # type: ignore[arg-type]
-                                      edges[0].to_pydatetime(), edges[2].to_pydatetime())
-        with open_database() as db, db.engine.connect() as conn:
-            cells = service.units(conn, db.srid, selection)
-            points = service.incidents(conn, db.srid, selection)
-        table = run_backtest(cells, Incidents.from_frame(points), *edges)
+        from gridgis.gis.db import open_database
+        from gridgis.gis.errors import InvalidInput
+        from gridgis.gis.services.hotspot_inputs import Selection
+        from gridgis.gis.services.hotspots import BACKTEST_STEPS, BacktestWindow, HotspotService
+        from gridgis.gis.times import parse_instant
+
+        instants = []
+        for name, value in (("train-start", train_start), ("train-end", train_end),
+                            ("test-end", test_end)):
+            parsed = parse_instant(value, f"--{name}", timezone)
+            if parsed is None:
+                raise InvalidInput(f"--{name} is empty", field=f"--{name}")
+            instants.append(pd.Timestamp(parsed))
+        window = BacktestWindow(*instants)
+        selection = Selection(unit.value, cell, tuple(category or ()))
+        with open_database() as db, progress("backtesting", total=BACKTEST_STEPS) as steps:
+            service = HotspotService(db.engine, db.srid)
+
+            def done(step: str) -> None:
+                steps.advance()
+                steps.describe(step)
+
+            table = service.backtest(selection, window, progress=done)
+            cells = service.units(selection)
         view = Table("method", "coverage", "hit rate", "PAI", "PEI",
-                     title=f"{len(cells):,} {unit} units; {int(table['incidents'][0]):,} "
+                     title=f"{len(cells):,} {unit.value} units; {int(table['incidents'][0]):,} "
                            "incidents scored")
         for row in table.itertuples(index=False):
             view.add_row(row.method, f"{row.coverage:.0%}", f"{row.hit_rate:.3f}",

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
 
-from gridgis.gis.cluster import EmbeddedCluster
-from gridgis.gis.db import migrate, open_database, schema_revision
-from gridgis.gis.errors import ConfigurationError, InvalidInput
-from gridgis.gis.settings import DatabaseSettings
+from .console import out, progress
+
+if TYPE_CHECKING:
+    from gridgis.gis.cluster import EmbeddedCluster
+    from gridgis.gis.settings import DatabaseSettings
 
 app = typer.Typer(help="Look after the database (the embedded cluster by default).",
                   no_args_is_help=True)
-out = Console(soft_wrap=True)
 
 
 def _embedded(settings: DatabaseSettings) -> EmbeddedCluster:
+    from gridgis.gis.cluster import EmbeddedCluster
+    from gridgis.gis.errors import ConfigurationError
+
     if not settings.embedded:
         raise ConfigurationError("GRIDGIS_DATABASE_URL is set, so gridgis uses that server and "
                                  "has no embedded cluster to look after.")
@@ -30,14 +30,16 @@ def _embedded(settings: DatabaseSettings) -> EmbeddedCluster:
 @app.command()
 def status() -> None:
     """Show where the data lives and whether the server runs."""
+    from gridgis.gis.db import open_database, schema_revision
+    from gridgis.gis.settings import DatabaseSettings
+
     settings = DatabaseSettings()
     if not settings.embedded:
         with open_database(settings) as db:
             current, head = schema_revision(db.engine)
         out.print(f"external database, schema {current or 'none'} (newest {head})")
         return
-    cluster = _embedded(settings)
-    st = cluster.status()
+    st = _embedded(settings).status()
     out.print(f"data directory: {st.data_dir}")
     out.print(f"socket:         {st.socket_dir}")
     version = f"yes (PostgreSQL {st.server_version})" if st.initialised else "no"
@@ -48,6 +50,8 @@ def status() -> None:
 @app.command()
 def start() -> None:
     """Start the embedded cluster and keep it running until `gridgis db stop`."""
+    from gridgis.gis.settings import DatabaseSettings
+
     cluster = _embedded(DatabaseSettings())
     started = cluster.start(autostop=False)
     out.print(("started" if started else "already running") + f"; socket in {cluster.socket_dir}")
@@ -56,30 +60,58 @@ def start() -> None:
 @app.command()
 def stop() -> None:
     """Stop the embedded cluster."""
-    cluster = _embedded(DatabaseSettings())
-    out.print("stopped" if cluster.stop() else "was not running")
+    from gridgis.gis.settings import DatabaseSettings
+
+    out.print("stopped" if _embedded(DatabaseSettings()).stop() else "was not running")
 
 
 @app.command()
-def url() -> None:
-    """Print the database URL (for other tools)."""
-    settings = DatabaseSettings()
-    out.print(settings.database_url or _embedded(settings).url(), highlight=False)
+def url(
+    conninfo: Annotated[bool, typer.Option(
+        "--conninfo", help="key=value form (for GDAL's PG: prefix and QGIS)")] = False,
+    sqlalchemy: Annotated[bool, typer.Option(
+        "--sqlalchemy", help="SQLAlchemy URL (postgresql+psycopg://) for Python")] = False,
+) -> None:
+    """Print how other tools connect: a libpq URI that psql, GDAL (PG:URI) and QGIS
+    accept. The embedded server must be running for them (`gridgis db start`)."""
+    from gridgis.gis.db import connection_strings
+
+    strings = connection_strings()
+    out.print(strings.sqlalchemy if sqlalchemy else strings.conninfo if conninfo
+              else strings.uri, highlight=False)
 
 
-@app.command()
-def psql(args: Annotated[list[str] | None, typer.Argument(help="passed to psql")] = None) -> None:
-    """Open psql on the gridgis database."""
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def psql(ctx: typer.Context) -> None:
+    """Open psql on the gridgis database (extra arguments go to psql). An embedded
+    server started for it stops when psql ends, unless other gridgis processes use it."""
+    import shutil
+    import signal
+    import subprocess
+
+    from gridgis.gis.cluster import EmbeddedCluster
+    from gridgis.gis.db import connection_strings
+    from gridgis.gis.errors import ConfigurationError
+    from gridgis.gis.settings import DatabaseSettings
+
+    if shutil.which("psql") is None:
+        raise ConfigurationError("psql is not installed (apt-get install postgresql-client)")
     settings = DatabaseSettings()
+
+    def run() -> int:
+        # psql handles Ctrl-C itself (it cancels the running query); we wait for it.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return subprocess.call(["psql", connection_strings(settings).uri, *ctx.args])
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     if settings.embedded:
-        cluster = _embedded(settings)
-        cluster.start(autostop=False)
-        conninfo = cluster.conninfo()
+        with EmbeddedCluster(settings.home).session():
+            code = run()
     else:
-        assert settings.database_url is not None
-        conninfo = sa.engine.make_url(settings.database_url).set(
-            drivername="postgresql").render_as_string(hide_password=False)
-    os.execvp("psql", ["psql", conninfo, *(args or [])])
+        code = run()
+    raise typer.Exit(code)
 
 
 def register(root: typer.Typer) -> None:
@@ -91,6 +123,10 @@ def register(root: typer.Typer) -> None:
             help="choose the UTM zone at the centre of this file's data")] = None,
     ) -> None:
         """Create the schema (the embedded cluster too, on first use)."""
+        from gridgis.gis.db import migrate, open_database
+        from gridgis.gis.errors import InvalidInput
+        from gridgis.gis.settings import DatabaseSettings
+
         settings = DatabaseSettings()
         chosen = srid or settings.srid
         if like is not None:
@@ -111,14 +147,20 @@ def register(root: typer.Typer) -> None:
     @root.command()
     def relink() -> None:
         """Re-link every person, place, thing and incident to its grid, in one transaction."""
+        import sqlalchemy as sa
+
+        from gridgis.gis.db import open_database
+        from gridgis.gis.linking import LINKED_TABLES, unassigned_counts
         from gridgis.gis.linking import relink as relink_all
 
-        with open_database() as db, db.engine.begin() as conn:
-            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
-            changed = relink_all(conn)
-            unassigned = conn.execute(sa.text(
-                "SELECT sum(n) FROM (SELECT count(*) n FROM incidents WHERE grid_id IS NULL "
-                "UNION ALL SELECT count(*) FROM people WHERE grid_id IS NULL "
-                "UNION ALL SELECT count(*) FROM places WHERE grid_id IS NULL "
-                "UNION ALL SELECT count(*) FROM things WHERE grid_id IS NULL) s")).scalar()
+        with open_database() as db, db.engine.begin() as conn, \
+                progress("relinking", total=len(LINKED_TABLES)) as steps:
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a CLI job, unbounded
+
+            def done(table: str) -> None:
+                steps.advance()
+                steps.describe(f"relinked {table}")
+
+            changed = relink_all(conn, progress=done)
+            unassigned = sum(unassigned_counts(conn).values())
         out.print(f"{changed} entities changed grid; {unassigned} lie outside every grid")

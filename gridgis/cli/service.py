@@ -1,4 +1,4 @@
-"""``gridgis serve`` (and the hooks other packages add to the CLI)."""
+"""``gridgis serve``, ``gridgis demo`` and ``gridgis assets``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from typing import Annotated
 
 import typer
 
+from .console import out
+
+HOST, PORT = "127.0.0.1", 8000
+
 
 def register(root: typer.Typer) -> None:
     @root.command()
-    def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-              port: Annotated[int, typer.Option()] = 8000) -> None:
+    def serve(host: Annotated[str, typer.Option(help="address to listen on")] = HOST,
+              port: Annotated[int, typer.Option(help="port")] = PORT) -> None:
         """Serve the API and map pages (on the embedded database unless
         GRIDGIS_DATABASE_URL is set)."""
         run_server(host, port)
@@ -18,10 +22,10 @@ def register(root: typer.Typer) -> None:
     @root.command()
     def demo(reset: Annotated[bool, typer.Option(help="rebuild from scratch")] = False,
              serve: Annotated[bool, typer.Option(help="serve the app afterwards")] = True,
-             host: Annotated[str, typer.Option()] = "127.0.0.1",
-             port: Annotated[int, typer.Option()] = 8000,
+             host: Annotated[str, typer.Option(help="address to listen on")] = HOST,
+             port: Annotated[int, typer.Option(help="port")] = PORT,
              months: Annotated[int | None, typer.Option(
-                 help="months of synthetic incidents (default from data/demo_model.toml)")]
+                 help="months of synthetic incidents (default: the demo model's)")]
              = None) -> None:
         """Build the demo district (real central-Helsinki geography, synthetic people and
         incidents) on first run, then serve gridgis."""
@@ -36,7 +40,7 @@ def register(root: typer.Typer) -> None:
             if reset:
                 reset_demo(db)
             if demo_exists(db):
-                typer.echo("the demo district is already built; `--reset` rebuilds it")
+                out.print("the demo district is already built; `--reset` rebuilds it")
             else:
                 with db.engine.connect() as conn:
                     has_data = current_srid(conn) is not None and conn.execute(
@@ -47,36 +51,35 @@ def register(root: typer.Typer) -> None:
                         "another GRIDGIS_HOME for the demo, or `gridgis demo --reset` to "
                         "replace everything")
                 summary = build_demo(db, DemoOptions(months=months),
-                                     say=lambda text: typer.echo(f"… {text}"))
-                typer.echo("demo built in {:.0f} s: {}".format(summary.seconds, ", ".join(
-                    f"{n} {k}" for k, n in summary.counts.items())))
+                                     say=lambda text: out.print(f"… {text}", highlight=False))
+                out.print("demo built in {:.0f} s: {}".format(summary.seconds, ", ".join(
+                    f"{n} {k}" for k, n in summary.counts.items())), highlight=False)
             if serve:
                 run_server(host, port)
 
-    assets = typer.Typer(help="Map libraries served by gridgis (fetched from npm once).")
+    assets = typer.Typer(help="Map libraries served by gridgis (fetched from npm once).",
+                         no_args_is_help=True)
     root.add_typer(assets, name="assets")
 
     @assets.command("fetch")
-    def fetch_assets(force: Annotated[bool, typer.Option()] = False) -> None:
-        """Fetch Leaflet and its plugins so every page works offline."""
-        from gridgis.maps.assets import fetch
+    def fetch_assets(force: Annotated[bool, typer.Option(
+            help="fetch again even when present")] = False) -> None:
+        """Fetch Leaflet and its plugins (into GRIDGIS_ASSETS_DIR, default
+        GRIDGIS_HOME/assets) so that every page works offline."""
+        from gridgis.maps.assets import AssetSettings, fetch
 
-        fetched = fetch(force=force)
-        typer.echo("fetched " + ", ".join(fetched) if fetched else "assets already present")
+        root_dir = AssetSettings().vendor_dir
+        fetched = fetch(root_dir, force=force)
+        out.print(("fetched " + ", ".join(fetched) if fetched else "assets already present")
+                  + f" in {root_dir}", highlight=False)
 
 
 def run_server(host: str, port: int) -> None:
     import uvicorn
 
-    from gridgis.maps.assets import missing
+    from gridgis.maps.assets import AssetSettings, require
 
-    absent = missing()
-    if absent:
-        from gridgis.gis.errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"the map libraries are missing ({absent[0]} and {len(absent) - 1} more); run "
-            "`gridgis assets fetch` once (it needs npm and the npm registry).")
-    typer.echo(f"gridgis on http://{host}:{port}/  (API docs: /docs)")
+    require(AssetSettings().vendor_dir)
+    out.print(f"gridgis on http://{host}:{port}/  (API docs: /docs)", highlight=False)
     uvicorn.run("gridgis.api.app:create_app", factory=True, host=host, port=port,
                 log_level="info")

@@ -1,6 +1,7 @@
 """The application: settings, offline docs, database outages."""
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -8,6 +9,8 @@ from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
 from gridgis.gis.cluster import EmbeddedCluster
 from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gridgis.maps import assets
+from gridgis.maps.assets import AssetSettings
 
 
 def test_default_page_size_above_maximum_is_rejected():
@@ -39,6 +42,7 @@ def test_database_outage_gives_503_then_recovers(cluster_home):
         down = client.get("/incidents")
         assert down.status_code == 503
         assert down.headers["content-type"].startswith("application/problem+json")
+        assert int(down.headers["retry-after"]) > 0
         assert client.get("/").status_code == 200  # the service itself stays up
         cluster.start()
         assert client.get("/incidents").status_code == 200
@@ -72,3 +76,51 @@ def test_uninitialised_database_is_a_503_with_advice(make_db):
         response = client.get("/incidents")
     assert response.status_code == 503
     assert "gridgis demo" in response.json()["detail"]
+
+
+def test_missing_map_libraries_are_a_503_naming_the_command(seeded, tmp_path):
+    db, _ = seeded
+    settings = Settings(assets=AssetSettings(assets_dir=tmp_path / "empty"))
+    with TestClient(create_app(settings, database=db)) as client:
+        for page in ("/maps/grids", "/maps/incidents", "/maps/hotspots", "/docs"):
+            response = client.get(page)
+            assert response.status_code == 503, page
+            assert "gridgis assets fetch" in response.json()["detail"]
+        assert client.get("/incidents").status_code == 200  # the API does not need them
+
+
+def test_map_libraries_are_served_from_the_configured_directory(seeded, tmp_path):
+    db, _ = seeded
+    vendor = tmp_path / "vendor"
+    for package in assets.PACKAGES:
+        for name in package.files:
+            path = vendor / package.name / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"/* {package.name} {name} */")
+    settings = Settings(assets=AssetSettings(assets_dir=vendor))
+    with TestClient(create_app(settings, database=db)) as client:
+        assert client.get("/maps/grids").status_code == 200
+        served = client.get("/static/vendor/leaflet/dist/leaflet.js")
+    assert served.status_code == 200 and served.text == "/* leaflet dist/leaflet.js */"
+
+
+def test_publishing_over_the_http_time_limit_is_a_503_and_changes_nothing(seeded):
+    db, ids = seeded
+    with db.engine.begin() as conn:
+        draft = conn.execute(sa.text("INSERT INTO grid_plans (name) VALUES ('slow') "
+                                     "RETURNING id")).scalar_one()
+        # A relink that takes longer than the service allows a request.
+        conn.execute(sa.text("""
+            CREATE FUNCTION slow_relink() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(3); RETURN NEW; END $$;
+            CREATE TRIGGER slow BEFORE UPDATE ON incidents
+                FOR EACH ROW EXECUTE FUNCTION slow_relink();"""))
+    settings = Settings(api=ApiSettings(long_statement_timeout_ms=1_000))
+    with TestClient(create_app(settings, database=db)) as client:
+        response = client.post(f"/plans/{draft}/publish")
+    assert response.status_code == 503, response.text
+    assert "statement timeout" in response.json()["detail"]
+    with db.engine.connect() as conn:
+        state = conn.execute(sa.text("SELECT state FROM grid_plans WHERE id = :p"),
+                             {"p": ids["plan"]}).scalar_one()
+    assert state == "published"

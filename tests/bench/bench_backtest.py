@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M
 from gridgis.gis.hotspots.forecast import Incidents, backtest
 from gridgis.gis.hotspots.lattice import lattice
 
@@ -63,7 +64,7 @@ def report(name: str, tables: list[pd.DataFrame]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--cell", type=float, default=150.0)
+    parser.add_argument("--cell", type=float, default=DEFAULT_CELL_M)
     args = parser.parse_args()
 
     started = time.perf_counter()

@@ -19,7 +19,6 @@ Targets: (b) <= 1.5 x (a); peak memory of (b) <= 1.5 GB; (c) <= 1 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -37,41 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gridgis.gis.cluster import EmbeddedCluster
 from gridgis.gis.db import Database, migrate
-from tests.bench.scratch import scratch_database
-
-SRID = 32635
-X0, Y0, SIDE = 380_000.0, 6_665_000.0, 12_000.0  # a 12 km square around Helsinki
-
-
-def voronoi_grids(n: int, seed: int) -> list:
-    rng = np.random.default_rng(seed)
-    seeds = shapely.multipoints(np.column_stack([rng.uniform(X0, X0 + SIDE, n),
-                                                 rng.uniform(Y0, Y0 + SIDE, n)]))
-    frame = shapely.box(X0, Y0, X0 + SIDE, Y0 + SIDE)
-    cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame))
-    return list(shapely.intersection(cells, frame))
-
-
-def write_grids_geojson(cells: list, path: Path) -> None:
-    to_wgs = Transformer.from_crs(SRID, 4326, always_xy=True)
-    features = []
-    for i, cell in enumerate(cells):
-        lonlat = shapely.transform(cell, lambda xy: np.column_stack(to_wgs.transform(
-            xy[:, 0], xy[:, 1])))
-        features.append({"type": "Feature", "properties": {"code": f"G{i:05d}"},
-                         "geometry": shapely.geometry.mapping(lonlat)})
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-
-
-def make_points(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(X0 - 200, X0 + SIDE + 200, n)  # a few fall outside every grid
-    y = rng.uniform(Y0 - 200, Y0 + SIDE + 200, n)
-    categories = np.array(["property_crime", "violent_crime", "dispute", "public_order"])
-    start = np.datetime64("2024-01-01T00:00:00")
-    occurred = start + rng.integers(0, 730 * 86400, n).astype("timedelta64[s]")
-    return pd.DataFrame({"category": categories[rng.integers(0, 4, n)],
-                         "occurred_at": occurred, "x": x, "y": y})
+from tests.bench.scratch import (
+    SIDE,
+    SRID,
+    X0,
+    Y0,
+    make_points,
+    scratch_database,
+    voronoi_grids,
+    write_grids_geojson,
+)
 
 
 def peak_rss_mb(pid: int, proc: subprocess.Popen) -> float:

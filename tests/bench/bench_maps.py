@@ -35,8 +35,13 @@ from gridgis.gis import stats
 from gridgis.gis.db import Database, migrate
 from gridgis.gis.importing import import_file
 from gridgis.maps.offline import render
-from tests.bench.bench_import import SRID, make_points, voronoi_grids, write_grids_geojson
-from tests.bench.scratch import scratch_database
+from tests.bench.scratch import (
+    SRID,
+    make_points,
+    scratch_database,
+    voronoi_grids,
+    write_grids_geojson,
+)
 from tests.browser import browser_page, live_server
 
 READY = """(expected) => {

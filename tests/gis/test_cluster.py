@@ -116,18 +116,6 @@ def test_a_cluster_started_by_db_start_outlives_its_clients(cluster_home):
     assert cluster.status().running
 
 
-def test_another_process_finds_the_running_cluster(cluster_home):
-    cluster = EmbeddedCluster(cluster_home)
-    cluster.start()
-    pid = cluster.status().pid
-    env = {**os.environ, "GRIDGIS_HOME": str(cluster_home)}
-    env.pop("GRIDGIS_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "gridgis", "db", "status"], env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert f"yes, pid {pid}" in result.stdout
-
-
 def test_unwritable_home_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

@@ -1,10 +1,12 @@
 """Grid linking by the database: insert, update, move, boundary rule, plan changes."""
 
 import numpy as np
+import pytest
 import shapely
 import sqlalchemy as sa
 
-from gridgis.gis.linking import GridIndex, relink
+from gridgis.gis.errors import NotFound
+from gridgis.gis.linking import LINKED_TABLES, GridIndex, publish_plan, relink, unassigned_counts
 from tests.helpers import X0, Y0, add_grid, add_incident, add_plan, fishnet, grid_of, square
 
 
@@ -136,3 +138,41 @@ def test_grid_index_agrees_with_the_database(conn):
         "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS t(x, y)"),
         {"xs": xs.tolist(), "ys": ys.tolist()}).scalars().all()
     assert ours.tolist() == theirs
+
+
+def test_relink_goes_table_by_table_and_an_area_limits_it(conn):
+    plan = add_plan(conn)
+    grids = fishnet(conn, plan, 2, 1)
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'on', true)"))
+    west = add_incident(conn, X0 + 50, Y0 + 50)
+    east = add_incident(conn, X0 + 150, Y0 + 50)
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'off', true)"))
+    told: list[str] = []
+    assert relink(conn, shapely.to_wkb(square(1, 0)), progress=told.append) == 1
+    assert told == list(LINKED_TABLES)
+    assert grid_of(conn, "incidents", east) == grids["G001000"]
+    assert grid_of(conn, "incidents", west) is None  # outside the area: not relinked
+    assert unassigned_counts(conn)["incidents"] == 1
+    assert relink(conn) == 1
+
+
+def test_publish_plan_switches_plans_and_relinks_with_progress(conn):
+    first = add_plan(conn, "first")
+    fishnet(conn, first, 1, 1)
+    second = add_plan(conn, "second", state="draft")
+    moved = add_grid(conn, second, "B", square(0, 0).union(square(1, 0)))
+    incident = add_incident(conn, X0 + 150, Y0 + 50)
+    assert grid_of(conn, "incidents", incident) is None
+    told: list[str] = []
+    assert publish_plan(conn, second, progress=told.append) == 1
+    assert len(told) == len(LINKED_TABLES)
+    assert grid_of(conn, "incidents", incident) == moved
+    states = dict(conn.execute(sa.text("SELECT name, state FROM grid_plans")).all())
+    assert states == {"first": "retired", "second": "published"}
+    published = conn.execute(sa.text("SELECT code FROM published_grids")).scalars().all()
+    assert published == ["B"]
+
+
+def test_publishing_a_missing_plan_is_not_found(conn):
+    with pytest.raises(NotFound):
+        publish_plan(conn, 424242)

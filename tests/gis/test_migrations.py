@@ -26,7 +26,9 @@ def test_migrate_from_empty_creates_the_schema_with_spatial_indexes(make_db):
         srids = set(conn.execute(sa.text(
             "SELECT DISTINCT srid FROM geometry_columns")).scalars())
         unindexed = conn.execute(sa.text("""
-            SELECT f_table_name FROM geometry_columns g WHERE NOT EXISTS (
+            SELECT f_table_name FROM geometry_columns g
+            JOIN pg_tables t ON t.tablename = g.f_table_name AND t.schemaname = 'public'
+            WHERE NOT EXISTS (
               SELECT 1 FROM pg_indexes i WHERE i.tablename = g.f_table_name
                 AND i.indexdef ILIKE '%gist%')""")).scalars().all()
     assert srids == {4547}

@@ -47,8 +47,9 @@ def test_grids_page_renders_offline_with_its_layers(server):
     with browser_page(server) as (page, log):
         page.goto(f"{server}/maps/grids?lang=en", wait_until="networkidle")
         page.wait_for_selector(".leaflet-overlay-pane canvas")
-        # 9 grids, 2 community and 1 subdistrict outlines, 1 point outside every grid
-        assert page.evaluate(MAP_LAYERS)["features"] == 13
+        # 9 grids, 2 community and 1 subdistrict outlines, 1 building; 1 point outside
+        # every grid
+        assert page.evaluate(MAP_LAYERS)["features"] == 14
         assert page.evaluate(MAP_LAYERS)["markers"] == 1
         layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         assert any("Grids" in label for label in layers)

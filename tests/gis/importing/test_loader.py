@@ -7,47 +7,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
 from shapely.geometry import Point, Polygon, box
 
 from gridgis.gis.errors import ImportRejected, InvalidInput
 from gridgis.gis.importing import Mapping, import_file, load_mapping_file
-from tests.conftest import PORTLAND_SRID
+from tests.helpers import LAT0, LON0, PORTLAND_SRID, count, grid_geojson, incidents_frame
+
 
 # Central Helsinki, in WGS84.
-LON0, LAT0 = 24.93, 60.165
-
-
-def count(db, table: str) -> int:
-    with db.engine.connect() as conn:
-        return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-
-
-def grid_geojson(path, cols=3, rows=3, step=0.005):
-    features = [{
-        "type": "Feature",
-        "properties": {"code": f"G{c}{r}", "name": f"grid {c}-{r}"},
-        "geometry": shapely.geometry.mapping(box(LON0 + c * step, LAT0 + r * step,
-                                                 LON0 + (c + 1) * step, LAT0 + (r + 1) * step)),
-    } for c in range(cols) for r in range(rows)]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
-
-
-def incidents_frame(n: int, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "case_no": [f"C{i:06d}" for i in range(n)],
-        "category": rng.choice(["property_crime", "violent_crime", "dispute"], n),
-        "occurred_at": pd.date_range("2024-01-01", periods=n, freq="17min").strftime(
-            "%Y-%m-%dT%H:%M:%S"),
-        "lon": rng.uniform(LON0, LON0 + 0.015, n).round(6),
-        "lat": rng.uniform(LAT0, LAT0 + 0.015, n).round(6),
-    })
-
-
 @pytest.fixture
 def with_grids(db, tmp_path):
     import_file(db, "grids", grid_geojson(tmp_path / "grids.geojson"))

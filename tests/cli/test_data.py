@@ -1,24 +1,9 @@
-"""The gridgis command line, as a user runs it (a separate process)."""
-
-import os
-import subprocess
-import sys
+"""``gridgis import`` and ``gridgis export``."""
 
 import pandas as pd
-import pytest
+import pyogrio
 
-from tests.gis.importing.test_loader import grid_geojson, incidents_frame
-
-
-@pytest.fixture
-def run(db):
-    env = {**os.environ, "GRIDGIS_DATABASE_URL":
-           db.engine.url.render_as_string(hide_password=False)}
-
-    def gridgis(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "gridgis", *map(str, args)], env=env,
-                              capture_output=True, text=True, timeout=120)
-    return gridgis
+from tests.helpers import grid_geojson, incidents_frame
 
 
 def test_import_export_round_trip(run, tmp_path):
@@ -35,6 +20,28 @@ def test_import_export_round_trip(run, tmp_path):
         assert out.exists()
     exported = pd.read_csv(tmp_path / "out.csv")
     assert len(exported) == 25 and {"lon", "lat", "grid_id"} <= set(exported.columns)
+
+
+def test_export_takes_the_same_crs_option_as_import(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    result = run("export", "grids", tmp_path / "g.gpkg", "--crs", "EPSG:3067")
+    assert result.returncode == 0, result.stderr
+    assert pyogrio.read_info(tmp_path / "g.gpkg")["crs"] == "EPSG:3067"
+    result = run("export", "grids", tmp_path / "g2.gpkg", "--crs", "32635")
+    assert result.returncode == 0, result.stderr
+
+
+def test_export_errors_are_one_line_without_traceback(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    missing = run("export", "grids", tmp_path / "no" / "such" / "folder" / "g.gpkg")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    bad_crs = run("export", "grids", tmp_path / "g.gpkg", "--crs", "99999")
+    assert bad_crs.returncode == 2 and "--crs" in bad_crs.stderr
+    geojson_utm = run("export", "grids", tmp_path / "g.geojson", "--crs", "EPSG:32635")
+    assert geojson_utm.returncode == 2 and "WGS84" in geojson_utm.stderr
+    for result in (missing, bad_crs, geojson_utm):
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "g.gpkg").exists()
 
 
 def test_rejected_import_exits_2_with_rows_and_no_traceback(run, tmp_path):
@@ -63,7 +70,8 @@ def test_skip_invalid_reports_the_rejects_file(run, tmp_path):
 
 def test_unknown_kind_and_missing_file(run, tmp_path):
     result = run("import", "aliens", tmp_path / "x.csv")
-    assert result.returncode == 2 and "unknown kind" in result.stderr
+    assert result.returncode == 2 and "'aliens' is not one of" in result.stderr
+    assert "incidents" in result.stderr  # the valid kinds are named
     result = run("import", "grids", tmp_path / "missing.geojson")
     assert result.returncode == 2 and "does not exist" in result.stderr
 
@@ -77,26 +85,3 @@ def test_export_hides_personal_fields_unless_asked(run, tmp_path):
     assert "id_number" not in pd.read_csv(tmp_path / "hidden.csv").columns
     run("export", "people", tmp_path / "shown.csv", "--include-sensitive")
     assert pd.read_csv(tmp_path / "shown.csv", dtype=str).id_number[0] == "110101199001011234"
-
-
-def test_relink_and_plans(run, tmp_path):
-    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
-    result = run("relink")
-    assert result.returncode == 0 and "changed grid" in result.stdout
-    assert "default" in run("plans", "list").stdout
-    missing = run("plans", "publish", "nope")
-    assert missing.returncode == 2 and "no grid plan named" in missing.stderr
-
-
-def test_backtest_prints_every_method(run, tmp_path):
-    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
-    incidents_frame(600).to_csv(tmp_path / "i.csv", index=False)  # 2024-01-01 .. 01-08
-    assert run("import", "incidents", tmp_path / "i.csv").returncode == 0
-    result = run("backtest", "--train-start", "2024-01-01", "--train-end", "2024-01-06",
-                 "--test-end", "2024-01-08", "--unit", "grids")
-    assert result.returncode == 0, result.stderr
-    for method in ("blended", "last_period", "kde", "oracle"):
-        assert method in result.stdout
-    bad = run("backtest", "--train-start", "2024-01-06", "--train-end", "2024-01-01",
-              "--test-end", "2024-01-08")
-    assert bad.returncode == 2 and "train-start < train-end" in bad.stderr

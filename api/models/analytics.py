@@ -1,0 +1,217 @@
+"""Response models of the grid, statistics and hotspot routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from geojson_pydantic import MultiPolygon, Polygon
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+# -- grids -----------------------------------------------------------------------------
+
+
+class GridWorker(BaseModel):
+    id: int
+    name: str
+    employee_no: str | None = None
+    role: Literal["primary", "secondary"]
+
+
+class GridAt(BaseModel):
+    """The published grid at a location, its place in the hierarchy and its workers."""
+
+    id: int
+    code: str
+    name: str | None
+    plan: str
+    community_id: int | None
+    community_code: str | None
+    community: str | None
+    subdistrict_id: int | None
+    subdistrict_code: str | None
+    subdistrict: str | None
+    district_id: int | None
+    district_code: str | None
+    district: str | None
+    workers: list[GridWorker]
+
+
+class GridSummary(BaseModel):
+    grid_id: int
+    code: str
+    name: str | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    people: dict[str, int] = Field(description="total, registered, floating and a count "
+                                               "per special group")
+    households: int
+    buildings: int
+    places: dict[str, int] = Field(description="places per category")
+    things: dict[str, int] = Field(description="things per type")
+    organisations: int
+    incidents: dict[str, int] = Field(description="incidents per category in the period")
+    workers: list[dict[str, Any]]
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: int
+    role: Literal["primary", "secondary"] = "primary"
+
+
+# -- statistics ------------------------------------------------------------------------
+
+
+class GridStatsRow(BaseModel):
+    id: int
+    code: str
+    name: str | None
+    community_code: str | None
+    community: str | None
+    subdistrict_code: str | None
+    subdistrict: str | None
+    area_m2: float
+    people: int
+    floating: int
+    special_groups: int
+    households: int
+    buildings: int
+    places: int
+    high_risk_places: int
+    things: int
+    cameras: int
+    cameras_offline: int
+    incidents: int
+    incidents_per_1000: float | None
+    workers: int
+    worker_names: str | None
+
+
+class GridStats(BaseModel):
+    items: list[GridStatsRow]
+    numberReturned: int
+
+
+class RankingRow(BaseModel):
+    rank: int
+    id: int
+    code: str
+    name: str | None
+    incidents: int
+    previous: int
+    change: int
+    hotspot_class: int = Field(description="Gi* class on the grids: ±90/95/99, 0")
+    emerging: str = Field(description="emerging-hotspot pattern over the monthly bins")
+    change_pct: float | None
+    start: dt.datetime
+    end: dt.datetime
+
+
+class Ranking(BaseModel):
+    items: list[RankingRow]
+    numberReturned: int
+
+
+# -- hotspots --------------------------------------------------------------------------
+
+class UnitProperties(BaseModel):
+    """A unit of analysis: a lattice cell (``cell``) or a grid (``id``, ``name``)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    code: str
+    cell: int | None = None
+    id: int | None = None
+    name: str | None = None
+
+
+class GiProperties(UnitProperties):
+    incidents: int
+    z: float | None = Field(description="null where Gi* is undefined: a unit whose "
+                                        "neighbourhood is every unit")
+    p: float | None = Field(description="two-sided, normal approximation")
+    p_sim: float | None = Field(None, description="two-sided pseudo p-value (permutations)")
+    class_: int = Field(alias="class", description="+99/+95/+90 hot, negative cold, 0")
+
+
+class EmergingProperties(UnitProperties):
+    pattern: str
+    hot_bins: int
+    cold_bins: int
+    final_state: int
+    trend_z: float
+    trend_p: float
+    incidents: int
+
+
+class ForecastProperties(UnitProperties):
+    score: float
+    top_area_share: float = Field(description="share of the area ranked at or above it")
+
+
+class AreaProperties(BaseModel):
+    incidents: int
+    share: float
+    area_m2: float
+    peak_class: int
+    grids: list[str]
+    communities: list[str]
+    peak_hours: list[int]
+    peak_weekdays: list[int] = Field(description="0 = Monday")
+
+
+def collection(name: str, properties: type[BaseModel]) -> type[BaseModel]:
+    """A GeoJSON FeatureCollection model of polygons with these properties."""
+    fields: dict[str, Any] = {"type": (Literal["Feature"], ...),
+                              "id": (int | str | None, None),
+                              "geometry": (Polygon | MultiPolygon, ...),
+                              "properties": (properties, ...)}
+    feature: Any = create_model(f"{name}Feature", **fields)
+    listing: dict[str, Any] = {"type": (Literal["FeatureCollection"], ...),
+                               "features": (list[feature], ...)}
+    return create_model(f"{name}Collection", **listing)
+
+
+GiCollection = collection("Gi", GiProperties)
+AreasCollection = collection("HotspotArea", AreaProperties)
+EmergingCollection = collection("Emerging", EmergingProperties)
+ForecastCollection = collection("Forecast", ForecastProperties)
+
+
+class KnoxRow(BaseModel):
+    distance_from: float
+    distance_to: float
+    days_from: float
+    days_to: float
+    observed: int
+    expected: float
+    ratio: float | None
+    p: float
+
+
+class Elevated(BaseModel):
+    distance_m: float
+    days: float
+
+
+class NearRepeatResult(BaseModel):
+    table: list[KnoxRow]
+    elevated: Elevated | None
+    zones: dict[str, Any] | None = Field(description="GeoJSON FeatureCollection of risk "
+                                                     "zones, each with incidents and until")
+
+
+class BacktestRow(BaseModel):
+    method: Literal["blended", "last_period", "kde", "oracle"]
+    coverage: float
+    area_share: float
+    hit_rate: float
+    pai: float
+    pei: float
+    incidents: int
+
+
+class Backtest(BaseModel):
+    rows: list[BacktestRow]

@@ -1,0 +1,68 @@
+"""Models every route shares: errors, links, paging, GeoJSON geometry."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from geojson_pydantic import LineString, MultiLineString, MultiPolygon, Point, Polygon
+from pydantic import BaseModel, ConfigDict, Field
+
+Geometry = Point | MultiPolygon | Polygon | LineString | MultiLineString
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details) naming what was wrong and where."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="the parameter or field at fault")
+    errors: list[dict[str, Any]] | None = None
+
+
+class Link(BaseModel):
+    rel: Literal["next", "prev", "self", "alternate"]
+    href: str
+
+
+class Page(BaseModel):
+    """Paging facts of a list."""
+
+    numberMatched: int = Field(description="rows matching the filters")
+    numberReturned: int
+    limit: int
+    offset: int
+    links: list[Link]
+
+
+class Items(BaseModel):
+    """Rows of a table (a statistics list), in order."""
+
+    items: list[dict[str, Any]]
+    numberReturned: int
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def media(*types: str, status: int = 200, description: str | None = None) -> Responses:
+    """The documented response of a route that answers in these media types."""
+    answer: dict[str, Any] = {"content": {t: {} for t in types}}
+    if description:
+        answer["description"] = description
+    return {status: answer}
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}  # registered by the app's openapi()
+ERRORS: Responses = {
+    status: {"description": description,
+             "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+    for status, description in (
+        (404, "Not found"), (409, "Conflict (a stale version, a duplicate key)"),
+        (413, "Request body too large"), (422, "Invalid input: the field says where"),
+        (428, "A write without the version it edits"),
+        (503, "Database unavailable or a query over its time limit (see Retry-After)"))
+}

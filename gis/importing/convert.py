@@ -1,0 +1,122 @@
+"""Turning source text into typed field values.
+
+Numbers, true/false words, choices and dates are parsed a whole column at a time; each
+value that does not parse is reported against its row rather than failing the chunk.
+Naive date-times are read in the import's time zone and stored in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+
+import numpy as np
+import pandas as pd
+
+from .kinds import Field
+from .row_errors import RowErrors
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "on"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "off"}
+
+
+def apply_value_map(raw: pd.Series, values: dict[str, str] | None) -> pd.Series:
+    if not values:
+        return raw
+    lowered = {k.lower(): v for k, v in values.items()}
+    mapped = raw.map(values)
+    missing = mapped.isna()
+    if missing.any():
+        mapped[missing] = raw[missing].str.lower().map(lowered)
+    return mapped.fillna(raw)
+
+
+def convert_column(raw: pd.Series, f: Field, errors: RowErrors, timezone: str
+                   ) -> pd.Series:
+    empty = (raw == "") | raw.isna()
+    if f.type == "text":
+        result = raw.where(~empty, None)
+        if f.choices is not None:
+            allowed = set(f.choices.keys() if isinstance(f.choices, MappingABC) else f.choices)
+            bad = np.flatnonzero((~empty & ~raw.isin(allowed)).to_numpy())
+            if len(bad):
+                options = ", ".join(sorted(allowed))
+                errors.add(bad, f.name, lambda p: f"unknown value {raw.iat[p]!r}; expected one "
+                           f"of: {options} (map source values under [values.{f.name}] in a "
+                           "mapping file)")
+        return result
+    if f.type in ("int", "float"):
+        numbers = pd.to_numeric(raw.where(~empty, None), errors="coerce")
+        bad = ~empty & numbers.isna()
+        if f.type == "int":
+            bad |= ~empty & numbers.notna() & (numbers % 1 != 0)
+        positions = np.flatnonzero(bad.to_numpy())
+        errors.add(positions, f.name, lambda p: f"{raw.iat[p]!r} is not "
+                   f"{'a whole number' if f.type == 'int' else 'a number'}")
+        numbers = numbers.where(~bad, None)
+        return numbers.astype("Int64") if f.type == "int" else numbers
+    if f.type == "bool":
+        low = raw.str.lower()
+        result = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+        result[low.isin(TRUE_WORDS)] = True
+        result[low.isin(FALSE_WORDS)] = False
+        bad = np.flatnonzero((~empty & result.isna()).to_numpy())
+        errors.add(bad, f.name, lambda p: f"{raw.iat[p]!r} is not true/false")
+        return result
+    if f.type in ("date", "datetime"):
+        parsed = _parse_datetimes(raw.where(~empty, None), timezone)
+        bad = np.flatnonzero((~empty & parsed.isna()).to_numpy())
+        errors.add(bad, f.name, lambda p: f"{raw.iat[p]!r} is not a "
+                   f"{'date (YYYY-MM-DD)' if f.type == 'date' else 'date-time (ISO 8601)'}")
+        if f.type == "date":
+            return parsed.dt.tz_convert(timezone).dt.date.where(parsed.notna(), None)
+        return parsed
+    raise AssertionError(f.type)
+
+
+def _parse_datetimes(values: pd.Series, timezone: str) -> pd.Series:
+    """ISO 8601 (fast path) or other common layouts; naive values are in ``timezone``."""
+    def parse(series: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=False)
+        if parsed.isna().sum() > series.isna().sum():
+            retry = parsed.isna() & series.notna()
+            parsed = parsed.astype(object)
+            parsed[retry] = pd.to_datetime(series[retry], errors="coerce", format="mixed")
+        return parsed
+
+    parsed = parse(values)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return parsed.dt.tz_convert("UTC")
+    if parsed.dtype == object:  # a mix of naive and aware values
+        return pd.Series([_to_utc(v, timezone) for v in parsed], index=values.index,
+                         dtype="datetime64[ns, UTC]")
+    return _localise(parsed, timezone)
+
+
+def _to_utc(value, timezone: str):
+    if value is None or pd.isna(value):
+        return pd.NaT
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def assemble_datetime(frame: pd.DataFrame, parts: dict[str, str], f: Field,
+                      errors: RowErrors, timezone: str) -> pd.Series:
+    numbers = {part: pd.to_numeric(frame[column].astype(str).str.strip(), errors="coerce")
+               for part, column in parts.items()}
+    stamp = pd.to_datetime(pd.DataFrame(numbers), errors="coerce")
+    bad = np.flatnonzero(stamp.isna().to_numpy())
+    if len(bad):
+        errors.add(bad, f.name, lambda p: "not a valid date-time: " + ", ".join(
+            f"{part}={frame[column].iat[p]!r}" for part, column in parts.items()))
+    return _localise(stamp, timezone)
+
+
+def _localise(naive: pd.Series, timezone: str) -> pd.Series:
+    """Local wall-clock times to UTC. A time that occurs twice (the hour repeated when
+    clocks go back) is taken as its first occurrence; one that never occurs (skipped when
+    clocks go forward) moves forward by the one-hour gap, as a clock not yet changed
+    would have read it."""
+    first = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(timezone, ambiguous=first,
+                                nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
+

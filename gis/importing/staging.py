@@ -1,0 +1,138 @@
+"""The staging table: rows that must be checked against the database before they land.
+
+Rows with an upsert key (``--external-id``, or a natural key such as an area's code)
+and rows that reference other rows by code are copied into a temporary table first.
+Once the whole file is in, the references are checked and the rows merged into the
+kind's table with ``INSERT … ON CONFLICT``, in file order.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..db import table_columns
+from ..errors import Rejection
+from .kinds import Kind
+
+STAGE_TABLE = "_gridgis_stage"
+
+
+class StagingTable:
+    """The temporary table of one import, dropped when its transaction ends."""
+
+    def __init__(self, conn: sa.Connection, kind: Kind, *, key: tuple[str, ...],
+                 ref_fields: list[str], plan_id: int | None, with_grid_id: bool) -> None:
+        self.conn = conn
+        self.kind = kind
+        self.key = key
+        self.ref_fields = ref_fields
+        self.plan_id = plan_id
+        self.with_grid_id = with_grid_id
+        self.inserted = self.updated = self.unassigned = 0
+        if kind.name == "grids":
+            # Relink points to grids once after the merge, not once per grid row.
+            conn.execute(sa.text("SELECT set_config('gridgis.defer_relink', 'on', true)"))
+        conn.execute(sa.text(
+            f"CREATE TEMP TABLE _gridgis_stage (LIKE {kind.table} INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"))
+        for name in [*ref_fields, "_row"]:
+            column_type = "bigint" if name == "_row" else "text"
+            conn.execute(sa.text(f"ALTER TABLE _gridgis_stage ADD COLUMN {name} {column_type}"))
+
+    def finish(self, earlier: list[Rejection], skip_invalid: bool) -> list[Rejection]:
+        """Merge the staged rows; returns ``earlier`` plus the rows with bad references.
+        Nothing is merged if there are any and ``skip_invalid`` is off."""
+        rejections = list(earlier) + self._check_references()
+        if rejections and not skip_invalid:
+            return rejections
+        if rejections:
+            self.conn.execute(sa.text("DELETE FROM _gridgis_stage WHERE _row = ANY(:rows)"),
+                              {"rows": [r.row for r in rejections]})
+        self._merge()
+        if self.kind.name == "grids":
+            self.conn.execute(sa.text("SELECT set_config('gridgis.defer_relink', 'off', true)"))
+            published = self.conn.execute(sa.text(
+                "SELECT state = 'published' FROM grid_plans WHERE id = :id"),
+                {"id": self.plan_id}).scalar_one()
+            if published:
+                self.conn.execute(sa.text("SELECT gridgis_relink(NULL)"))
+        return rejections
+
+    def _check_references(self) -> list[Rejection]:
+        rejections = []
+        for ref in self.kind.references:
+            if ref.field not in self.ref_fields:
+                continue
+            same_table = ref.table == self.kind.table
+            also_stage = (f" OR EXISTS (SELECT 1 FROM _gridgis_stage s2 "
+                          f"WHERE s2.{ref.key} = s.{ref.field})") if same_table else ""
+            rows = self.conn.execute(sa.text(
+                f"SELECT s._row, s.{ref.field} AS value FROM _gridgis_stage s "
+                f"WHERE s.{ref.field} IS NOT NULL AND NOT (EXISTS (SELECT 1 FROM {ref.table} t "
+                f"WHERE t.{ref.key} = s.{ref.field}){also_stage}) ORDER BY s._row")).all()
+            rejections += [Rejection(r._row, f"no {ref.table} row has {ref.key} {r.value!r}",
+                                     ref.field) for r in rows]
+        if self.kind.name == "workers" and "grid_codes" in self.ref_fields:
+            rows = self.conn.execute(sa.text("""
+                SELECT s._row, trim(c.code) AS code
+                FROM _gridgis_stage s, unnest(string_to_array(s.grid_codes, ',')) c(code)
+                WHERE trim(c.code) <> '' AND NOT EXISTS (
+                    SELECT 1 FROM grids g WHERE g.code = trim(c.code) AND g.plan_id = :plan)
+                ORDER BY s._row"""), {"plan": self.plan_id}).all()
+            rejections += [Rejection(r._row, f"no grid with code {r.code!r} in the plan",
+                                     "grid_codes") for r in rows]
+        return sorted(rejections, key=lambda r: r.row)
+
+    def _merge(self) -> None:
+        target = self.kind.table
+        stage_cols = set(table_columns(self.conn, STAGE_TABLE))
+        excluded = {"_row", "version", "created_at", "updated_at", *self.ref_fields}
+        columns = [c for c in table_columns(self.conn, target)
+                   if c in stage_cols and c not in excluded]
+        if not self.with_grid_id:
+            columns = [c for c in columns if c != "grid_id"]
+        if self.key:
+            updates = [c for c in columns if c not in (*self.key, "id")]
+            conflict = (f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET "
+                        + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates))
+        else:
+            conflict = ""
+        col_list = ", ".join(columns)
+        result = self.conn.execute(sa.text(
+            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _gridgis_stage "
+            f"ORDER BY _row {conflict} RETURNING (xmax = 0) AS inserted, grid_id IS NULL "
+            f"AS unassigned" if self.kind.linked else
+            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _gridgis_stage "
+            f"ORDER BY _row {conflict} RETURNING (xmax = 0) AS inserted, false")).all()
+        self.inserted = sum(1 for r in result if r[0])
+        self.updated = len(result) - self.inserted
+        self.unassigned = sum(1 for r in result if r[1])
+        self._resolve_references()
+
+    def _resolve_references(self) -> None:
+        key_join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in self.key) \
+            if self.key else "t.id = s.id"
+        for ref in self.kind.references:
+            if ref.field not in self.ref_fields:
+                continue
+            self.conn.execute(sa.text(
+                f"UPDATE {self.kind.table} t SET {ref.column} = r.id FROM _gridgis_stage s "
+                f"JOIN {ref.table} r ON r.{ref.key} = s.{ref.field} WHERE {key_join}"))
+        if self.kind.name == "workers" and "grid_codes" in self.ref_fields:
+            self.conn.execute(sa.text(f"""
+                INSERT INTO grid_assignments (worker_id, grid_id, role)
+                SELECT t.id, g.id, CASE WHEN c.ord = 1 THEN 'primary' ELSE 'secondary' END
+                FROM _gridgis_stage s JOIN workers t ON {key_join},
+                     unnest(string_to_array(s.grid_codes, ',')) WITH ORDINALITY c(code, ord)
+                JOIN grids g ON g.code = trim(c.code) AND g.plan_id = :plan
+                ON CONFLICT (worker_id, grid_id) DO UPDATE SET role = EXCLUDED.role"""),
+                {"plan": self.plan_id})
+        if self.kind.name == "grids" and "community_code" not in self.ref_fields:
+            # Without explicit codes a grid belongs to the community containing its
+            # interior point.
+            self.conn.execute(sa.text("""
+                UPDATE grids g SET community_id = a.id
+                FROM areas a
+                WHERE g.plan_id = :plan AND g.community_id IS NULL AND a.level = 'community'
+                  AND ST_Intersects(a.geom, ST_PointOnSurface(g.geom))"""),
+                {"plan": self.plan_id})

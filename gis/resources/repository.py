@@ -1,0 +1,192 @@
+"""Reading and writing the grid model's resources: list, get, create, update, delete.
+
+SQL is built with SQLAlchemy Core on reflected tables; every value is bound, and the
+columns a caller may sort or filter on come from each resource's spec. Database errors
+are translated here into the domain errors of :mod:`gis.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import geoalchemy2  # noqa: F401 - registers the geometry type for reflection
+import shapely
+import sqlalchemy as sa
+from psycopg import errors as pg_errors
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..records import validate_record
+from .listing import ListClauses, ListQuery
+from .specs import RESOURCES, ResourceSpec
+
+READ_ONLY = ("id", "version", "grid_id", "created_at", "updated_at")
+
+
+class Catalog:
+    """Reflected tables and the deployment SRID."""
+
+    def __init__(self, engine: sa.Engine, srid: int) -> None:
+        self.srid = srid
+        self.metadata = sa.MetaData()
+        self.metadata.reflect(engine, only=sorted({r.table for r in RESOURCES.values()}
+                                                   | {"grid_assignments"}))
+
+    def table(self, name: str) -> sa.Table:
+        return self.metadata.tables[name]
+
+
+@contextmanager
+def translate_errors(spec: ResourceSpec) -> Iterator[None]:
+    """Database errors as domain errors a user can act on."""
+    try:
+        yield
+    except sa.exc.IntegrityError as exc:
+        orig = exc.orig
+        diag = getattr(orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or ""
+        if isinstance(orig, pg_errors.UniqueViolation):
+            if constraint == "grid_plans_one_published":
+                raise Conflict("another plan is already published; publish this plan with "
+                               "POST /plans/{id}/publish, which retires the other") from exc
+            detail = getattr(diag, "message_detail", None) or ""
+            raise Conflict(f"a {spec.name[:-1]} with the same key exists: {detail}",
+                           field=constraint) from exc
+        if isinstance(orig, pg_errors.ForeignKeyViolation):
+            detail = getattr(diag, "message_detail", None) or ""
+            raise InvalidInput(f"refers to a row that does not exist: {detail}",
+                               field=constraint) from exc
+        if isinstance(orig, pg_errors.CheckViolation | pg_errors.NotNullViolation):
+            column = getattr(diag, "column_name", None)
+            raise InvalidInput(f"rejected by the database rule {constraint or column}: "
+                               f"{getattr(diag, 'message_primary', '')}",
+                               field=column or constraint) from exc
+        raise
+
+
+def mask(value: str | None) -> str | None:
+    """Keep the first three and last four characters of an identifier."""
+    if not value or len(value) <= 7:
+        return None if value is None else "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+class Repository:
+    def __init__(self, catalog: Catalog, spec: ResourceSpec) -> None:
+        self.catalog = catalog
+        self.spec = spec
+        self.table = catalog.table(spec.table)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _columns(self) -> list[Any]:
+        cols: list[Any] = [c for c in self.table.c
+                           if c.name != "geom" and c.name not in self.spec.hidden]
+        if self.spec.spatial:
+            cols.append(sa.func.ST_AsGeoJSON(sa.func.ST_Transform(self.table.c.geom, 4326), 7)
+                        .label("_geometry"))
+        return cols
+
+    def list(self, conn: sa.Connection, q: ListQuery, extra_where: list[Any] | None = None
+             ) -> tuple[list[dict], int]:
+        clauses = ListClauses(self.spec, self.table, self.catalog.srid,
+                              self.catalog.metadata.tables)
+        where = clauses.where(q) + (extra_where or [])
+        total = conn.execute(sa.select(sa.func.count()).select_from(self.table)
+                             .where(*where)).scalar_one()
+        rows = conn.execute(sa.select(*self._columns()).where(*where)
+                            .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))
+        return [self._out(r._mapping) for r in rows], int(total)
+
+    def get(self, conn: sa.Connection, row_id: int) -> dict:
+        row = conn.execute(sa.select(*self._columns())
+                           .where(self.table.c.id == row_id)).first()
+        if row is None:
+            raise NotFound(f"no {self.spec.name} row with id {row_id}")
+        return self._out(row._mapping)
+
+    def _out(self, mapping) -> dict:
+        row = dict(mapping)
+        for name in self.spec.masked:
+            if name in row:
+                row[name] = mask(row[name])
+        geometry = row.pop("_geometry", None)
+        if self.spec.spatial:
+            row["_geometry"] = json.loads(geometry) if geometry else None
+        return row
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _values(self, values: dict[str, Any], geometry: dict | None, *, partial: bool,
+                repair: bool) -> dict[str, Any]:
+        ids = {}
+        for name in self.spec.id_fields:
+            if name in values:
+                raw = values.pop(name)
+                if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+                    raise InvalidInput(f"{name} must be an integer id", field=name)
+                ids[name] = raw
+        extra = values.pop("properties", None)
+        if extra is not None and not isinstance(extra, dict):
+            raise InvalidInput("properties must be a JSON object", field="properties")
+        for name in (*READ_ONLY, *self.spec.hidden):
+            if name in values:
+                raise InvalidInput(f"{name} cannot be written here: "
+                                   + ("the database maintains it" if name in READ_ONLY else
+                                      "it names a row by code for imports; set the id field"),
+                                   field=name)
+        checked = validate_record(self.spec.kind, values, geometry, srid=self.catalog.srid,
+                                  partial=partial, repair=repair)
+        # Fields the client did not send keep their column defaults.
+        checked = {k: v for k, v in checked.items() if k in values or k == "geom"}
+        if "geom" in checked:
+            geom = checked["geom"]
+            checked["geom"] = sa.func.ST_GeomFromEWKB(
+                shapely.to_wkb(shapely.set_srid(geom, self.catalog.srid), include_srid=True))
+        if extra is not None:
+            checked["properties"] = extra
+        checked.update(ids)
+        return checked
+
+    def create(self, conn: sa.Connection, values: dict[str, Any], geometry: dict | None,
+               *, repair: bool = False) -> dict:
+        row = self._values(dict(values), geometry, partial=False, repair=repair)
+        with translate_errors(self.spec):
+            new_id = conn.execute(sa.insert(self.table).values(**row)
+                                  .returning(self.table.c.id)).scalar_one()
+        return self.get(conn, new_id)
+
+    def update(self, conn: sa.Connection, row_id: int, version: int, values: dict[str, Any],
+               geometry: dict | None, *, repair: bool = False) -> dict:
+        row = self._values(dict(values), geometry, partial=True, repair=repair)
+        if not row:
+            raise InvalidInput("nothing to update: give at least one field or a geometry")
+        with translate_errors(self.spec):
+            updated = conn.execute(sa.update(self.table).values(**row)
+                                   .where(self.table.c.id == row_id,
+                                          self.table.c.version == version)
+                                   .returning(self.table.c.id)).scalar()
+        if updated is None:
+            self._missing_or_stale(conn, row_id, version)
+        return self.get(conn, row_id)
+
+    def delete(self, conn: sa.Connection, row_id: int, version: int | None) -> None:
+        condition = [self.table.c.id == row_id]
+        if version is not None:
+            condition.append(self.table.c.version == version)
+        with translate_errors(self.spec):
+            deleted = conn.execute(sa.delete(self.table).where(*condition)
+                                   .returning(self.table.c.id)).scalar()
+        if deleted is None:
+            self._missing_or_stale(conn, row_id, version)
+
+    def _missing_or_stale(self, conn: sa.Connection, row_id: int, version: int | None):
+        current = conn.execute(sa.select(self.table.c.version)
+                               .where(self.table.c.id == row_id)).scalar()
+        if current is None:
+            raise NotFound(f"no {self.spec.name} row with id {row_id}")
+        raise Conflict(f"{self.spec.name} {row_id} was changed by someone else (you sent "
+                       f"version {version}, it is now {current}); reload it and apply your "
+                       "change again", field="version", current_version=current)

@@ -1,0 +1,246 @@
+"""The hotspot service: Gi*, hotspot areas, emerging hotspots, near repeats, forecasts,
+backtests and the grid ranking, fed from PostGIS and cached per data version.
+
+Each analysis reads its inputs in a short transaction, computes with no connection
+held, and keeps its result in the cache its owner passes in (the app's, or a command's
+own), keyed by the analysis, its parameters and the data version; a change to the
+incidents, the areas or the published grids starts a new version. The API, the map
+pages and ``gridgis backtest`` all call this one class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from ..errors import InvalidInput
+from ..hotspots.areas import hotspot_areas
+from ..hotspots.cube import BIN_FREQUENCIES, binned_counts, counts, time_bins
+from ..hotspots.emerging import emerging_hotspots
+from ..hotspots.forecast import METHODS, Incidents, backtest, forecast
+from ..hotspots.gistar import gi_star
+from ..hotspots.near_repeat import elevated_extent, knox, risk_zones
+from ..hotspots.periods import Length, resolve_period
+from ..hotspots.ranking import grid_ranking
+from ..hotspots.weights import spatial_weights
+from . import hotspot_inputs as inputs
+from .cache import ResultCache
+from .hotspot_inputs import Selection
+
+MAX_PERMUTATIONS = 999
+MAX_KNOX_INCIDENTS = 20_000
+RANKING_DAYS = 30
+BACKTEST_STEPS = 1 + len(METHODS)  # reading, then each method
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BacktestWindow:
+    """Train on [train_start, train_end), score [train_end, test_end)."""
+
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    test_end: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        if not self.train_start < self.train_end < self.test_end:
+            raise InvalidInput("the dates must be in order: train start < train end < test end",
+                               field="train_end")
+
+
+@dataclass
+class NearRepeat:
+    table: pd.DataFrame  # a row per (distance band, time band)
+    extent: tuple[float, float] | None  # (metres, days) of elevated risk
+    zones: gpd.GeoDataFrame | None  # risk zones around the latest incidents
+
+
+class HotspotService:
+    def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None
+                 ) -> None:
+        self.engine = engine
+        self.srid = srid
+        self.cache = cache if cache is not None else ResultCache()
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def version(self) -> tuple:
+        with self.engine.connect() as conn:
+            return inputs.data_version(conn)
+
+    def _cached(self, name: str, params: tuple, version: tuple,
+                compute: Callable[[], T]) -> T:
+        return self.cache.get_or_compute((name, params, version), compute)
+
+    def units(self, sel: Selection, version: tuple | None = None) -> gpd.GeoDataFrame:
+        version = version or self.version()
+
+        def read() -> gpd.GeoDataFrame:
+            with self.engine.connect() as conn:
+                if sel.unit == "grids":
+                    return inputs.published_grids(conn, self.srid)
+                boundary = inputs.district(conn, self.srid)
+            return inputs.lattice_units(boundary, sel)
+        return self._cached("units", sel.units_key, version, read).copy()
+
+    def incidents(self, sel: Selection, version: tuple | None = None) -> gpd.GeoDataFrame:
+        """The selected incidents (every layer of a page reads them: cached)."""
+        version = version or self.version()
+
+        def read() -> gpd.GeoDataFrame:
+            with self.engine.connect() as conn:
+                return inputs.incidents(conn, self.srid, sel)
+        key = (sel.categories, sel.start, sel.end)
+        return self._cached("incidents", key, version, read).copy()
+
+    def period(self, start: datetime | None, end: datetime | None, length: Length
+               ) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """[start, end) with the defaults every page and table shares: ``length`` back
+        from just after the latest incident."""
+        with self.engine.connect() as conn:
+            latest = inputs.latest_incident(conn)
+        return resolve_period(start, end, latest=latest, length=length)
+
+    def _data_period(self, points: gpd.GeoDataFrame, sel: Selection
+                     ) -> tuple[pd.Timestamp, pd.Timestamp]:
+        if points.empty:
+            raise InvalidInput("no incidents match the selection", field="start")
+        when = points["occurred_at"]
+        return resolve_period(sel.start, sel.end, latest=when.max(), earliest=when.min())
+
+    # -- analyses ----------------------------------------------------------------------
+
+    def gi(self, sel: Selection, permutations: int = 0, seed: int = 0,
+           version: tuple | None = None) -> gpd.GeoDataFrame:
+        """Gi* per unit: incidents, z, p (and p_sim), class."""
+        _check_permutations(permutations)
+        version = version or self.version()
+
+        def compute() -> gpd.GeoDataFrame:
+            cells = self.units(sel, version)
+            observed = counts(cells, self.incidents(sel, version))
+            result = gi_star(observed, spatial_weights(cells, sel.weights, sel.band_m),
+                             permutations=permutations, seed=seed).frame()
+            return cells.assign(incidents=observed, **{c: result[c].to_numpy()
+                                                      for c in result.columns})
+        return self._cached("gi", (sel, permutations, seed), version, compute)
+
+    def areas(self, sel: Selection, min_class: int = 95) -> gpd.GeoDataFrame:
+        """Touching hot units merged into hotspot areas."""
+        if min_class not in (90, 95, 99):
+            raise InvalidInput("min_class must be 90, 95 or 99", field="min_class")
+        version = self.version()
+
+        def compute() -> gpd.GeoDataFrame:
+            with self.engine.connect() as conn:
+                communities = inputs.communities(conn, self.srid)
+            grids = self.units(Selection("grids"), version)
+            return hotspot_areas(self.gi(sel, version=version),
+                                 self.incidents(sel, version), grids, communities,
+                                 min_class=min_class)
+        return self._cached("areas", (sel, min_class), version, compute)
+
+    def emerging(self, sel: Selection, bin: str = "month") -> gpd.GeoDataFrame:
+        """The emerging-hotspot pattern per unit over bins of ``bin``."""
+        if bin not in BIN_FREQUENCIES:
+            raise InvalidInput(f"bin must be one of {', '.join(BIN_FREQUENCIES)}",
+                               field="bin")
+        version = self.version()
+
+        def compute() -> gpd.GeoDataFrame:
+            cells = self.units(sel, version)
+            points = self.incidents(sel, version)
+            start, end = self._data_period(points, sel)
+            edges = time_bins(start, end, BIN_FREQUENCIES[bin])
+            result = emerging_hotspots(binned_counts(cells, points, edges),
+                                       spatial_weights(cells, sel.weights, sel.band_m))
+            return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
+        return self._cached("emerging", (sel, bin), version, compute)
+
+    def near_repeat(self, sel: Selection, distances: list[float], days: list[float],
+                    permutations: int = 99, seed: int = 0) -> NearRepeat:
+        """The Knox table, the extent of elevated risk and the current risk zones."""
+        _check_permutations(permutations)
+        version = self.version()
+
+        def compute() -> NearRepeat:
+            points = self.incidents(sel, version)
+            if len(points) > MAX_KNOX_INCIDENTS:
+                raise InvalidInput(f"{len(points):,} incidents; near-repeat analysis takes "
+                                   f"at most {MAX_KNOX_INCIDENTS:,} — narrow the time range "
+                                   "or the categories", field="start")
+            xy = np.column_stack([points.geometry.x, points.geometry.y])
+            t = (points["occurred_at"] - pd.Timestamp("1970-01-01", tz="UTC")) \
+                .dt.total_seconds().to_numpy() / 86400
+            table = knox(xy, t, distance_bands=distances, time_bands=days,
+                         permutations=permutations, seed=seed)
+            extent = elevated_extent(table)
+            zones = risk_zones(points, points["occurred_at"].max(), *extent) \
+                if extent and len(points) else None
+            return NearRepeat(table, extent, zones)
+        key = (sel, tuple(distances), tuple(days), permutations, seed)
+        return self._cached("knox", key, version, compute)
+
+    def forecast(self, sel: Selection, horizon_days: int = 30) -> gpd.GeoDataFrame:
+        """Scores per unit for the ``horizon_days`` after the selection's end, and each
+        unit's place in the ranking as the share of the area ranked at or above it."""
+        version = self.version()
+
+        def compute() -> gpd.GeoDataFrame:
+            cells = self.units(sel, version)
+            points = self.incidents(sel, version)
+            start, end = self._data_period(points, sel)
+            score = forecast(cells, Incidents.from_frame(points), start, end,
+                             pd.Timedelta(days=horizon_days))
+            area = cells.area.to_numpy()
+            order = np.argsort(-score / area, kind="stable")
+            share = np.empty(len(cells))
+            share[order] = np.cumsum(area[order]) / area.sum()
+            return cells.assign(score=score, top_area_share=share)
+        return self._cached("forecast", (sel, horizon_days), version, compute)
+
+    def backtest(self, sel: Selection, window: BacktestWindow,
+                 progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+        """Hit rate, PAI and PEI of the forecast, the baselines and the oracle;
+        ``progress`` is told each of the ``BACKTEST_STEPS`` steps as it ends."""
+        version = self.version()
+        scored = sel.within(window.train_start.to_pydatetime(), window.test_end.to_pydatetime())
+
+        def compute() -> pd.DataFrame:
+            cells = self.units(sel, version)
+            points = self.incidents(scored, version)
+            if progress:
+                progress("read the units and incidents")
+            return backtest(cells, Incidents.from_frame(points), window.train_start,
+                            window.train_end, window.test_end, progress=progress)
+        return self._cached("backtest", (sel.units_key, scored), version, compute)
+
+    def ranking(self, start: datetime | None = None, end: datetime | None = None,
+                months: int = 12) -> list[dict[str, Any]]:
+        """Grids by incidents in [start, end) (default: the last 30 days of data), with
+        the previous period of the same length, the change, the Gi* class and the
+        emerging pattern over the ``months`` monthly bins before the end."""
+        start_ts, end_ts = self.period(start, end, pd.Timedelta(days=RANKING_DAYS))
+        version = self.version()
+
+        def compute() -> list[dict[str, Any]]:
+            grids = self.units(Selection("grids"), version)
+            history_start = end_ts - pd.DateOffset(months=months)
+            everything = self.incidents(Selection(
+                "grids", start=min(history_start, start_ts - (end_ts - start_ts))
+                .to_pydatetime(), end=end_ts.to_pydatetime()), version)
+            return grid_ranking(grids, everything, start_ts, end_ts, history_start)
+        return self._cached("ranking", (start_ts, end_ts, months), version, compute)
+
+
+def _check_permutations(permutations: int) -> None:
+    if not 0 <= permutations <= MAX_PERMUTATIONS:
+        raise InvalidInput(f"permutations must be between 0 and {MAX_PERMUTATIONS}",
+                           field="permutations")

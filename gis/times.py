@@ -1,0 +1,30 @@
+"""Date-times as users type them: ISO 8601 dates or date-times; one without an offset is
+wall-clock time in the given zone (UTC unless said otherwise)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidInput
+
+
+def parse_instant(value: str | None, field: str, timezone: str = "UTC") -> datetime | None:
+    """The instant ``value`` names (None for a missing or blank value)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{field} {value!r} is not an ISO 8601 date or date-time "
+                           "(for example 2026-03-01 or 2026-03-01T08:00:00+08:00)",
+                           field=field) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone(timezone))
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{name!r} is not a time zone (use a name such as Asia/Shanghai "
+                           "or UTC)", field="timezone") from None

@@ -1,0 +1,49 @@
+"""``gridgis plans``: list grid plans and publish one."""
+
+from __future__ import annotations
+
+import typer
+
+from .console import out, progress
+
+app = typer.Typer(help="Grid plans: list and publish.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_plans() -> None:
+    """List grid plans with their state and grid count."""
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from gridgis.gis.db import open_database
+
+    with open_database() as db, db.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT p.name, p.state, p.valid_from, p.valid_to, count(g.id) AS grids "
+            "FROM grid_plans p LEFT JOIN grids g ON g.plan_id = p.id "
+            "GROUP BY p.id ORDER BY p.id")).all()
+    table = Table("plan", "state", "valid from", "valid to", "grids")
+    for r in rows:
+        table.add_row(r.name, r.state, str(r.valid_from or ""), str(r.valid_to or ""),
+                      str(r.grids))
+    out.print(table)
+
+
+@app.command("publish")
+def publish(name: str) -> None:
+    """Publish a plan (retiring the current one) and relink everything to its grids."""
+    import sqlalchemy as sa
+
+    from gridgis.gis.db import open_database
+    from gridgis.gis.errors import NotFound
+    from gridgis.gis.linking import LINKED_TABLES, publish_plan
+
+    with open_database() as db, db.engine.begin() as conn, \
+            progress(f"publishing {name}", total=len(LINKED_TABLES)) as steps:
+        plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
+                               {"n": name}).scalar()
+        if plan_id is None:
+            raise NotFound(f"there is no grid plan named {name!r}")
+        conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a CLI job, unbounded
+        changed = publish_plan(conn, plan_id, progress=lambda table: steps.advance())
+    out.print(f"published {name}; {changed} entities changed grid")

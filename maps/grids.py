@@ -1,0 +1,74 @@
+"""The grid map: grids coloured by a measure, outlines, and every point outside all
+grids highlighted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+import folium
+import geopandas as gpd
+import sqlalchemy as sa
+
+from gridgis.layers.grids import grid_layer
+from gridgis.layers.points import unassigned_layer
+
+from . import data
+from .base import Banner, PageOptions, add_outlines, base_map, fit
+from .controls import measure_switch
+from .i18n import t
+from .offline import render
+
+MEASURES = {"people": "people", "households": "households", "incidents": "incidents_count",
+            "incident_rate": "incident_rate"}
+MEASURE_COLUMNS = {"people": "people", "households": "households", "incidents": "incidents",
+                   "incident_rate": "incidents_per_1000"}
+UNASSIGNED_SHOWN = 2_000  # newest first; the layer name gives the full count
+
+
+@dataclass
+class GridsPageData:
+    base: data.BaseLayers
+    grids: gpd.GeoDataFrame
+    outside: gpd.GeoDataFrame
+    outside_total: int
+
+
+def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime | None,
+                    end: datetime | None) -> GridsPageData:
+    outside, total = data.unassigned(conn, UNASSIGNED_SHOWN)
+    return GridsPageData(data.read_base(conn, options.max_features),
+                         data.grids_with_measures(conn, start, end), outside, total)
+
+
+def grids_page(page: GridsPageData, options: PageOptions, measure: str = "incidents",
+               start: datetime | None = None, end: datetime | None = None) -> str:
+    lang = options.lang
+    m = base_map(page.base, options, t("grids_map", lang))
+    frames = []
+    if page.grids.empty:
+        m.add_child(Banner(t("empty", lang)))
+    else:
+        period = urlencode([(k, v.isoformat()) for k, v in (("start", start), ("end", end))
+                            if v])
+        layer, legend, behaviour = grid_layer(
+            page.grids, MEASURE_COLUMNS[measure],
+            title=f"{t('grids', lang)}: {t(MEASURES[measure], lang)}",
+            summary_url="/grids/{id}/summary" + (f"?{period}" if period else ""),
+            no_data=t("no_data", lang),
+            labels={k: t(k, lang) for k in ("loading", "summary", "code", "name", "people",
+                                            "households", "places", "things",
+                                            "incidents", "workers")})
+        layer.add_to(m)
+        m.add_child(legend)
+        m.add_child(behaviour)
+        frames.append(page.grids)
+    frames = add_outlines(m, page.base, lang) + frames
+    if not page.outside.empty:
+        unassigned_layer(page.outside,
+                         name=f"{t('unassigned', lang)} ({page.outside_total:,})").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    fit(m, frames[::-1])
+    m.add_child(measure_switch(lang, MEASURES, measure, start, end))
+    return render(m)

@@ -1,0 +1,83 @@
+"""``gridgis db …`` and ``gridgis relink``: the database as other tools reach it."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from gridgis.gis.cluster import EmbeddedCluster
+from tests.helpers import grid_geojson
+
+
+def test_relink_reports_changes_and_unassigned(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    result = run("relink")
+    assert result.returncode == 0 and "changed grid" in result.stdout
+    assert "outside every grid" in result.stdout
+
+
+def test_another_process_finds_the_running_cluster(run_embedded, cluster_home):
+    cluster = EmbeddedCluster(cluster_home)
+    cluster.start()
+    result = run_embedded("db", "status")
+    assert result.returncode == 0, result.stderr
+    assert f"yes, pid {cluster.status().pid}" in result.stdout
+
+
+def test_db_url_is_accepted_by_psql_and_gdal(run_embedded, cluster_home):
+    assert run_embedded("init", "--srid", "32635").returncode == 0
+    assert run_embedded("db", "start").returncode == 0
+    uri = run_embedded("db", "url").stdout.strip()
+    conninfo = run_embedded("db", "url", "--conninfo").stdout.strip()
+    sqlalchemy = run_embedded("db", "url", "--sqlalchemy").stdout.strip()
+    assert uri.startswith("postgresql://") and "+psycopg" not in uri
+    assert sqlalchemy.startswith("postgresql+psycopg://")
+    assert "host=" in conninfo and "dbname=gridgis" in conninfo
+    for target in (uri, conninfo):
+        psql = subprocess.run(["psql", target, "-Atc", "SELECT PostGIS_Lib_Version()"],
+                              capture_output=True, text=True, timeout=60)
+        assert psql.returncode == 0, psql.stderr
+        assert psql.stdout.startswith("3.")
+    ogr = subprocess.run(["ogrinfo", "-ro", "-so", f"PG:{conninfo}"], capture_output=True,
+                         text=True, timeout=60)
+    assert ogr.returncode == 0, ogr.stderr
+    assert "incidents" in ogr.stdout and "published_grids" in ogr.stdout
+    ogr_uri = subprocess.run(["ogrinfo", "-ro", "-so", f"PG:{uri}", "grids"],
+                             capture_output=True, text=True, timeout=60)
+    assert ogr_uri.returncode == 0, ogr_uri.stderr
+    assert run_embedded("db", "stop").returncode == 0
+
+
+def test_db_url_of_an_external_database_is_a_libpq_uri(run, db):
+    uri = run("db", "url").stdout.strip()
+    assert uri.startswith("postgresql://")
+    psql = subprocess.run(["psql", uri, "-Atc", "SELECT 1"], capture_output=True, text=True,
+                          timeout=60)
+    assert psql.returncode == 0 and psql.stdout.strip() == "1", psql.stderr
+
+
+def test_db_psql_stops_the_server_it_started(run_embedded, cluster_home):
+    result = run_embedded("db", "psql", "-Atc", "SELECT 40 + 2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "42"
+    assert not EmbeddedCluster(cluster_home).status().running
+
+
+def test_db_psql_leaves_a_server_started_by_db_start_running(run_embedded, cluster_home):
+    assert run_embedded("db", "start").returncode == 0
+    assert run_embedded("db", "psql", "-Atc", "SELECT 1").returncode == 0
+    assert EmbeddedCluster(cluster_home).status().running
+    run_embedded("db", "stop")
+
+
+def test_db_psql_passes_on_the_exit_code_of_psql(run_embedded):
+    result = run_embedded("db", "psql", "-v", "ON_ERROR_STOP=1", "-c", "SELECT nonsense")
+    assert result.returncode != 0
+    assert "nonsense" in result.stderr
+
+
+@pytest.fixture(autouse=True)
+def _clients_installed():
+    for tool in ("psql", "ogrinfo"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is missing: scripts/bootstrap.sh --test installs it")

@@ -1,0 +1,92 @@
+"""The hotspot service: inputs read from PostGIS, results cached per data version in a
+cache its owner holds, and no connection held while the analytics compute."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gridgis.gis.errors import InvalidInput
+from gridgis.gis.services import hotspots as service_module
+from gridgis.gis.services.cache import ResultCache
+from gridgis.gis.services.hotspot_inputs import Selection
+from gridgis.gis.services.hotspots import BacktestWindow, HotspotService
+from tests.helpers import X0, Y0, add_incident
+from tests.seed import add_hot_cluster, seed
+
+
+@pytest.fixture
+def hot(db):
+    with db.engine.begin() as conn:
+        seed(conn)
+        add_hot_cluster(conn)
+    return db
+
+
+def test_a_result_is_computed_once_per_data_version(hot, monkeypatch):
+    calls = []
+    real = service_module.gi_star
+    monkeypatch.setattr(service_module, "gi_star",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    service = HotspotService(hot.engine, 32635)
+    grids = Selection("grids")
+    first = service.gi(grids)
+    assert service.gi(grids).equals(first) and len(calls) == 1
+    with hot.engine.begin() as conn:
+        add_incident(conn, X0 + 20, Y0 + 20, category="violent_crime")
+    changed = service.gi(grids)
+    assert len(calls) == 2
+    assert changed["incidents"].sum() == first["incidents"].sum() + 1
+
+
+def test_each_owner_has_its_own_cache(hot):
+    one, two = ResultCache(), ResultCache()
+    HotspotService(hot.engine, 32635, one).gi(Selection("grids"))
+    assert len(one) > 0 and len(two) == 0
+    HotspotService(hot.engine, 32635, two).gi(Selection("grids"))
+    assert len(two) == len(one)
+
+
+def test_no_connection_is_held_while_the_analytics_compute(hot, monkeypatch):
+    held = []
+    real = service_module.gi_star
+
+    def watching(*args, **kwargs):
+        held.append(hot.engine.pool.checkedout())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "gi_star", watching)
+    service = HotspotService(hot.engine, 32635)
+    service.gi(Selection("grids"))
+    service.ranking()
+    assert held and set(held) == {0}
+
+
+def test_backtest_window_and_selection_refuse_bad_values(hot):
+    with pytest.raises(InvalidInput, match="in order"):
+        BacktestWindow(pd.Timestamp("2026-05-01", tz="UTC"), pd.Timestamp("2026-01-01", tz="UTC"),
+                       pd.Timestamp("2026-06-01", tz="UTC"))
+    with pytest.raises(InvalidInput) as bad_category:
+        Selection(categories=("aliens",))
+    assert bad_category.value.details["field"] == "category"
+    with pytest.raises(InvalidInput, match="cell size"):
+        Selection(cell_m=5)
+    with pytest.raises(InvalidInput, match="permutations"):
+        HotspotService(hot.engine, 32635).gi(Selection("grids"), permutations=5000)
+
+
+def test_backtest_reports_each_step(hot):
+    told: list[str] = []
+    window = BacktestWindow(*(pd.Timestamp(d, tz="UTC") for d in
+                              ("2026-01-01", "2026-05-01", "2026-06-01")))
+    table = HotspotService(hot.engine, 32635).backtest(Selection("grids"), window,
+                                                       progress=told.append)
+    assert len(told) == service_module.BACKTEST_STEPS
+    assert set(table["method"]) == {"blended", "last_period", "kde", "oracle"}
+
+
+def test_ranking_defaults_to_the_last_thirty_days_of_data(hot):
+    rows = HotspotService(hot.engine, 32635).ranking()
+    assert rows[0]["end"] - rows[0]["start"] == pd.Timedelta(days=30)
+    latest = max(r["end"] for r in rows)
+    assert latest > pd.Timestamp("2026-06-01", tz="UTC")
