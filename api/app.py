@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -41,10 +42,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if initialised or settings.db.srid:
                 migrate(db.engine, settings.db.srid if not initialised else None)
             app.state.gridgis = AppState(db)
-            absent = assets.missing(settings.assets.vendor_dir)
+            absent = assets.missing(settings.assets.assets_dir)
             if absent:
                 log.warning("map libraries missing from %s: map pages answer 503 until "
-                            "`%s` is run", settings.assets.vendor_dir, assets.FETCH_COMMAND)
+                            "`%s` is run", settings.assets.assets_dir, assets.FETCH_COMMAND)
             # The analytics libraries take seconds to import; load them in the background
             # so the first hotspot request does not wait for them.
             threading.Thread(target=_warm_imports, name="gridgis-warm-up", daemon=True).start()
@@ -60,8 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.register(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    app.mount(assets.VENDOR_URL, StaticFiles(directory=settings.assets.vendor_dir,
-                                             check_dir=False), name="vendor")
+    app.mount(assets.VENDOR_URL, VendorFiles(settings.assets.assets_dir), name="vendor")
     app.include_router(docs.router)
     app.include_router(maps.router)
     app.include_router(grids.router)  # before the generic /grids/{id}
@@ -71,6 +71,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app
+
+
+class VendorFiles(StaticFiles):
+    """The vendored map libraries. Until they are all there, a request for one is the
+    503 that names the command fetching them (Starlette would answer a bare 500)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(directory=root, check_dir=False)
+        self.root = root
+
+    async def check_config(self) -> None:
+        assets.require(self.root)
+        await super().check_config()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -53,7 +52,7 @@ def get_hotspots(state: StateDep) -> HotspotService:
 
 def require_assets(settings: SettingsDep) -> None:
     """Pages and the API docs need the vendored map libraries."""
-    assets.require(settings.assets.vendor_dir)
+    assets.require(settings.assets.assets_dir)
 
 
 ConnDep = Annotated[sa.Connection, Depends(get_connection)]
@@ -129,13 +128,6 @@ def incident_categories(category: Annotated[list[str] | None, Query(
 
 
 CategoriesDep = Annotated[tuple[str, ...], Depends(incident_categories)]
-
-
-def required_instant(value: str, field: str) -> datetime:
-    parsed = parse_instant(value, field)
-    if parsed is None:
-        raise InvalidInput(f"{field} is required: an ISO 8601 date or date-time", field=field)
-    return parsed
 
 
 def expected_version(if_match: Annotated[str | None, Header()] = None,

@@ -22,7 +22,7 @@ from gridgis.gis.errors import (
     NotInitialised,
 )
 
-from .models.resources import FEATURE_TAG, FIELDS_TAG
+from .models.common import FEATURE_TAG, FIELDS_TAG
 
 log = logging.getLogger("gridgis.api")
 

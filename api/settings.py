@@ -24,9 +24,9 @@ class ApiSettings(BaseSettings):
                                  "tile server; by default no external tiles")
     tile_attribution: str = ""
     map_max_features: int = Field(default=20_000, ge=1)
-    long_statement_timeout_ms: int = Field(
-        default=300_000, ge=1_000, description="limit of the few long statements a request "
-        "may run (publishing a plan relinks every entity); larger work belongs to the CLI")
+    publish_timeout_ms: int = Field(
+        default=300_000, ge=1_000, description="the longest a plan publish over HTTP may run "
+        "(it relinks every entity); a larger city publishes with the CLI")
 
     @model_validator(mode="after")
     def _limits_agree(self) -> ApiSettings:

@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from .errors import ConfigurationError, DatabaseUnavailable
 
@@ -133,15 +135,18 @@ class EmbeddedCluster:
 
     def url(self, database: str = DATABASE) -> str:
         """SQLAlchemy URL (psycopg 3 driver) of a database in this cluster."""
-        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={host}&port={PORT}"
 
     def conninfo(self, database: str = DATABASE) -> str:
         """libpq key=value connection string (psql, GDAL's ``PG:``, QGIS)."""
-        return f"host={self.socket_dir} port={PORT} user={SUPERUSER} dbname={database}"
+        return make_conninfo(host=str(self.socket_dir), port=str(PORT), user=SUPERUSER,
+                             dbname=database)
 
     def libpq_uri(self, database: str = DATABASE) -> str:
         """libpq connection URI (psql, GDAL's ``PG:``)."""
-        return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql://{SUPERUSER}@/{database}?host={host}&port={PORT}"
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
 
 
 def pick(pair: tuple[str, str], lang: Lang) -> str:

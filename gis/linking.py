@@ -8,6 +8,7 @@ the published grids whose closed polygon contains the point, smallest code first
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,13 +69,32 @@ RELINK_TABLE_SQL = sa.text("""
                                 (SELECT value::int FROM gridgis_meta WHERE key = 'srid')))""")
 
 
+class TimeLimit:
+    """A budget for a run of statements in one transaction: before each, the statement
+    timeout is set to what is left, so that the whole run, not each statement, is
+    bounded (PostgreSQL cancels the statement that overruns; the caller rolls back)."""
+
+    def __init__(self, conn: Connection, limit_ms: int | None) -> None:
+        self.conn = conn
+        self.deadline = None if limit_ms is None else time.monotonic() + limit_ms / 1000
+
+    def next_statement(self) -> None:
+        if self.deadline is None:
+            return
+        left_ms = max(1, int((self.deadline - time.monotonic()) * 1000))
+        self.conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                          {"ms": str(left_ms)})
+
+
 def relink(conn: Connection, area_wkb: bytes | None = None,
-           progress: Progress | None = None) -> int:
+           progress: Progress | None = None, time_limit_ms: int | None = None) -> int:
     """Re-link every located entity (or those intersecting an area, in the deployment
-    CRS) in the caller's transaction, a table at a time. Returns how many entities
-    changed grid."""
+    CRS) in the caller's transaction, a table at a time, within ``time_limit_ms`` in all
+    when given. Returns how many entities changed grid."""
+    limit = TimeLimit(conn, time_limit_ms)
     changed = 0
     for table in LINKED_TABLES:
+        limit.next_statement()
         changed += int(conn.execute(RELINK_TABLE_SQL, {"t": table, "wkb": area_wkb})
                        .scalar_one())
         if progress:
@@ -82,14 +102,20 @@ def relink(conn: Connection, area_wkb: bytes | None = None,
     return changed
 
 
-def publish_plan(conn: Connection, plan_id: int, progress: Progress | None = None) -> int:
+def publish_plan(conn: Connection, plan_id: int, progress: Progress | None = None,
+                 time_limit_ms: int | None = None) -> int:
     """Retire the published plan, publish ``plan_id`` and relink everything to its grids,
-    in the caller's transaction. Returns how many entities changed grid."""
+    in the caller's transaction (within ``time_limit_ms`` in all when given). Returns how
+    many entities changed grid."""
+    started = time.monotonic()
     if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
                     {"p": plan_id}).first() is None:
         raise NotFound(f"no grid plan with id {plan_id}")
+    TimeLimit(conn, time_limit_ms).next_statement()
     conn.execute(sa.text("SELECT gridgis_switch_plan(:p)"), {"p": plan_id})
-    return relink(conn, progress=progress)
+    left = None if time_limit_ms is None else \
+        time_limit_ms - int((time.monotonic() - started) * 1000)
+    return relink(conn, progress=progress, time_limit_ms=left)
 
 
 def unassigned_counts(conn: Connection, tables: tuple[str, ...] = LINKED_TABLES

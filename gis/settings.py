@@ -8,27 +8,21 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class HomeSettings(BaseSettings):
-    """``GRIDGIS_HOME``: the directory of local state (the embedded cluster, fetched
-    map libraries)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
-
-    home: Path = Field(
-        default_factory=lambda: Path.cwd() / ".gridgis",
-        description="Directory of the embedded cluster and other local state.",
-    )
-
-
-class DatabaseSettings(HomeSettings):
+class DatabaseSettings(BaseSettings):
     """Where the data lives.
 
     Without ``GRIDGIS_DATABASE_URL`` gridgis runs its own PostgreSQL + PostGIS cluster
     under ``GRIDGIS_HOME`` (the embedded default).
     """
 
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
     database_url: str | None = Field(
         default=None, description="SQLAlchemy/libpq URL of an external PostgreSQL with PostGIS."
+    )
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".gridgis",
+        description="Directory of the embedded cluster and other local state.",
     )
     srid: int | None = Field(
         default=None,

@@ -13,6 +13,18 @@ def parse_instant(value: str | None, field: str, timezone: str = "UTC") -> datet
     """The instant ``value`` names (None for a missing or blank value)."""
     if value is None or not value.strip():
         return None
+    return _parse(value, field, timezone)
+
+
+def required_instant(value: str | None, field: str, timezone: str = "UTC") -> datetime:
+    """The instant ``value`` names; a missing or blank value is an error naming it."""
+    if value is None or not value.strip():
+        raise InvalidInput(f"{field} is required: an ISO 8601 date or date-time",
+                           field=field)
+    return _parse(value, field, timezone)
+
+
+def _parse(value: str, field: str, timezone: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

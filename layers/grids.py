@@ -113,8 +113,7 @@ class GridBehaviour(MacroElement):
             box.className = 'gridgis-summary';
             box.textContent = L10N.loading;
             var popup = L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(box).openOn(map);
-            var url = '{{ this.summary_url }}'.replace('{id}', p.id);
-            fetch(url + window.location.search)
+            fetch({{ this.summary_url_json }}.replace('{id}', p.id))
               .then(function(r) { return r.json(); })
               .then(function(s) {
                 box.textContent = '';
@@ -171,7 +170,7 @@ class GridBehaviour(MacroElement):
         self.layer = layer
         self.packed_json = script_json(packed)
         self.decoder = DECODER_JS
-        self.summary_url = summary_url
+        self.summary_url_json = script_json(summary_url)
         self.labels_json = script_json(labels)
         self.palette_json = json.dumps(PALETTE)
         self.no_data = NO_DATA

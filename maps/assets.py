@@ -1,13 +1,15 @@
 """Front-end assets served by gridgis itself, so every page works without internet.
 
-The files come from the npm registry once (``gridgis assets fetch``, run by
+The files come from the npm registry once per user (``gridgis assets fetch``, run by
 ``scripts/bootstrap.sh``) into a directory outside the package, ``GRIDGIS_ASSETS_DIR``
-or ``GRIDGIS_HOME/assets``, and are served under ``/static/vendor``. Nothing in a page
+or ``$XDG_DATA_HOME/gridgis/assets`` (``~/.local/share/gridgis/assets``), shared by every
+``GRIDGIS_HOME`` of that user, and are served under ``/static/vendor``. Nothing in a page
 points at a CDN.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -16,22 +18,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgis.gis.errors import ConfigurationError
-from gridgis.gis.settings import HomeSettings
 
 VENDOR_URL = "/static/vendor"
 FETCH_COMMAND = "gridgis assets fetch"
 
 
-class AssetSettings(HomeSettings):
-    assets_dir: Path | None = Field(
-        default=None, description="Where the map libraries are fetched to and served from "
-                                  "(default: GRIDGIS_HOME/assets).")
+def user_data_dir() -> Path:
+    """The user's data directory (XDG base directories)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
 
-    @property
-    def vendor_dir(self) -> Path:
-        return self.assets_dir or self.home / "assets"
+
+class AssetSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    assets_dir: Path = Field(
+        default_factory=lambda: user_data_dir() / "gridgis" / "assets",
+        description="Where the map libraries are fetched to and served from.")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What the map pages read from the database, simplified for display in PostGIS.
 
-Each page reads everything it shows in one short transaction (:func:`read_base` and the
-page's own reader) and builds its HTML afterwards, with no connection held.
+A page reads its base layers (:func:`read_base`) and its own data in one short
+transaction and builds its HTML afterwards, with no connection held; the hotspot page's
+analyses come from the hotspot service.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import folium
 import pandas as pd
 from branca.element import Element
 
-from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M
+from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M, PAGE_MONTHS
 from gridgis.gis.services.hotspot_inputs import Selection, Unit
 from gridgis.gis.services.hotspots import MAX_KNOX_INCIDENTS, HotspotService
 from gridgis.layers.classed import classed_layer
@@ -38,7 +38,6 @@ PATTERN_COLOURS = {
     "oscillating cold spot": "#6baed6", "historical cold spot": "#d9d9d9",
 }
 NEAR_REPEAT_DAYS = 90  # the window the near-repeat zones are estimated from
-DEFAULT_PERIOD = pd.DateOffset(months=12)
 RANKING_LONGEST = pd.Timedelta(days=31)  # a longer period ranks its last 30 days
 
 
@@ -47,7 +46,7 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
                   end: datetime | None, printable: bool = False) -> str:
     """The page for [start, end) (default: the last twelve months of data)."""
     lang = options.lang
-    start_ts, end_ts = hotspots.period(start, end, DEFAULT_PERIOD)
+    start_ts, end_ts = hotspots.period(start, end, pd.DateOffset(months=PAGE_MONTHS))
     sel = Selection(unit, DEFAULT_CELL_M, categories, start_ts.to_pydatetime(),
                     end_ts.to_pydatetime())
     m = base_map(base, options, t("hotspots_map", lang))

@@ -6,14 +6,16 @@ from gridgis.layers.common import escape
 
 from .i18n import Lang, t
 
-PAGES = [("/maps/grids", "grids_map"), ("/maps/incidents", "incidents_map"),
-         ("/maps/hotspots", "hotspots_map"), ("/docs", "api_docs")]
+MAP_PAGES = [("/maps/grids", "grids_map"), ("/maps/incidents", "incidents_map"),
+             ("/maps/hotspots", "hotspots_map")]
+OTHER_PAGES = [("/docs", "api_docs")]  # Swagger UI has no language of ours
 
 
 def landing_page(lang: Lang) -> str:
     other = "en" if lang == "zh" else "zh"
-    links = "".join(f'<li><a href="{href}?lang={lang}">{escape(t(key, lang))}</a></li>'
-                    for href, key in PAGES)
+    hrefs = [(f"{href}?lang={lang}", key) for href, key in MAP_PAGES] + OTHER_PAGES
+    links = "".join(f'<li><a href="{href}">{escape(t(key, lang))}</a></li>'
+                    for href, key in hrefs)
     return f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

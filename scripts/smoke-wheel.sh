@@ -19,8 +19,13 @@ trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
+quietly() {  # run a command, showing its output only when it fails
+    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log"; return 1; }
+}
+
 step "building the wheel"
-.venv/bin/python -m pip wheel -q --no-deps --wheel-dir "$work/dist" . 2>&1 | grep -v '^WARNING: Location' || true
+rm -rf build  # setuptools' scratch directory: never let a stale copy into the wheel
+quietly .venv/bin/python -m pip wheel --no-deps --wheel-dir "$work/dist" .
 wheel=$(ls "$work"/dist/gridgis-*.whl)
 python3 - "$wheel" <<'PY'
 import sys, zipfile
@@ -31,10 +36,10 @@ PY
 
 step "installing it into a fresh venv"
 python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q "$wheel" 2>&1 | grep -v '^WARNING: Location' || true
+quietly "$work/venv/bin/python" -m pip install "$wheel"
 
 cd "$work"  # away from the checkout: nothing may come from the source tree
-export GRIDGIS_HOME=$work/home
+export GRIDGIS_HOME=$work/home GRIDGIS_ASSETS_DIR=$work/assets
 py=$work/venv/bin/python
 "$py" - <<'PY'
 import importlib.util, pathlib, sys

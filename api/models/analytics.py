@@ -8,17 +8,24 @@ from typing import Any, Literal
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+
+class Strict(BaseModel):
+    """A model that names every field the service sends (tests validate real answers
+    against it, so a field added or dropped without the document shows up)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
 # -- grids -----------------------------------------------------------------------------
 
 
-class GridWorker(BaseModel):
+class GridWorker(Strict):
     id: int
     name: str
     employee_no: str | None = None
     role: Literal["primary", "secondary"]
 
 
-class GridAt(BaseModel):
+class GridAt(Strict):
     """The published grid at a location, its place in the hierarchy and its workers."""
 
     id: int
@@ -37,7 +44,7 @@ class GridAt(BaseModel):
     workers: list[GridWorker]
 
 
-class GridSummary(BaseModel):
+class GridSummary(Strict):
     grid_id: int
     code: str
     name: str | None
@@ -54,9 +61,7 @@ class GridSummary(BaseModel):
     workers: list[dict[str, Any]]
 
 
-class Assignment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Assignment(Strict):
     worker_id: int
     role: Literal["primary", "secondary"] = "primary"
 
@@ -64,7 +69,7 @@ class Assignment(BaseModel):
 # -- statistics ------------------------------------------------------------------------
 
 
-class GridStatsRow(BaseModel):
+class GridStatsRow(Strict):
     id: int
     code: str
     name: str | None
@@ -89,12 +94,12 @@ class GridStatsRow(BaseModel):
     worker_names: str | None
 
 
-class GridStats(BaseModel):
+class GridStats(Strict):
     items: list[GridStatsRow]
     numberReturned: int
 
 
-class RankingRow(BaseModel):
+class RankingRow(Strict):
     rank: int
     id: int
     code: str
@@ -109,17 +114,15 @@ class RankingRow(BaseModel):
     end: dt.datetime
 
 
-class Ranking(BaseModel):
+class Ranking(Strict):
     items: list[RankingRow]
     numberReturned: int
 
 
 # -- hotspots --------------------------------------------------------------------------
 
-class UnitProperties(BaseModel):
+class UnitProperties(Strict):
     """A unit of analysis: a lattice cell (``cell``) or a grid (``id``, ``name``)."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     code: str
     cell: int | None = None
@@ -151,7 +154,7 @@ class ForecastProperties(UnitProperties):
     top_area_share: float = Field(description="share of the area ranked at or above it")
 
 
-class AreaProperties(BaseModel):
+class AreaProperties(Strict):
     incidents: int
     share: float
     area_m2: float
@@ -164,12 +167,14 @@ class AreaProperties(BaseModel):
 
 def collection(name: str, properties: type[BaseModel]) -> type[BaseModel]:
     """A GeoJSON FeatureCollection model of polygons with these properties."""
-    fields: dict[str, Any] = {"type": (Literal["Feature"], ...),
+    fields: dict[str, Any] = {"__config__": ConfigDict(extra="forbid"),
+                              "type": (Literal["Feature"], ...),
                               "id": (int | str | None, None),
                               "geometry": (Polygon | MultiPolygon, ...),
                               "properties": (properties, ...)}
     feature: Any = create_model(f"{name}Feature", **fields)
-    listing: dict[str, Any] = {"type": (Literal["FeatureCollection"], ...),
+    listing: dict[str, Any] = {"__config__": ConfigDict(extra="forbid"),
+                               "type": (Literal["FeatureCollection"], ...),
                                "features": (list[feature], ...)}
     return create_model(f"{name}Collection", **listing)
 
@@ -180,7 +185,7 @@ EmergingCollection = collection("Emerging", EmergingProperties)
 ForecastCollection = collection("Forecast", ForecastProperties)
 
 
-class KnoxRow(BaseModel):
+class KnoxRow(Strict):
     distance_from: float
     distance_to: float
     days_from: float
@@ -191,19 +196,19 @@ class KnoxRow(BaseModel):
     p: float
 
 
-class Elevated(BaseModel):
+class Elevated(Strict):
     distance_m: float
     days: float
 
 
-class NearRepeatResult(BaseModel):
+class NearRepeatResult(Strict):
     table: list[KnoxRow]
     elevated: Elevated | None
     zones: dict[str, Any] | None = Field(description="GeoJSON FeatureCollection of risk "
                                                      "zones, each with incidents and until")
 
 
-class BacktestRow(BaseModel):
+class BacktestRow(Strict):
     method: Literal["blended", "last_period", "kde", "oracle"]
     coverage: float
     area_share: float
@@ -213,5 +218,5 @@ class BacktestRow(BaseModel):
     incidents: int
 
 
-class Backtest(BaseModel):
+class Backtest(Strict):
     rows: list[BacktestRow]

@@ -8,6 +8,9 @@ from geojson_pydantic import LineString, MultiLineString, MultiPolygon, Point, P
 from pydantic import BaseModel, ConfigDict, Field
 
 Geometry = Point | MultiPolygon | Polygon | LineString | MultiLineString
+# The two shapes an update body may take (a Feature, or its fields), as validation errors
+# name them in their locations; api.errors leaves them out of the field it reports.
+FEATURE_TAG, FIELDS_TAG = "Feature", "fields"
 
 
 class Problem(BaseModel):
@@ -36,13 +39,6 @@ class Page(BaseModel):
     limit: int
     offset: int
     links: list[Link]
-
-
-class Items(BaseModel):
-    """Rows of a table (a statistics list), in order."""
-
-    items: list[dict[str, Any]]
-    numberReturned: int
 
 
 Responses = dict[int | str, dict[str, Any]]

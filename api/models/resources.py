@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from gridgis.gis.importing.kinds import Field as KindField
 from gridgis.gis.resources import RESOURCES, ResourceSpec
 
-from .common import Page
+from .common import FEATURE_TAG, FIELDS_TAG, Page
 
 PYTHON_TYPES: dict[str, Any] = {"text": str, "int": int, "float": float, "bool": bool,
                                 "date": dt.date, "datetime": dt.datetime}
@@ -89,6 +89,8 @@ def _body_model(spec: ResourceSpec, *, creating: bool) -> type[BaseModel]:
     for name in spec.id_fields:
         fields[name] = (int | None, None)
     if spec.name != "plans":
+        fields["external_id"] = (str | None, Field(
+            None, description="the row's id in its source system (imports upsert on it)"))
         fields["properties"] = (dict[str, Any] | None, Field(
             None, description="extra attributes kept with the row"))
     if not creating:
@@ -119,9 +121,6 @@ def _feature_body(spec: ResourceSpec, properties: type[BaseModel], *, creating: 
     either: Any = Annotated[Annotated[feature, Tag(FEATURE_TAG)]
                             | Annotated[plain, Tag(FIELDS_TAG)], Discriminator(_shape)]
     return type(name, (RootModel[either],), {"__module__": __name__})
-
-
-FEATURE_TAG, FIELDS_TAG = "Feature", "fields"  # in error locations; the API drops them
 
 
 def _shape(value: Any) -> str:

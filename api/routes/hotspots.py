@@ -14,12 +14,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from gridgis.gis.errors import InvalidInput
-from gridgis.gis.hotspots.defaults import DEFAULT_BAND_M, DEFAULT_CELL_M, MAX_CELL_M, MIN_CELL_M
+from gridgis.gis.hotspots.defaults import (
+    DEFAULT_BAND_M,
+    DEFAULT_CELL_M,
+    MAX_BAND_M,
+    MAX_CELL_M,
+    MIN_BAND_M,
+    MIN_CELL_M,
+)
 from gridgis.gis.hotspots.near_repeat import DEFAULT_DISTANCE_BANDS, DEFAULT_TIME_BANDS
-from gridgis.gis.services.hotspot_inputs import MAX_BAND_M, MIN_BAND_M, Selection
+from gridgis.gis.services.hotspot_inputs import Selection
 from gridgis.gis.services.hotspots import MAX_PERMUTATIONS, BacktestWindow
+from gridgis.gis.times import required_instant
 
-from ..deps import CategoriesDep, HotspotsDep, TimeRangeDep, required_instant
+from ..deps import CategoriesDep, HotspotsDep, TimeRangeDep
 from ..geojson import GEOJSON, GeoJSONResponse
 from ..models.analytics import (
     AreasCollection,
@@ -102,6 +110,8 @@ def _edges(text: str, name: str) -> list[float]:
         edges = [float(v) for v in text.split(",")]
     except ValueError:
         raise InvalidInput(f"{name} must be comma-separated numbers", field=name) from None
+    if not all(math.isfinite(e) for e in edges):
+        raise InvalidInput(f"{name} must be finite numbers", field=name)
     if len(edges) < 2 or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:],
                                                                        strict=False)):
         raise InvalidInput(f"{name} must start at 0 and increase", field=name)
@@ -120,10 +130,9 @@ def near_repeat(hotspots: HotspotsDep, sel: SelectionDep,
                 = 99, seed: Seed = 0) -> JSONResponse:
     result = hotspots.near_repeat(sel, _edges(distance_bands, "distance_bands"),
                                   _edges(time_bands, "time_bands"), permutations, seed)
-    table = result.table.astype(object).where(result.table.notna(), None)
+    table = result.table.astype(object).where(result.table.notna(), None)  # NaN: null
     return JSONResponse(jsonable_encoder({
-        "table": [{k: None if isinstance(v, float) and math.isnan(v) else v
-                   for k, v in row.items()} for row in table.to_dict(orient="records")],
+        "table": table.to_dict(orient="records"),
         "elevated": {"distance_m": result.extent[0], "days": result.extent[1]}
         if result.extent else None,
         "zones": result.zones.to_crs(4326).__geo_interface__

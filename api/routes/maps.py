@@ -1,5 +1,6 @@
-"""The landing page and the Folium map pages. Each page reads what it shows in one
-short transaction and is built afterwards, with no connection held."""
+"""The landing page and the Folium map pages. A page reads its base layers and data in
+one short transaction (the hotspot page gets its analyses from the hotspot service,
+which reads its own) and is built afterwards, with no connection held."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def hotspots_map(state: StateDep, hotspots: HotspotsDep, settings: SettingsDep,
                  lang: LangQuery = None,
                  unit: Annotated[Literal["lattice", "grids"], Query(
                      description="units of analysis")] = "lattice",
-                 print: Annotated[Literal["a4"] | None, Query(
+                 print_layout: Annotated[Literal["a4"] | None, Query(
+                     alias="print",
                      description="a4: lay the page out for an A4 landscape printout")]
                  = None) -> HTMLResponse:
     options = _options(settings, lang)
@@ -74,4 +76,4 @@ def hotspots_map(state: StateDep, hotspots: HotspotsDep, settings: SettingsDep,
         base = data.read_base(conn, options.max_features)
     return HTMLResponse(hotspots_page(base, hotspots, options, unit, categories,
                                       time_range.start, time_range.end,
-                                      printable=print == "a4"))
+                                      printable=print_layout == "a4"))

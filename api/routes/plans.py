@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -22,14 +21,13 @@ router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictQueryRoute
 @router.post("/{plan_id}/publish", summary="Publish a plan", response_model=MODELS["plans"].one,
              description="Retires the published plan, publishes this one and relinks every "
                          "person, place, thing and incident to its grids, in one transaction "
-                         "(bounded by GRIDGIS_API_LONG_STATEMENT_TIMEOUT_MS; for a city too "
-                         "large for that, `gridgis plans publish NAME`). The header "
-                         "X-Relinked says how many entities changed grid.")
+                         "of at most GRIDGIS_API_PUBLISH_TIMEOUT_MS (503 and nothing changed "
+                         "beyond it; a city too large for that publishes with `gridgis plans "
+                         "publish NAME`). The header X-Relinked says how many entities "
+                         "changed grid.")
 def publish(plan_id: int, conn: ConnDep, catalog: CatalogDep,
             settings: SettingsDep) -> JSONResponse:
-    conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
-                 {"ms": str(settings.api.long_statement_timeout_ms)})
-    changed = publish_plan(conn, plan_id)
+    changed = publish_plan(conn, plan_id, time_limit_ms=settings.api.publish_timeout_ms)
     response = single(Repository(catalog, RESOURCES["plans"]).get(conn, plan_id), False)
     response.headers["X-Relinked"] = str(changed)
     return response

@@ -34,8 +34,8 @@ from ..models.resources import MODELS
 from ..routing import StrictQueryRoute
 
 FILTER_TYPES: dict[str, Any] = {"codes": list[str] | None, "text": list[str] | None,
-                                "special": list[str] | None, "id": int | None,
-                                "code": str | None, "bool": bool | None}
+                                "special": list[str] | None, "ref": list[str] | None,
+                                "bool": bool | None}
 
 
 @dataclass
@@ -57,8 +57,9 @@ def filters_dependency(spec: ResourceSpec):
                                                 annotation=BBoxDep))
             continue
         choices = filter_choices(spec, declared)
-        description = declared.description + (
-            f" ({REPEATABLE}): " + ", ".join(choices) if choices else "")
+        description = declared.description + ("" if declared.type == "bool" else
+                                              f" ({REPEATABLE})") + (
+            ": " + ", ".join(choices) if choices else "")
         parameters.append(inspect.Parameter(
             declared.name, inspect.Parameter.KEYWORD_ONLY, default=None,
             annotation=Annotated[FILTER_TYPES[declared.type], Query(description=description)]))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ..db import Database
 from ..importing import Mapping, import_file
+from ..linking import publish_plan
 from .district import District
 from .entities import grid_workers
 from .osm import OsmLayers
@@ -50,8 +51,9 @@ def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLay
     load("grids", district.grids[["code", "name", "community_code", "geometry"]],
          plan_name=PLAN_NAME)
     with db.engine.begin() as conn:
-        conn.execute(sa.text("SELECT gridgis_publish_plan(id) FROM grid_plans "
-                             "WHERE name = :n"), {"n": PLAN_NAME})
+        plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
+                               {"n": PLAN_NAME}).scalar_one()
+        publish_plan(conn, plan_id)
     household_counts = homes.groupby("building_ref").size()
     buildings = osm.buildings.assign(
         households=household_counts.reindex(osm.buildings["osm_id"]).fillna(0).astype(int)

@@ -73,6 +73,7 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
                             timezone=mapping.timezone or timezone, repair=repair,
                             keep_extra=keep_extra)
     report = ImportReport(kind.name, Path(path), srid=srid)
+    total = source.total_rows() if progress else None
     with db.engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         plan_id = (_resolve_grid_plan(conn, plan_name, create=kind.name == "grids")
@@ -86,7 +87,7 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
             if encoded.payload is not None and (skip_invalid or not report.rejections):
                 writer.send(encoded)
             if progress:
-                progress(report.rows_read, source.rows)
+                progress(report.rows_read, total)
         if report.rejections and not skip_invalid:
             raise ImportRejected(_rejected_message(report), report.rejections)
         late = writer.finish(skip_invalid)

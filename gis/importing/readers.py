@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,14 @@ class Source:
     crs: CRS | None
     columns: list[str]
     chunks: Iterator[RawChunk]
-    rows: int | None = None
+    rows: int | None = None  # known from the file's own header
+    count_rows: Callable[[], int] | None = None  # counts by reading the file once more
+
+    def total_rows(self) -> int | None:
+        """The number of rows, for progress: known, counted, or unknown (None)."""
+        if self.rows is None and self.count_rows is not None:
+            self.rows = self.count_rows()
+        return self.rows
 
 
 def parse_crs(text: str, *, where: str = "--crs") -> CRS:
@@ -128,7 +135,8 @@ def _open_csv(path: Path, crs: CRS | None, x_column: str | None, y_column: str |
             raise InvalidInput(f"{path.name}: cannot parse the CSV after data row "
                                f"{first - 1}: {exc}") from exc
 
-    return Source(path, "csv", crs, columns, chunks(), rows=count_data_lines(path))
+    return Source(path, "csv", crs, columns, chunks(),
+                  count_rows=lambda: count_data_lines(path))
 
 
 def count_data_lines(path: Path) -> int:

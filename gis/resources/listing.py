@@ -1,5 +1,6 @@
 """What a list request asks for, and its translation into SQLAlchemy Core clauses with
-every value bound. Only the filters a resource's spec declares can reach SQL."""
+every value bound. Only the filters a resource's spec declares can reach SQL, and a
+value that names nothing (an unknown code, a grid that does not exist) is refused."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from ..errors import InvalidInput
 from .specs import Filter, ResourceSpec
 
 PUBLISHED_GRIDS = sa.table("published_grids", sa.column("id"), sa.column("code"))
+NOUNS = {"published_grids": "grid of the published plan", "grids": "grid", "areas": "area",
+         "grid_plans": "grid plan", "households": "household", "buildings": "building"}
+SHOWN_VALUES = 20  # known values named in an error
 
 
 @dataclass
 class ListQuery:
-    """A checked list request: paging, sort keys, and the value of each filter by name
-    (a tuple of codes, an id, a code, a flag, a bbox; ``start``/``end`` for time).
-    Build it with :meth:`build`, which refuses what the resource does not offer."""
+    """A checked list request: paging, sort keys, and the values of each filter by name
+    (a tuple for most, a flag or a bbox); ``start``/``end`` for time. Build it with
+    :meth:`build`, which refuses what the resource does not offer."""
 
     limit: int = 100
     offset: int = 0
@@ -46,7 +50,7 @@ class ListQuery:
                                field="start" if start is not None else "end")
         if start is not None and end is not None and end <= start:
             raise InvalidInput("end must be after start", field="end")
-        sort_keys = [k.strip() for item in sort for k in item.split(",") if k.strip()]
+        sort_keys = split_values(sort)
         for key in sort_keys:
             if key.lstrip("+-") not in spec.sortable:
                 raise InvalidInput(f"cannot sort {spec.name} by {key.lstrip('+-')!r}; "
@@ -54,8 +58,15 @@ class ListQuery:
         return cls(limit, offset, sort_keys, checked, start, end)
 
 
+def split_values(values: Any) -> list[str]:
+    """Repeated values and comma-separated lists alike, blanks dropped, order kept."""
+    items = [values] if isinstance(values, str | int) else list(values)
+    return list(dict.fromkeys(v.strip() for item in items for v in str(item).split(",")
+                              if v.strip()))
+
+
 def filter_choices(spec: ResourceSpec, declared: Filter) -> tuple[str, ...] | None:
-    """The codes a filter accepts (None: any text)."""
+    """The codes a filter accepts whatever the data (None: checked against the data)."""
     if declared.type == "special":
         return (*taxonomy.SPECIAL_GROUPS, "any")
     if declared.type == "codes" and declared.column:
@@ -65,20 +76,19 @@ def filter_choices(spec: ResourceSpec, declared: Filter) -> tuple[str, ...] | No
 
 
 def _check_value(spec: ResourceSpec, declared: Filter, value: Any) -> Any:
-    if declared.type in ("codes", "special", "text"):
-        values = [value] if isinstance(value, str) else list(value)
-        choices = filter_choices(spec, declared)
-        if choices is None:
-            return tuple(sorted({v.strip() for item in values for v in str(item).split(",")
-                                 if v.strip()}))
-        return taxonomy.check_codes(values, dict.fromkeys(choices), declared.name)
-    if declared.type == "id":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"{declared.name} must be an integer id", field=declared.name)
+    if declared.type in ("bool", "bbox"):
         return value
-    if declared.type == "bool":
-        return bool(value)
-    return value
+    choices = filter_choices(spec, declared)
+    if choices is not None:
+        return taxonomy.check_codes(split_values(value), choices, declared.name)
+    values = split_values(value)
+    if declared.type == "ref" and declared.key == "id":
+        bad = [v for v in values if not v.isdigit()]
+        if bad:
+            raise InvalidInput(f"{declared.name} {bad[0]!r} is not an id (a whole number)",
+                               field=declared.name)
+        return tuple(int(v) for v in values)
+    return tuple(values)
 
 
 class ListClauses:
@@ -91,15 +101,42 @@ class ListClauses:
         self.srid = srid
         self.tables = tables
 
+    def _target(self, declared: Filter) -> Any:
+        if declared.table == "published_grids":
+            return PUBLISHED_GRIDS
+        if declared.table is None:  # a value of this resource's own column
+            return self.table
+        return self.tables[declared.table]
+
+    def check_known(self, conn: sa.Connection, q: ListQuery) -> None:
+        """Refuse values that name nothing: references to rows that do not exist, and
+        free-text values no row has."""
+        for name, values in q.filters.items():
+            declared = self.spec.filter(name)
+            if declared is None or declared.type not in ("ref", "text") or not values:
+                continue
+            target = self._target(declared)
+            column = target.c[declared.key if declared.type == "ref" else declared.column]
+            found = set(conn.execute(sa.select(column).where(column.in_(values))).scalars())
+            unknown = [v for v in values if v not in found]
+            if not unknown:
+                continue
+            what = (f"no {NOUNS[declared.table or '']} has {declared.key} {unknown[0]!r}"
+                    if declared.type == "ref" else
+                    f"none of the {self.spec.name} has {declared.column} {unknown[0]!r}")
+            if declared.type == "text":
+                known = conn.execute(sa.select(column).distinct().where(column.isnot(None))
+                                     .order_by(column).limit(SHOWN_VALUES)).scalars().all()
+                what += f"; values present include: {', '.join(map(str, known))}"
+            raise InvalidInput(f"unknown {name}: {what}", field=name)
+
     def where(self, q: ListQuery) -> list[Any]:
         where: list[Any] = []
         for name, value in q.filters.items():
-            if value == ():
-                continue
-            spec = self.spec.filter(name)
-            assert spec is not None  # ListQuery.build admits declared filters only
-            where.append(self._clause(spec.name, spec.type, spec.column, spec.table,
-                                      spec.key, value))
+            declared = self.spec.filter(name)
+            assert declared is not None  # ListQuery.build admits declared filters only
+            if value != ():
+                where.append(self._clause(declared, value))
         if self.spec.time_column and self.spec.filter("time"):
             column = self.table.c[self.spec.time_column]
             if q.start is not None:
@@ -108,39 +145,30 @@ class ListClauses:
                 where.append(column < q.end)
         return where
 
-    def _clause(self, name: str, kind: str, column: str | None, table: str | None, key: str,
-                value: Any) -> Any:
+    def _clause(self, declared: Filter, value: Any) -> Any:
         t = self.table
-        if kind == "bbox":
+        if declared.type == "bbox":
             envelope = sa.func.ST_Transform(sa.func.ST_MakeEnvelope(*value, 4326), self.srid)
             return sa.func.ST_Intersects(t.c.geom, envelope)
-        if kind == "special":
+        if declared.type == "special":
             groups = taxonomy.SPECIAL_GROUPS if "any" in value else value
             return sa.or_(*(t.c[g].is_(True) for g in groups))
-        assert column is not None  # specs give a column to every other kind of filter
-        if kind in ("codes", "text"):
-            return t.c[column].in_(list(value))
-        if kind == "bool":
-            return t.c[column].is_(bool(value))
-        ids = self._ids(name, kind, table, key, value)
+        assert declared.column is not None  # specs give every other filter a column
+        if declared.type in ("codes", "text"):
+            return t.c[declared.column].in_(list(value))
+        if declared.type == "bool":
+            return t.c[declared.column].is_(bool(value))
+        target = self._target(declared)
+        ids = sa.select(target.c.id).where(target.c[declared.key].in_(list(value)))
         if self.spec.name == "workers":  # workers reach grids through their assignments
             assignments = self.tables["grid_assignments"]
             return t.c.id.in_(sa.select(assignments.c.worker_id)
                               .where(assignments.c.grid_id.in_(ids)))
-        if column in t.c:
-            return t.c[column].in_(ids)
+        if declared.column in t.c:
+            return t.c[declared.column].in_(ids)
         # Located rows have no community column: they are in the community's grids.
         grids = self.tables["grids"]
         return t.c.grid_id.in_(sa.select(grids.c.id).where(grids.c.community_id.in_(ids)))
-
-    def _ids(self, name: str, kind: str, table: str | None, key: str, value: Any) -> Any:
-        if kind == "id":
-            return [int(value)]
-        if table == "grids":  # grid codes name grids of the published plan
-            return sa.select(PUBLISHED_GRIDS.c.id).where(PUBLISHED_GRIDS.c.code == value)
-        assert table is not None
-        target = self.tables[table]
-        return sa.select(target.c.id).where(target.c[key] == value)
 
     def order(self, sort: list[str]) -> list[Any]:
         order = []

@@ -93,6 +93,7 @@ class Repository:
              ) -> tuple[list[dict], int]:
         clauses = ListClauses(self.spec, self.table, self.catalog.srid,
                               self.catalog.metadata.tables)
+        clauses.check_known(conn, q)
         where = clauses.where(q) + (extra_where or [])
         total = conn.execute(sa.select(sa.func.count()).select_from(self.table)
                              .where(*where)).scalar_one()
@@ -131,6 +132,8 @@ class Repository:
         extra = values.pop("properties", None)
         if extra is not None and not isinstance(extra, dict):
             raise InvalidInput("properties must be a JSON object", field="properties")
+        own_ids = {"external_id": values.pop("external_id")} if "external_id" in values \
+            and "external_id" in self.table.c else {}
         for name in (*READ_ONLY, *self.spec.hidden):
             if name in values:
                 raise InvalidInput(f"{name} cannot be written here: "
@@ -148,6 +151,7 @@ class Repository:
         if extra is not None:
             checked["properties"] = extra
         checked.update(ids)
+        checked.update(own_ids)
         return checked
 
     def create(self, conn: sa.Connection, values: dict[str, Any], geometry: dict | None,

@@ -17,38 +17,48 @@ PLAN_KIND = Kind("grid_plans", "grid_plans", (
     Field("valid_to", "datetime"),
 ), None, linked=False)
 
-FilterType = Literal["codes", "text", "id", "code", "bool", "bbox", "time", "special"]
+FilterType = Literal["codes", "text", "ref", "bool", "bbox", "time", "special"]
 
 
 @dataclass(frozen=True)
 class Filter:
-    """A list filter: the query parameter, what it matches and how."""
+    """A list filter: the query parameter, what it matches and how.
+
+    ``codes`` match a column against its vocabulary; ``text`` against the values the
+    column holds; ``ref`` name rows of another table (``table``) by its ``key`` column
+    (a code, a name or the id) and match ``column`` against their ids. Every kind but
+    ``bool``, ``bbox`` and ``time`` takes several values, repeated or comma-separated, and
+    a value that names nothing is refused."""
 
     name: str
     type: FilterType
     description: str
-    column: str | None = None  # the column it compares (codes, text, id, bool)
-    table: str | None = None  # code filters: the table whose code (or name) it names
-    key: str = "code"  # code filters: that table's key column
+    column: str | None = None  # the column it compares
+    table: str | None = None  # ref: the table it names rows of
+    key: str = "id"  # ref: that table's column the values are
+
+
+def ref(name: str, description: str, column: str, table: str, key: str = "id") -> Filter:
+    return Filter(name, "ref", description, column, table, key)
 
 
 BBOX = Filter("bbox", "bbox", "minLon,minLat,maxLon,maxLat in WGS84: rows whose geometry "
               "intersects the box")
 TIME = Filter("time", "time", "start/end: ISO 8601 date or date-time; [start, end)")
-GRID = Filter("grid", "code", "grid code in the published plan", "grid_id", "grids")
-GRID_ID = Filter("grid_id", "id", "grid id", "grid_id")
-COMMUNITY = Filter("community", "code", "community (area) code: rows in its grids",
+# Grid codes name grids of the published plan, whose view the database keeps.
+GRID = ref("grid", "grid codes in the published plan", "grid_id", "published_grids", "code")
+GRID_ID = ref("grid_id", "grid ids", "grid_id", "grids")
+COMMUNITY = ref("community", "community (area) codes: rows in their grids", "community_id",
+                "areas", "code")
+COMMUNITY_ID = ref("community_id", "community (area) ids: rows in their grids",
                    "community_id", "areas")
-COMMUNITY_ID = Filter("community_id", "id", "community (area) id: rows in its grids",
-                      "community_id")
 SYNTHETIC = Filter("synthetic", "bool", "true: only synthetic (demo) rows; false: only "
                    "real ones", "synthetic")
 LOCATED = (BBOX, GRID, GRID_ID, COMMUNITY, COMMUNITY_ID, SYNTHETIC)
 
 
 def codes(name: str, what: str) -> Filter:
-    return Filter(name, "codes", f"{what}: one or more codes, comma-separated or repeated",
-                  name)
+    return Filter(name, "codes", what, name)
 
 
 @dataclass(frozen=True)
@@ -82,31 +92,30 @@ class ResourceSpec:
 RESOURCES: dict[str, ResourceSpec] = {r.name: r for r in (
     ResourceSpec("areas", KINDS["areas"], ("id", "code", "name", "level"), (
         BBOX, codes("level", "area level"),
-        Filter("parent", "code", "parent area code", "parent_id", "areas"),
-        Filter("parent_id", "id", "parent area id", "parent_id"),
+        ref("parent", "parent area codes", "parent_id", "areas", "code"),
+        ref("parent_id", "parent area ids", "parent_id", "areas"),
     ), id_fields=("parent_id",), hidden=("parent_code",)),
     ResourceSpec("plans", PLAN_KIND, ("id", "name", "state", "valid_from"), (
         codes("state", "plan state"),)),
     ResourceSpec("grids", KINDS["grids"], ("id", "code", "name"), (
-        BBOX, Filter("plan", "code", "grid plan name", "plan_id", "grid_plans", "name"),
-        Filter("plan_id", "id", "grid plan id", "plan_id"),
-        Filter("community", "code", "community (area) code", "community_id", "areas"),
-        Filter("community_id", "id", "community (area) id", "community_id"),
+        BBOX, ref("plan", "grid plan names", "plan_id", "grid_plans", "name"),
+        ref("plan_id", "grid plan ids", "plan_id", "grid_plans"),
+        ref("community", "community (area) codes", "community_id", "areas", "code"),
+        ref("community_id", "community (area) ids", "community_id", "areas"),
     ), id_fields=("plan_id", "community_id"), hidden=("community_code",)),
     ResourceSpec("people", KINDS["people"], ("id", "name", "birth_date", "residence_type"), (
         *LOCATED, codes("residence_type", "registered or floating residents"),
-        Filter("special", "special", "special groups (comma-separated or repeated), or "
-               "'any' for people in any of them"),
-        Filter("household_id", "id", "household id", "household_id"),
-        Filter("building_id", "id", "building id", "building_id"),
+        Filter("special", "special", "special groups, or 'any' for people in any of them"),
+        ref("household_id", "household ids", "household_id", "households"),
+        ref("building_id", "building ids", "building_id", "buildings"),
     ), id_fields=("building_id", "household_id"), masked=("id_number", "phone"),
         hidden=("building_id_ref", "household_id_ref")),
     ResourceSpec("buildings", KINDS["buildings"], ("id", "name", "levels", "households"), (
-        *LOCATED, Filter("use", "text", "building use (OpenStreetMap building=* value): "
-                         "comma-separated or repeated", "use"),
+        *LOCATED, Filter("use", "text", "building uses (OpenStreetMap building=* values)",
+                         "use"),
     )),
     ResourceSpec("households", KINDS["households"], ("id", "unit", "members"), (
-        *LOCATED, Filter("building_id", "id", "building id", "building_id"),
+        *LOCATED, ref("building_id", "building ids", "building_id", "buildings"),
     ), id_fields=("building_id",), hidden=("building_id_ref",)),
     ResourceSpec("places", KINDS["places"], ("id", "name", "category", "risk_level"), (
         *LOCATED, codes("category", "place category"), codes("risk_level", "risk level"),
@@ -123,9 +132,9 @@ RESOURCES: dict[str, ResourceSpec] = {r.name: r for r in (
         codes("source", "source"), TIME,
     ), time_column="occurred_at"),
     ResourceSpec("workers", KINDS["workers"], ("id", "name", "employee_no"), (
-        Filter("grid", "code", "grid code in the published plan: its assigned workers",
-               "grid_id", "grids"),
-        Filter("grid_id", "id", "grid id: its assigned workers", "grid_id"),
+        ref("grid", "grid codes in the published plan: their assigned workers", "grid_id",
+            "published_grids", "code"),
+        ref("grid_id", "grid ids: their assigned workers", "grid_id", "grids"),
         Filter("active", "bool", "true: active workers only; false: inactive only",
                "active"),
         SYNTHETIC,

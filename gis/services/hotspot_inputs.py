@@ -19,14 +19,20 @@ import sqlalchemy as sa
 
 from .. import taxonomy
 from ..errors import InvalidInput, NotFound
-from ..hotspots.defaults import DEFAULT_BAND_M, DEFAULT_CELL_M, MAX_CELL_M, MIN_CELL_M
+from ..hotspots.defaults import (
+    DEFAULT_BAND_M,
+    DEFAULT_CELL_M,
+    MAX_BAND_M,
+    MAX_CELL_M,
+    MIN_BAND_M,
+    MIN_CELL_M,
+)
 from ..hotspots.lattice import lattice
 from ..hotspots.weights import WeightsKind
 from ..sqlfiles import incident_filter_params, read_query
 
 Unit = Literal["lattice", "grids"]
 Shape = Literal["hex", "square"]
-MIN_BAND_M, MAX_BAND_M = 10.0, 10_000.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from ..errors import InvalidInput
 from ..hotspots.areas import hotspot_areas
 from ..hotspots.cube import BIN_FREQUENCIES, binned_counts, counts, time_bins
+from ..hotspots.defaults import RANKING_DAYS
 from ..hotspots.emerging import emerging_hotspots
 from ..hotspots.forecast import METHODS, Incidents, backtest, forecast
 from ..hotspots.gistar import gi_star
@@ -36,7 +37,6 @@ from .hotspot_inputs import Selection
 
 MAX_PERMUTATIONS = 999
 MAX_KNOX_INCIDENTS = 20_000
-RANKING_DAYS = 30
 BACKTEST_STEPS = 1 + len(METHODS)  # reading, then each method
 T = TypeVar("T")
 
@@ -220,7 +220,7 @@ class HotspotService:
                 progress("read the units and incidents")
             return backtest(cells, Incidents.from_frame(points), window.train_start,
                             window.train_end, window.test_end, progress=progress)
-        return self._cached("backtest", (sel.units_key, scored), version, compute)
+        return self._cached("backtest", (sel, window), version, compute)
 
     def ranking(self, start: datetime | None = None, end: datetime | None = None,
                 months: int = 12) -> list[dict[str, Any]]:

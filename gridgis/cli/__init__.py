@@ -13,7 +13,7 @@ import typer
 
 from gridgis import __version__
 
-from . import analysis, data, database, plans, service
+from . import analysis, assets, data, database, demo, plans, serve
 from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -35,10 +35,12 @@ def root(version: Annotated[bool, typer.Option(
 
 app.add_typer(database.app, name="db")
 app.add_typer(plans.app, name="plans")
+app.add_typer(assets.app, name="assets")
 database.register(app)
 data.register(app)
 analysis.register(app)
-service.register(app)
+serve.register(app)
+demo.register(app)
 
 
 def main() -> None:

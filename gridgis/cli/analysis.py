@@ -34,19 +34,14 @@ def register(root: typer.Typer) -> None:
         from rich.table import Table
 
         from gridgis.gis.db import open_database
-        from gridgis.gis.errors import InvalidInput
         from gridgis.gis.services.hotspot_inputs import Selection
         from gridgis.gis.services.hotspots import BACKTEST_STEPS, BacktestWindow, HotspotService
-        from gridgis.gis.times import parse_instant
+        from gridgis.gis.times import required_instant
 
-        instants = []
-        for name, value in (("train-start", train_start), ("train-end", train_end),
-                            ("test-end", test_end)):
-            parsed = parse_instant(value, f"--{name}", timezone)
-            if parsed is None:
-                raise InvalidInput(f"--{name} is empty", field=f"--{name}")
-            instants.append(pd.Timestamp(parsed))
-        window = BacktestWindow(*instants)
+        window = BacktestWindow(*(pd.Timestamp(required_instant(value, f"--{name}", timezone))
+                                  for name, value in (("train-start", train_start),
+                                                      ("train-end", train_end),
+                                                      ("test-end", test_end))))
         selection = Selection(unit.value, cell, tuple(category or ()))
         with open_database() as db, progress("backtesting", total=BACKTEST_STEPS) as steps:
             service = HotspotService(db.engine, db.srid)

@@ -10,7 +10,7 @@ import typer
 
 from gridgis.gis.importing.kinds import KINDS
 
-from .console import out, print_rejections, progress, row_list
+from .console import err, out, print_rejections, progress, row_list
 
 KindName = enum.Enum("KindName", {name: name for name in KINDS}, type=str)  # type: ignore[misc]
 KIND_HELP = "what the file holds"
@@ -54,7 +54,7 @@ def register(root: typer.Typer) -> None:
                     db, kind.value, file, mapping=spec, plan_name=plan,
                     skip_invalid=skip_invalid, repair=repair, timezone=timezone,
                     rejects_path=rejects or rejects_beside(file, Path.cwd()),
-                    progress=steps.update)
+                    progress=steps.update if err.is_terminal else None)
             except ImportRejected as exc:
                 print_rejections(exc.rejections)
                 raise

@@ -82,7 +82,8 @@ def test_missing_map_libraries_are_a_503_naming_the_command(seeded, tmp_path):
     db, _ = seeded
     settings = Settings(assets=AssetSettings(assets_dir=tmp_path / "empty"))
     with TestClient(create_app(settings, database=db)) as client:
-        for page in ("/maps/grids", "/maps/incidents", "/maps/hotspots", "/docs"):
+        for page in ("/maps/grids", "/maps/incidents", "/maps/hotspots", "/docs",
+                     "/static/vendor/leaflet/dist/leaflet.js"):
             response = client.get(page)
             assert response.status_code == 503, page
             assert "gridgis assets fetch" in response.json()["detail"]
@@ -115,7 +116,7 @@ def test_publishing_over_the_http_time_limit_is_a_503_and_changes_nothing(seeded
             BEGIN PERFORM pg_sleep(3); RETURN NEW; END $$;
             CREATE TRIGGER slow BEFORE UPDATE ON incidents
                 FOR EACH ROW EXECUTE FUNCTION slow_relink();"""))
-    settings = Settings(api=ApiSettings(long_statement_timeout_ms=1_000))
+    settings = Settings(api=ApiSettings(publish_timeout_ms=1_000))
     with TestClient(create_app(settings, database=db)) as client:
         response = client.post(f"/plans/{draft}/publish")
     assert response.status_code == 503, response.text

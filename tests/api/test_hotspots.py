@@ -62,8 +62,9 @@ def test_near_repeat_table_and_bad_bands(hot_client):
         "distance_bands": "0,50,100", "time_bands": "0,14,28", "permutations": 19}).json()
     assert len(body["table"]) == 4
     assert {"observed", "expected", "ratio", "p"} <= set(body["table"][0])
-    bad = hot_client.get("/hotspots/near-repeat", params={"distance_bands": "10,5"})
-    assert bad.status_code == 422 and bad.json()["field"] == "distance_bands"
+    for bands in ("10,5", "0,100,inf", "0,nan", "0,x"):
+        bad = hot_client.get("/hotspots/near-repeat", params={"distance_bands": bands})
+        assert bad.status_code == 422 and bad.json()["field"] == "distance_bands", bands
 
 
 def test_forecast_and_backtest(hot_client):

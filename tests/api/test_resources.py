@@ -267,3 +267,18 @@ def test_not_found_and_bad_ids(client):
     assert_problem(client.get("/incidents/abc"), 422)
     assert_problem(client.patch("/incidents/987654", params={"version": 1},
                                 json={"status": "closed"}), 404)
+
+
+def test_external_id_is_written_and_unique(client):
+    body = point_feature(category="fire", occurred_at="2026-01-01", external_id="CASE-1")
+    created = client.post("/incidents", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["properties"]["external_id"] == "CASE-1"
+    assert_problem(client.post("/incidents", json=body), 409)
+
+
+def test_an_update_names_the_fields_it_changes_only(client, ids):
+    url = f"/incidents/{ids['incident0']}"
+    row = client.get(url).json()["properties"]
+    body = assert_problem(client.patch(url, params={"version": row["version"]}, json=row), 422)
+    assert body["field"] in ("id", "grid_id", "created_at", "updated_at")

@@ -1,12 +1,21 @@
 """Grid linking by the database: insert, update, move, boundary rule, plan changes."""
 
+import time
+
 import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
 
 from gridgis.gis.errors import NotFound
-from gridgis.gis.linking import LINKED_TABLES, GridIndex, publish_plan, relink, unassigned_counts
+from gridgis.gis.linking import (
+    LINKED_TABLES,
+    GridIndex,
+    TimeLimit,
+    publish_plan,
+    relink,
+    unassigned_counts,
+)
 from tests.helpers import X0, Y0, add_grid, add_incident, add_plan, fishnet, grid_of, square
 
 
@@ -176,3 +185,13 @@ def test_publish_plan_switches_plans_and_relinks_with_progress(conn):
 def test_publishing_a_missing_plan_is_not_found(conn):
     with pytest.raises(NotFound):
         publish_plan(conn, 424242)
+
+
+def test_a_time_limit_bounds_the_whole_run_not_each_statement(conn):
+    limit = TimeLimit(conn, 300)
+    limit.next_statement()
+    conn.execute(sa.text("SELECT pg_sleep(0.1)"))  # within the budget
+    time.sleep(0.3)  # the budget is spent
+    limit.next_statement()
+    with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+        conn.execute(sa.text("SELECT pg_sleep(0.05)"))

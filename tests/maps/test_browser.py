@@ -75,6 +75,21 @@ def test_grid_popup_fetches_the_summary_and_escapes_it(server):
         _clean(log)
 
 
+def test_grid_popup_counts_the_page_period(server):
+    with browser_page(server) as (page, log):
+        page.goto(f"{server}/maps/grids?lang=en&measure=people&start=2026-02-01",
+                  wait_until="networkidle")
+        where = page.evaluate(GRID_CENTRE, "110101001001000")
+        with page.expect_response(lambda r: "/summary" in r.url) as answer:
+            page.mouse.click(where["x"], where["y"])
+        assert answer.value.status == 200
+        assert "start=2026-02-01" in answer.value.url and "measure" not in answer.value.url
+        page.wait_for_selector(".gridgis-summary table")
+        text = page.locator(".gridgis-summary").inner_text()
+        assert "violent_crime: 1" in text and "property_crime" not in text
+        _clean(log)
+
+
 def test_hostile_names_show_as_text_in_tooltips(seeded, api_settings):
     import sqlalchemy as sa
 

@@ -95,3 +95,39 @@ def test_empty_database_page_says_what_to_do(make_db):
     with TestClient(create_app(Settings(), database=db)) as client:
         html = client.get("/maps/grids", params={"lang": "en"}).text
     assert "Run gridgis demo or import data" in html
+
+
+LINK = re.compile(r'href="([^"#]+)"')
+
+
+def _links(html: str, page: str) -> list[str]:
+    from html import unescape
+    from urllib.parse import urljoin
+
+    return [urljoin(f"http://testserver{page}", unescape(href)) for href in LINK.findall(html)
+            if not href.startswith(("http", "/static/"))]
+
+
+def test_every_link_a_page_offers_answers(client):
+    for page in ("/?lang=zh", "/?lang=en", "/maps/grids?lang=en&start=2026-01-01",
+                 "/maps/incidents?lang=zh", "/maps/hotspots?lang=en"):
+        html = client.get(page).text
+        links = _links(html, page)
+        assert links or not page.startswith(("/?", "/maps/grids")), page
+        for link in links:
+            assert client.get(link).status_code == 200, (page, link)
+
+
+def test_the_data_urls_a_page_fetches_answer(client):
+    html = client.get("/maps/hotspots", params={"lang": "en"}).text
+    urls = re.findall(r'"(/hotspots/[^"]+)"', html.replace("\\u0026", "&"))
+    assert any(u.startswith("/hotspots/near-repeat?") for u in urls)
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_filter_forms_submit_what_the_pages_accept(client):
+    blank = {"lang": "en", "category": "", "start": "", "end": ""}
+    assert client.get("/maps/incidents", params=blank).status_code == 200
+    for extra in ({"unit": "grids"}, {"unit": "lattice", "print": "a4"}):
+        assert client.get("/maps/hotspots", params={**blank, **extra}).status_code == 200

@@ -15,7 +15,9 @@ depends_on = None
 def upgrade() -> None:
     op.execute("""
         CREATE VIEW published_grids AS
-        SELECT g.* FROM grids g
+        SELECT g.id, g.plan_id, g.code, g.name, g.community_id, g.external_id, g.properties,
+               g.geom, g.version, g.created_at, g.updated_at
+        FROM grids g
         JOIN grid_plans p ON p.id = g.plan_id AND p.state = 'published';
         COMMENT ON VIEW published_grids IS
             'The grids of the one published grid plan (read-only).';

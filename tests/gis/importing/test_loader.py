@@ -415,3 +415,11 @@ def test_local_times_around_daylight_saving_changes(make_db, tmp_path):
                                    "ORDER BY id")).scalars().all()
     # 01:30 PDT (first occurrence) = 08:30 UTC; 02:30 does not exist, moved to 03:30 PDT
     assert [t.isoformat() for t in got] == ["2020-11-01T08:30:00", "2020-03-08T10:30:00"]
+
+
+def test_progress_reports_rows_read_of_the_total(with_grids, tmp_path):
+    incidents_frame(250).to_csv(tmp_path / "i.csv", index=False)
+    seen: list[tuple[int, int | None]] = []
+    import_file(with_grids, "incidents", tmp_path / "i.csv",
+                progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (250, 250)

@@ -90,3 +90,19 @@ def test_ranking_defaults_to_the_last_thirty_days_of_data(hot):
     assert rows[0]["end"] - rows[0]["start"] == pd.Timedelta(days=30)
     latest = max(r["end"] for r in rows)
     assert latest > pd.Timestamp("2026-06-01", tz="UTC")
+
+
+def test_backtests_of_different_windows_are_different_results(hot):
+    service = HotspotService(hot.engine, 32635)
+
+    def scored(train_end: str) -> int:
+        window = BacktestWindow(*(pd.Timestamp(d, tz="UTC") for d in
+                                  ("2026-01-01", train_end, "2026-07-01")))
+        return int(service.backtest(Selection("grids"), window)["incidents"].iloc[0])
+
+    early, late = scored("2026-03-01"), scored("2026-05-01")
+    fresh = HotspotService(hot.engine, 32635)
+    window = BacktestWindow(*(pd.Timestamp(d, tz="UTC") for d in
+                              ("2026-01-01", "2026-05-01", "2026-07-01")))
+    assert late == int(fresh.backtest(Selection("grids"), window)["incidents"].iloc[0])
+    assert early > late

@@ -1,4 +1,4 @@
-"""``gridgis serve``, ``gridgis demo`` and ``gridgis assets``."""
+"""``gridgis demo``: build the demo district once, then serve it."""
 
 from __future__ import annotations
 
@@ -7,23 +7,14 @@ from typing import Annotated
 import typer
 
 from .console import out
-
-HOST, PORT = "127.0.0.1", 8000
+from .serve import HOST, PORT, Host, Port, run_server
 
 
 def register(root: typer.Typer) -> None:
     @root.command()
-    def serve(host: Annotated[str, typer.Option(help="address to listen on")] = HOST,
-              port: Annotated[int, typer.Option(help="port")] = PORT) -> None:
-        """Serve the API and map pages (on the embedded database unless
-        GRIDGIS_DATABASE_URL is set)."""
-        run_server(host, port)
-
-    @root.command()
     def demo(reset: Annotated[bool, typer.Option(help="rebuild from scratch")] = False,
              serve: Annotated[bool, typer.Option(help="serve the app afterwards")] = True,
-             host: Annotated[str, typer.Option(help="address to listen on")] = HOST,
-             port: Annotated[int, typer.Option(help="port")] = PORT,
+             host: Host = HOST, port: Port = PORT,
              months: Annotated[int | None, typer.Option(
                  help="months of synthetic incidents (default: the demo model's)")]
              = None) -> None:
@@ -56,30 +47,3 @@ def register(root: typer.Typer) -> None:
                     f"{n} {k}" for k, n in summary.counts.items())), highlight=False)
             if serve:
                 run_server(host, port)
-
-    assets = typer.Typer(help="Map libraries served by gridgis (fetched from npm once).",
-                         no_args_is_help=True)
-    root.add_typer(assets, name="assets")
-
-    @assets.command("fetch")
-    def fetch_assets(force: Annotated[bool, typer.Option(
-            help="fetch again even when present")] = False) -> None:
-        """Fetch Leaflet and its plugins (into GRIDGIS_ASSETS_DIR, default
-        GRIDGIS_HOME/assets) so that every page works offline."""
-        from gridgis.maps.assets import AssetSettings, fetch
-
-        root_dir = AssetSettings().vendor_dir
-        fetched = fetch(root_dir, force=force)
-        out.print(("fetched " + ", ".join(fetched) if fetched else "assets already present")
-                  + f" in {root_dir}", highlight=False)
-
-
-def run_server(host: str, port: int) -> None:
-    import uvicorn
-
-    from gridgis.maps.assets import AssetSettings, require
-
-    require(AssetSettings().vendor_dir)
-    out.print(f"gridgis on http://{host}:{port}/  (API docs: /docs)", highlight=False)
-    uvicorn.run("gridgis.api.app:create_app", factory=True, host=host, port=port,
-                log_level="info")
