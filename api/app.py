@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app = FastAPI(title="gridgis", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
+                  # operation ids a generated client names its functions by: the
+                  # handler's name (resource routes set theirs, list_incidents and so on)
+                  generate_unique_id_function=lambda route: route.name,
                   description="Grid-management GIS: grids, people, places, things and "
                               "incidents (网格化管理：人、地、物、事). Repeated query "
                               "parameters may be repeated or given as a comma-separated "

@@ -92,6 +92,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
     answer = GeoJSONResponse if spec.spatial else JSONResponse
 
     @router.get("", summary=f"List {spec.name}", response_model=models.many,
+                operation_id=f"list_{spec.name}",
                 response_class=answer, responses=media("text/csv"),
                 description="Filters, paging (`limit`, `offset`, `next`/`prev` links) and "
                             "sorting; `f=csv` for CSV.")
@@ -112,11 +113,13 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         return collection(rows, total, q.limit, q.offset, spec.spatial, str(request.url))
 
     @router.get("/{row_id}", summary=f"Get one of {spec.name}", response_model=models.one,
+                operation_id=f"get_{spec.name}",
                 response_class=answer)
     def get_row(row_id: int, conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
         return single(Repository(catalog, spec).get(conn, row_id), spec.spatial)
 
     @router.post("", status_code=201, summary=f"Create one of {spec.name}",
+                 operation_id=f"create_{spec.name}",
                  response_model=models.one, response_class=answer,
                  description="A GeoJSON Feature (WGS84) for spatial resources, else a JSON "
                              "object. Invalid geometry is rejected with the reason unless "
@@ -131,6 +134,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         return single(row, spec.spatial, status=201)
 
     @router.patch("/{row_id}", summary=f"Update one of {spec.name}",
+                  operation_id=f"update_{spec.name}",
                   response_model=models.one, response_class=answer,
                   description="Send the version you edited (If-Match: the ETag, ?version=, "
                               "or version in the body); a stale version gets 409.")
@@ -147,6 +151,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         return single(row, spec.spatial)
 
     @router.delete("/{row_id}", status_code=204, summary=f"Delete one of {spec.name}",
+                   operation_id=f"delete_{spec.name}",
                    description="With If-Match or ?version=, only if the row is still at "
                                "that version (409 otherwise).")
     def delete_row(row_id: int, conn: ConnDep, catalog: CatalogDep,

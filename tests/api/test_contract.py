@@ -236,3 +236,10 @@ def test_no_path_value_gives_a_server_error(client, openapi):
             for method in item:
                 response = client.request(method, concrete, json={})
                 assert response.status_code < 500, (method, concrete, response.text)
+
+
+def test_operations_have_unique_names_a_client_can_use(openapi):
+    ids = [op["operationId"] for item in openapi["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert {"list_incidents", "get_people", "create_grids", "update_places", "grid_at",
+            "gi", "backtest_table"} <= set(ids)
