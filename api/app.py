@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -16,16 +17,19 @@ from fastapi.staticfiles import StaticFiles
 from gridgis import __version__
 from gridgis.gis.db import Database, current_srid, migrate, open_database
 from gridgis.gis.resources import RESOURCES
+from gridgis.gis.services.hotspots import warm_worker
+from gridgis.gis.transactions import forget_old_tokens
 from gridgis.maps import assets
 
 from . import errors
-from .middleware import BodySizeLimit
+from .middleware import BodySizeLimit, HeadAsGet, TrustedHosts
 from .models.common import Problem
 from .routes import docs, grids, hotspots, maps, plans, resources, stats
 from .settings import Settings
 from .state import AppState
 
 log = logging.getLogger("gridgis.api")
+TOKEN_HOUSEKEEPING_S = 15 * 60
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None
@@ -41,15 +45,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 initialised = current_srid(conn) is not None
             if initialised or settings.db.srid:
                 migrate(db.engine, settings.db.srid if not initialised else None)
-            app.state.gridgis = AppState(db)
+            app.state.gridgis = AppState(db, settings.api)
+            if initialised or settings.db.srid:
+                app.state.gridgis.reflect()  # now, before requests share the pool
             absent = assets.missing(settings.assets.assets_dir)
             if absent:
                 log.warning("map libraries missing from %s: map pages answer 503 until "
                             "`%s` is run", settings.assets.assets_dir, assets.FETCH_COMMAND)
-            # The analytics libraries take seconds to import; load them in the background
-            # so the first hotspot request does not wait for them.
-            threading.Thread(target=_warm_imports, name="gridgis-warm-up", daemon=True).start()
+            # The analysis workers take seconds to start and import their libraries: start
+            # them now, so that the first hotspot request does not wait for them.
+            if settings.api.analytics_warm:
+                app.state.gridgis.runner.warm(warm_worker)
+            housekeeping = asyncio.create_task(_forget_commit_tokens(db))
             yield
+            housekeeping.cancel()
+            app.state.gridgis.runner.close()
 
     app = FastAPI(title="gridgis", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
@@ -64,6 +74,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.register(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(TrustedHosts, hosts=settings.api.allowed_hosts)
     app.mount(assets.VENDOR_URL, VendorFiles(settings.assets.assets_dir), name="vendor")
     app.include_router(docs.router)
     app.include_router(maps.router)
@@ -89,6 +101,16 @@ class VendorFiles(StaticFiles):
         await super().check_config()
 
 
+async def _forget_commit_tokens(db: Database) -> None:
+    """Every quarter of an hour, drop the commit tokens no one will ask about again."""
+    while True:
+        await asyncio.sleep(TOKEN_HOUSEKEEPING_S)
+        try:
+            await anyio.to_thread.run_sync(forget_old_tokens, db.engine)
+        except Exception as exc:  # the database may be away; try again next time
+            log.warning("could not forget old commit tokens: %s", type(exc).__name__)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, plus the problem-details schema every error response names."""
     if app.openapi_schema is None:
@@ -100,8 +122,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def _warm_imports() -> None:
-    import esda  # noqa: F401
-    import libpysal.weights  # noqa: F401
-    import pymannkendall  # noqa: F401
-    import scipy.spatial  # noqa: F401

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Query, Request
-from pyproj import Geod
 
 from gridgis.gis import taxonomy
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.hotspots import HotspotService
 from gridgis.gis.times import parse_instant
+from gridgis.gis.transactions import unit_of_work
 from gridgis.maps import assets
 
 from .errors import PreconditionRequired
+from .lane import AnalyticsLane
 from .settings import Settings
 from .state import AppState
 
-_GEOD = Geod(ellps="WGS84")
+EARTH_RADIUS_M = 6_371_007.2  # authalic: a sphere with the ellipsoid's area
 REPEATABLE = "repeat the parameter or give a comma-separated list"
 
 
@@ -36,10 +38,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_connection(state: StateDep) -> Iterator[sa.Connection]:
-    """A connection in a transaction committed when the handler returns normally."""
-    with state.database.engine.begin() as conn:
-        yield conn
+def get_connection(state: StateDep, settings: SettingsDep) -> Iterator[sa.Connection]:
+    """A connection in a transaction, committed when the handler returns normally and
+    before the response is sent (the dependency's scope is the handler: see ConnDep), so
+    that no write is acknowledged that is not committed."""
+    with state.database.engine.connect() as conn:
+        with unit_of_work(conn, settings.api.commit_outcome_wait_s):
+            yield conn
 
 
 def get_catalog(state: StateDep) -> Catalog:
@@ -50,14 +55,19 @@ def get_hotspots(state: StateDep) -> HotspotService:
     return state.hotspots
 
 
+def get_lane(state: StateDep) -> AnalyticsLane:
+    return state.lane
+
+
 def require_assets(settings: SettingsDep) -> None:
     """Pages and the API docs need the vendored map libraries."""
     assets.require(settings.assets.assets_dir)
 
 
-ConnDep = Annotated[sa.Connection, Depends(get_connection)]
+ConnDep = Annotated[sa.Connection, Depends(get_connection, scope="function")]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 HotspotsDep = Annotated[HotspotService, Depends(get_hotspots)]
+LaneDep = Annotated[AnalyticsLane, Depends(get_lane)]
 AssetsDep = Annotated[None, Depends(require_assets)]
 
 
@@ -89,11 +99,14 @@ def parse_bbox(settings: SettingsDep,
     if len(parts) != 4:
         raise InvalidInput("bbox needs four numbers: minLon,minLat,maxLon,maxLat", field="bbox")
     west, south, east, north = parts
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise InvalidInput("bbox must be minLon,minLat,maxLon,maxLat with min < max inside "
-                           "-180..180 and -90..90", field="bbox")
-    area_km2 = abs(_GEOD.polygon_area_perimeter([west, east, east, west],
-                                                [south, south, north, north])[0]) / 1e6
+    if not all(math.isfinite(p) for p in parts) or not (
+            -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInput("bbox must be minLon,minLat,maxLon,maxLat inside -180..180 and "
+                           "-90..90 with minLat < maxLat", field="bbox")
+    if west >= east:
+        raise InvalidInput("a bbox across the antimeridian (minLon >= maxLon) is not "
+                           "supported; ask for its two halves", field="bbox")
+    area_km2 = bbox_area_km2(west, south, east, north)
     if area_km2 > settings.api.max_bbox_km2:
         raise InvalidInput(f"bbox covers {area_km2:,.0f} km², more than the "
                            f"{settings.api.max_bbox_km2:,.0f} km² a request may ask for",
@@ -102,6 +115,14 @@ def parse_bbox(settings: SettingsDep,
 
 
 BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(parse_bbox)]
+
+
+def bbox_area_km2(west: float, south: float, east: float, north: float) -> float:
+    """The area of a longitude-latitude box: R² · Δλ · (sin φ₂ − sin φ₁), exact on the
+    sphere and within 0.5 % on the ellipsoid, whole-world boxes included."""
+    span = math.radians(east - west)
+    band = math.sin(math.radians(north)) - math.sin(math.radians(south))
+    return EARTH_RADIUS_M ** 2 * span * band / 1e6
 
 
 class TimeRange:

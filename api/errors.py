@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -12,6 +14,7 @@ from psycopg import errors as pg_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridgis.gis.errors import (
+    Busy,
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
@@ -31,6 +34,7 @@ STATUS: list[tuple[type[GridGisError], int, str]] = [
     (InvalidInput, 422, "Invalid input"),
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
+    (Busy, 503, "Busy"),
     (NotInitialised, 503, "Database not initialised"),
     (DatabaseUnavailable, 503, "Database unavailable"),
     (ConfigurationError, 503, "Service misconfigured"),
@@ -55,6 +59,31 @@ def problem(status: int, title: str, detail: str, *, retry_after: int | None = N
                         headers=headers)
 
 
+def log_without_values(request: Request, exc: BaseException) -> None:
+    """Log an unexpected error by where it happened (type, SQLSTATE, the frames of its
+    traceback) and never by its message: messages carry the values sent, and those may
+    be residents' personal data."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s%s on %s %s\n%s", type(exc).__name__,
+              f" (SQLSTATE {state})" if state else "", request.method, request.url.path,
+              frames)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the service answers on the request's path (Starlette's own 405 names
+    only the first route the path matched), from the routes the OpenAPI document lists."""
+    methods: set[str] = set()
+    for path, item in request.app.openapi()["paths"].items():
+        # every path parameter of this API is an id (its route converts it to int)
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[0-9]+", re.escape(path)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in item}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def field_name(location: tuple | list) -> str:
     """The parameter or field a validation error is about: without where it came from
     (body, query…), the body-shape tags and a Feature's ``properties`` level."""
@@ -74,7 +103,8 @@ def register(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: GridGisError) -> JSONResponse:
         for cls, status, title in STATUS:
             if isinstance(exc, cls):
-                retry = RETRY_AFTER_S if isinstance(exc, DatabaseUnavailable) else None
+                retry = exc.retry_after if isinstance(exc, Busy) else \
+                    RETRY_AFTER_S if isinstance(exc, DatabaseUnavailable) else None
                 return problem(status, title, exc.message, retry_after=retry,
                                **_jsonable(exc.details))
         return problem(500, "Error", exc.message)
@@ -92,7 +122,22 @@ def register(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem(exc.status_code, detail, detail)
+        response = problem(exc.status_code, detail, detail)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
+
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def pool_exhausted(request: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
+        log.warning("no database connection free: %s", type(exc).__name__)
+        return problem(503, "Service busy", "every database connection is in use; try "
+                       "again shortly", retry_after=RETRY_AFTER_S)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log_without_values(request, exc)
+        return problem(500, "Internal error", "an unexpected error happened; it was logged")
 
     @app.exception_handler(sa.exc.OperationalError)
     @app.exception_handler(sa.exc.InterfaceError)
@@ -113,7 +158,7 @@ def register(app: FastAPI) -> None:
         if isinstance(exc.orig, pg_errors.DataError):
             return problem(422, "Invalid input", f"the database rejected a value: "
                            f"{getattr(exc.orig.diag, 'message_primary', exc.orig)}")
-        log.exception("database error")
+        log_without_values(request, exc)
         return problem(500, "Internal error", "an unexpected database error happened")
 
 

@@ -1,10 +1,57 @@
-"""ASGI middleware: the request body limit."""
+"""ASGI middleware: the host names the service answers to, HEAD as GET, and the request
+body limit."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import problem
+
+
+class TrustedHosts:
+    """Answer only requests addressed to a configured host name: a page on another site
+    that resolves its own name to 127.0.0.1 (DNS rebinding) must not reach the service."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str]) -> None:
+        self.app = app
+        self.anything = "*" in hosts
+        self.hosts = {h.lower() for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.anything:
+            await self.app(scope, receive, send)
+            return
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name not in self.hosts:
+            response = problem(400, "Unknown host",
+                               f"this service answers to {', '.join(sorted(self.hosts))}; "
+                               "add the name to GRIDGIS_API_ALLOWED_HOSTS to use another",
+                               field="Host")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD is GET without the body (RFC 9110), on every GET route and page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class BodySizeLimit:

@@ -9,13 +9,23 @@ from gridgis.gis.db import Database, current_srid
 from gridgis.gis.errors import NotInitialised
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.cache import ResultCache
-from gridgis.gis.services.hotspots import HotspotService
+from gridgis.gis.services.hotspots import HotspotService, init_worker
+from gridgis.gis.services.runner import ProcessRunner
+
+from .lane import AnalyticsLane
+from .settings import ApiSettings
 
 
 class AppState:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, settings: ApiSettings | None = None) -> None:
+        settings = settings or ApiSettings()
         self.database = database
-        self.results = ResultCache()
+        url = database.engine.url.render_as_string(hide_password=False)
+        self.runner = ProcessRunner(settings.analytics_slots, settings.analytics_wait_s,
+                                    settings.analytics_max_pending, initializer=init_worker,
+                                    initargs=(url,))
+        self.results = ResultCache(runner=self.runner)
+        self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._hotspots: HotspotService | None = None
@@ -24,18 +34,26 @@ class AppState:
     def srid(self) -> int:
         return self.catalog.srid
 
+    def reflect(self) -> None:
+        """Build the catalog now (at start-up)."""
+        self.catalog  # noqa: B018 - the property reflects on first use
+
     @property
     def catalog(self) -> Catalog:
-        """Reflected on first use: the schema may be created after the app starts."""
-        with self._lock:
-            if self._catalog is None:
-                with self.database.engine.connect() as conn:
-                    srid = current_srid(conn)
-                if srid is None:
-                    raise NotInitialised("the database has no gridgis schema yet: run "
-                                         "`gridgis demo` or `gridgis init`, then import data")
-                self._catalog = Catalog(self.database.engine, srid)
-            return self._catalog
+        """Reflected at start-up, or on first use when the schema is created later. No
+        lock is held while reading (a request waiting on one would keep its pooled
+        connection from the reader): concurrent first uses may both reflect; one wins."""
+        if self._catalog is None:
+            with self.database.engine.connect() as conn:
+                srid = current_srid(conn)
+            if srid is None:
+                raise NotInitialised("the database has no gridgis schema yet: run "
+                                     "`gridgis demo` or `gridgis init`, then import data")
+            catalog = Catalog(self.database.engine, srid)
+            with self._lock:
+                if self._catalog is None:
+                    self._catalog = catalog
+        return self._catalog
 
     @property
     def hotspots(self) -> HotspotService:

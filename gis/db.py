@@ -16,20 +16,35 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import Connection, Engine
 
 from .cluster import EmbeddedCluster
-from .errors import ConfigurationError, DatabaseUnavailable, NotInitialised
+from .errors import ConfigurationError, DatabaseUnavailable, NotFound, NotInitialised
 from .settings import DatabaseSettings
 
 MIN_SERVER_VERSION = 130000
 MIN_POSTGIS_MAJOR = 3
 
 
+POOL_TIMEOUT_S = 10  # a request waiting longer for a connection gets a 503
+MAX_ID = 2**63 - 1  # bigserial
+
+
+def require_id(value: int, what: str) -> int:
+    """An id a row could have; any other names no row (NotFound, not a database error)."""
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"no {what} with id {value}")
+    return value
+
+
 def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
                      pool_size: int = 5) -> Engine:
+    """An engine whose errors never carry bound values (they may be personal data, and
+    errors reach logs)."""
     return sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=POOL_TIMEOUT_S,
         pool_pre_ping=True,
+        hide_parameters=True,
         connect_args={
             "connect_timeout": 10,
             "options": f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC",

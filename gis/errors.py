@@ -14,6 +14,18 @@ class GridGisError(Exception):
         self.message = message
         self.details = details
 
+    def __reduce__(self):
+        # Pickled whole (an analysis' error crosses from its worker process): the
+        # default would rebuild it from ``args`` and lose the details.
+        return _restore, (type(self), self.args, self.__dict__.copy())
+
+
+def _restore(cls: type[GridGisError], args: tuple, state: dict) -> GridGisError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(GridGisError):
     """The environment cannot run gridgis (missing binaries, unwritable directory...)."""
@@ -21,6 +33,15 @@ class ConfigurationError(GridGisError):
 
 class DatabaseUnavailable(GridGisError):
     """The database cannot be reached."""
+
+
+class Busy(GridGisError):
+    """Too much heavy work at once, or an answer still being computed: ask again after
+    ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotInitialised(GridGisError):

@@ -17,6 +17,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .db import require_id
 from .errors import NotFound
 
 PUBLISHED_GRIDS_SQL = sa.text("SELECT id, code, ST_AsBinary(geom) AS wkb FROM published_grids")
@@ -108,6 +109,7 @@ def publish_plan(conn: Connection, plan_id: int, progress: Progress | None = Non
     in the caller's transaction (within ``time_limit_ms`` in all when given). Returns how
     many entities changed grid."""
     started = time.monotonic()
+    require_id(plan_id, "grid plan")
     if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
                     {"p": plan_id}).first() is None:
         raise NotFound(f"no grid plan with id {plan_id}")

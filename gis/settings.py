@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DataSettings(BaseSettings):
+    """What counts as plausible data, at every way in (imports and the API)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_", extra="ignore")
+
+    earliest_date: date = Field(default=date(1900, 1, 1),
+                                description="dates before it are refused as implausible")
+    future_skew_hours: float = Field(default=24.0, ge=0, description="how far past the "
+                                     "clock an occurrence may lie (clocks and zones differ)")
 
 
 class DatabaseSettings(BaseSettings):

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .crs import deployment_area
+from .db import require_id
 from .errors import InvalidInput, NotFound
 from .sqlfiles import incident_filter_params, read_query
 
@@ -16,6 +18,9 @@ def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
         raise InvalidInput(f"lon {lon}, lat {lat} is not a WGS84 location"
                            + (" (lon and lat look swapped)" if abs(lat) > 90 >= abs(lon)
                               else ""), field="lat" if abs(lat) > 90 else "lon")
+    if not deployment_area(srid).contains(lon, lat):  # nor could it be projected
+        raise NotFound(f"lon {lon}, lat {lat} lies outside the area this deployment covers, "
+                       "so outside every grid")
     row = conn.execute(sa.text(read_query("grid_at.sql")),
                        {"lon": lon, "lat": lat, "srid": srid}).first()
     if row is None:
@@ -35,6 +40,7 @@ def workers_of(conn: sa.Connection, grid_id: int) -> list[dict]:
 
 def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = None,
                  end: datetime | None = None, categories: tuple[str, ...] = ()) -> dict:
+    require_id(grid_id, "grid")
     exists = conn.execute(sa.text("SELECT code, name FROM grids WHERE id = :g"),
                           {"g": grid_id}).first()
     if exists is None:

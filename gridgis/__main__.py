@@ -1,3 +1,4 @@
 from gridgis.cli import main
 
-main()
+if __name__ == "__main__":  # analysis workers import this module again: do not rerun
+    main()

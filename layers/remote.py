@@ -8,6 +8,8 @@ from branca.element import MacroElement, Template
 
 from .encoding import TOOLTIP_JS, script_json
 
+RETRIES = 6  # asks after a 503 before the layer stays empty
+
 
 class RemoteGeoJson(MacroElement):
     """Fetches ``url`` (GeoJSON, or the member ``member`` of a JSON answer) into an empty
@@ -26,8 +28,21 @@ class RemoteGeoJson(MacroElement):
             if (!key) return style;
             return Object.assign({}, style, {fillColor: palette[f.properties[key]]});
           };
-          fetch({{ this.url_json }})
-            .then(function(r) { return r.ok ? r.json() : null; })
+          // An analysis still being computed answers 503 with Retry-After: ask again then
+          // (a few times), so that a long analysis appears when it is ready.
+          function load(attempts) {
+            return fetch({{ this.url_json }}).then(function(r) {
+              if (r.status === 503 && attempts > 0) {
+                var wait = parseInt(r.headers.get('Retry-After') || '5', 10);
+                return new Promise(function(resolve) {
+                  setTimeout(function() { resolve(load(attempts - 1)); },
+                             Math.min(Math.max(wait, 1), 60) * 1000);
+                });
+              }
+              return r.ok ? r.json() : null;
+            });
+          }
+          load({{ this.retries }})
             .then(function(answer) {
               var data = answer && ({{ this.member_json }} ? answer[{{ this.member_json }}]
                                                            : answer);
@@ -60,6 +75,7 @@ class RemoteGeoJson(MacroElement):
         self.lines_json = script_json(lines or [])
         self.member_json = script_json(member)
         self.tooltip_js = TOOLTIP_JS
+        self.retries = RETRIES
 
 
 def remote_layer(url: str, *, name: str, show: bool = True, **kwargs

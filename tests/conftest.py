@@ -27,6 +27,12 @@ from tests.helpers import HELSINKI_SRID
 
 pytest_plugins = ["tests.seed"]
 
+# Apps in tests start their analysis workers only when an analysis is asked for: most
+# tests never do, and each start costs seconds of CPU.
+os.environ.setdefault("GRIDGIS_API_ANALYTICS_WARM", "false")
+# The test client's requests are addressed to "testserver".
+os.environ.setdefault("GRIDGIS_API_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+
 _counter = itertools.count()
 
 
@@ -103,6 +109,19 @@ def cluster_home() -> Iterator[Path]:
     yield home
     EmbeddedCluster(home).stop()
     shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def own_cluster(cluster_home) -> Iterator[tuple[EmbeddedCluster, Database]]:
+    """A migrated database on an embedded cluster of the test's own, for tests that stop
+    or crash the server."""
+    cluster = EmbeddedCluster(cluster_home)
+    cluster.start()
+    engine = create_db_engine(cluster.url(), pool_size=8, statement_timeout_ms=10_000)
+    ensure_postgis(engine)
+    migrate(engine, 32635)
+    yield cluster, Database(engine)
+    engine.dispose()
 
 
 @pytest.fixture

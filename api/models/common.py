@@ -57,6 +57,7 @@ ERRORS: Responses = {
     status: {"description": description,
              "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
     for status, description in (
+        (400, "Malformed request: a body that is not UTF-8 JSON, a Host not served"),
         (404, "Not found"), (409, "Conflict (a stale version, a duplicate key)"),
         (413, "Request body too large"), (422, "Invalid input: the field says where"),
         (428, "A write without the version it edits"),

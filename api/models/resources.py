@@ -9,18 +9,39 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from geojson_pydantic import MultiPolygon, Point, Polygon
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, create_model
+from geojson_pydantic import MultiPolygon, Point
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    create_model,
+)
 
+from gridgis.gis.importing.convert import TEXT_MAX_CHARS, check_text
 from gridgis.gis.importing.kinds import Field as KindField
 from gridgis.gis.resources import RESOURCES, ResourceSpec
 
 from .common import FEATURE_TAG, FIELDS_TAG, Page
+from .geometry import MultiPolygonIn, PointIn, PolygonIn, geometry_in
 
-PYTHON_TYPES: dict[str, Any] = {"text": str, "int": int, "float": float, "bool": bool,
-                                "date": dt.date, "datetime": dt.datetime}
-GEOMETRY_IN: dict[str, Any] = {"point": Point, "polygon": Polygon | MultiPolygon,
-                               "point_or_polygon": Point | Polygon | MultiPolygon}
+# Bodies take JSON types as they are: a number is not a string, true is not 1.
+Text = Annotated[StrictStr, Field(max_length=TEXT_MAX_CHARS), AfterValidator(check_text)]
+BODY_TYPES: dict[str, Any] = {"text": Text, "int": StrictInt, "float": StrictFloat,
+                              "bool": StrictBool,
+                              "date": dt.date, "datetime": dt.datetime}
+ROW_TYPES: dict[str, Any] = {"text": str, "int": int, "float": float, "bool": bool,
+                             "date": dt.date, "datetime": dt.datetime}
+GEOMETRY_IN: dict[str, Any] = {
+    "point": geometry_in(PointIn), "polygon": geometry_in(PolygonIn, MultiPolygonIn),
+    "point_or_polygon": geometry_in(PointIn, PolygonIn, MultiPolygonIn)}
 GEOMETRY_OUT: dict[str, Any] = {"point": Point, "polygon": MultiPolygon,
                                 "point_or_polygon": Point | MultiPolygon}
 STRICT = ConfigDict(extra="forbid")
@@ -30,12 +51,12 @@ def _title(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _value_type(field: KindField, *, masked: bool = False) -> Any:
+def _value_type(field: KindField, *, masked: bool = False, body: bool = False) -> Any:
     if masked:
         return str
     if field.choices is not None:
         return Literal[tuple(field.choices)]
-    return PYTHON_TYPES[field.type]
+    return (BODY_TYPES if body else ROW_TYPES)[field.type]
 
 
 def _description(field: KindField) -> str | None:
@@ -84,17 +105,20 @@ def _body_model(spec: ResourceSpec, *, creating: bool) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for f in spec.fields:
         required = creating and f.required
-        fields[f.name] = (_value_type(f) if required else _value_type(f) | None,
+        kind = _value_type(f, body=True)
+        if f.required and kind is Text:  # a required text must say something
+            kind = Annotated[Text, Field(pattern=r"\S")]
+        fields[f.name] = (kind if required else kind | None,
                           Field(... if required else None, description=_description(f)))
     for name in spec.id_fields:
-        fields[name] = (int | None, None)
+        fields[name] = (StrictInt | None, None)
     if spec.name != "plans":
-        fields["external_id"] = (str | None, Field(
+        fields["external_id"] = (Text | None, Field(
             None, description="the row's id in its source system (imports upsert on it)"))
         fields["properties"] = (dict[str, Any] | None, Field(
             None, description="extra attributes kept with the row"))
     if not creating:
-        fields["version"] = (int | None, Field(
+        fields["version"] = (StrictInt | None, Field(
             None, description="the version you edited (or send If-Match / ?version=)"))
     suffix = "Create" if creating else "Update"
     return create_model(f"{_title(spec.name)}{suffix}Properties", __config__=STRICT,

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
+from gridgis.gis.db import require_id
 from gridgis.gis.errors import InvalidInput, NotFound
 
 from ..deps import CatalogDep, CategoriesDep, ConnDep, TimeRangeDep
@@ -32,18 +33,19 @@ def grid_at(conn: ConnDep, catalog: CatalogDep,
     return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat)))
 
 
-@router.get("/{grid_id}/summary", summary="What a grid holds", response_model=GridSummary)
+@router.get("/{grid_id:int}/summary", summary="What a grid holds", response_model=GridSummary)
 def grid_summary(grid_id: int, conn: ConnDep, time_range: TimeRangeDep,
                  categories: CategoriesDep) -> JSONResponse:
     return JSONResponse(jsonable_encoder(stats.grid_summary(
         conn, grid_id, time_range.start, time_range.end, categories)))
 
 
-@router.put("/{grid_id}/workers", summary="Set the workers responsible for a grid",
+@router.put("/{grid_id:int}/workers", summary="Set the workers responsible for a grid",
             response_model=list[GridWorker],
             description="Replaces the grid's assignments; answers the grid's active workers.")
 def set_workers(grid_id: int, conn: ConnDep,
                 assignments: Annotated[list[Assignment], Body()]) -> JSONResponse:
+    require_id(grid_id, "grid")
     if conn.execute(sa.text("SELECT 1 FROM grids WHERE id = :g"), {"g": grid_id}).first() is None:
         raise NotFound(f"no grid with id {grid_id}")
     ids = [a.worker_id for a in assignments]

@@ -27,7 +27,7 @@ from gridgis.gis.services.hotspot_inputs import Selection
 from gridgis.gis.services.hotspots import MAX_PERMUTATIONS, BacktestWindow
 from gridgis.gis.times import required_instant
 
-from ..deps import CategoriesDep, HotspotsDep, TimeRangeDep
+from ..deps import CategoriesDep, HotspotsDep, LaneDep, TimeRangeDep
 from ..geojson import GEOJSON, GeoJSONResponse
 from ..models.analytics import (
     AreasCollection,
@@ -76,21 +76,21 @@ def _features(frame: gpd.GeoDataFrame) -> Response:
             response_class=GeoJSONResponse,
             description="Per unit: incidents, z, two-sided p (and p_sim with permutations), "
                         "class ±90/95/99 after false-discovery-rate correction.")
-def gi(hotspots: HotspotsDep, sel: SelectionDep, permutations: Permutations = 0,
-       seed: Seed = 0) -> Response:
-    return _features(hotspots.gi(sel, permutations, seed))
+async def gi(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+             permutations: Permutations = 0, seed: Seed = 0) -> Response:
+    return await lane.run(lambda: _features(hotspots.gi(sel, permutations, seed)))
 
 
 @router.get("/areas", summary="Hotspot areas", response_model=AreasCollection,
             response_class=GeoJSONResponse,
             description="Touching significant hot units merged, with incidents, share, "
                         "area, grids, communities, peak hours and weekdays.")
-def areas(hotspots: HotspotsDep, sel: SelectionDep,
+async def areas(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
           min_class: Annotated[int, Query(description="weakest hot class merged: 90, 95 "
                                                       "or 99",
                                           json_schema_extra={"enum": [90, 95, 99]})] = 95
           ) -> Response:
-    return _features(hotspots.areas(sel, min_class))
+    return await lane.run(lambda: _features(hotspots.areas(sel, min_class)))
 
 
 @router.get("/emerging", summary="Emerging hot spots", response_model=EmergingCollection,
@@ -99,10 +99,10 @@ def areas(hotspots: HotspotsDep, sel: SelectionDep,
                         "Emerging Hot Spot Analysis pattern (new, consecutive, "
                         "intensifying, persistent, diminishing, sporadic, oscillating, "
                         "historical; hot or cold; or no pattern).")
-def emerging(hotspots: HotspotsDep, sel: SelectionDep,
+async def emerging(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
              bin: Annotated[Literal["week", "month", "quarter"], Query(
                  description="time bin")] = "month") -> Response:
-    return _features(hotspots.emerging(sel, bin))
+    return await lane.run(lambda: _features(hotspots.emerging(sel, bin)))
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -120,7 +120,7 @@ def _edges(text: str, name: str) -> list[float]:
 
 @router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones",
             response_model=NearRepeatResult)
-def near_repeat(hotspots: HotspotsDep, sel: SelectionDep,
+async def near_repeat(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
                 distance_bands: Annotated[str, Query(description="band edges, metres")]
                 = ",".join(map(str, DEFAULT_DISTANCE_BANDS)),
                 time_bands: Annotated[str, Query(description="band edges, days")]
@@ -128,15 +128,19 @@ def near_repeat(hotspots: HotspotsDep, sel: SelectionDep,
                 permutations: Annotated[int, Query(ge=19, le=MAX_PERMUTATIONS,
                                                    description="Monte Carlo permutations")]
                 = 99, seed: Seed = 0) -> JSONResponse:
-    result = hotspots.near_repeat(sel, _edges(distance_bands, "distance_bands"),
-                                  _edges(time_bands, "time_bands"), permutations, seed)
-    table = result.table.astype(object).where(result.table.notna(), None)  # NaN: null
-    return JSONResponse(jsonable_encoder({
-        "table": table.to_dict(orient="records"),
-        "elevated": {"distance_m": result.extent[0], "days": result.extent[1]}
-        if result.extent else None,
-        "zones": result.zones.to_crs(4326).__geo_interface__
-        if result.zones is not None else None}))
+    distances, days = _edges(distance_bands, "distance_bands"), _edges(time_bands,
+                                                                       "time_bands")
+
+    def answer() -> JSONResponse:
+        result = hotspots.near_repeat(sel, distances, days, permutations, seed)
+        table = result.table.astype(object).where(result.table.notna(), None)  # NaN: null
+        return JSONResponse(jsonable_encoder({
+            "table": table.to_dict(orient="records"),
+            "elevated": {"distance_m": result.extent[0], "days": result.extent[1]}
+            if result.extent else None,
+            "zones": result.zones.to_crs(4326).__geo_interface__
+            if result.zones is not None else None}))
+    return await lane.run(answer)
 
 
 @router.get("/forecast", summary="Hotspot forecast for the next period",
@@ -144,11 +148,11 @@ def near_repeat(hotspots: HotspotsDep, sel: SelectionDep,
             description="Scores per unit for the `horizon_days` after `end` (default: the "
                         "latest incident), from the incidents in [start, end); "
                         "`top_area_share` ranks units: <= 0.05 is the top 5 % of the area.")
-def forecast_units(hotspots: HotspotsDep, sel: SelectionDep,
+async def forecast_units(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
                    horizon_days: Annotated[int, Query(ge=1, le=365,
                                                       description="days forecast")] = 30
                    ) -> Response:
-    return _features(hotspots.forecast(sel, horizon_days))
+    return await lane.run(lambda: _features(hotspots.forecast(sel, horizon_days)))
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
@@ -157,7 +161,7 @@ def forecast_units(hotspots: HotspotsDep, sel: SelectionDep,
                         "hit rate, PAI and PEI at 1/5/10 % coverage for the default method, "
                         "last-period counts, a KDE, and the oracle. `start`/`end` are not "
                         "used here: the window is the three dates.")
-def backtest_table(hotspots: HotspotsDep, sel: SelectionDep,
+async def backtest_table(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
                    train_start: Annotated[str, Query(description="ISO 8601, inclusive")],
                    train_end: Annotated[str, Query(description="ISO 8601: scoring starts")],
                    test_end: Annotated[str, Query(description="ISO 8601, exclusive")]
@@ -168,5 +172,5 @@ def backtest_table(hotspots: HotspotsDep, sel: SelectionDep,
     window = BacktestWindow(*(pd.Timestamp(required_instant(value, name)) for name, value in
                               (("train_start", train_start), ("train_end", train_end),
                                ("test_end", test_end))))
-    table = hotspots.backtest(sel, window)
+    table = await lane.run(hotspots.backtest, sel, window)
     return JSONResponse({"rows": jsonable_encoder(table.to_dict(orient="records"))})

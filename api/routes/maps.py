@@ -17,7 +17,15 @@ from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
 from gridgis.maps.landing import landing_page
 
-from ..deps import AssetsDep, CategoriesDep, HotspotsDep, SettingsDep, StateDep, TimeRangeDep
+from ..deps import (
+    AssetsDep,
+    CategoriesDep,
+    HotspotsDep,
+    LaneDep,
+    SettingsDep,
+    StateDep,
+    TimeRangeDep,
+)
 from ..models.common import ERRORS, media
 from ..routing import StrictQueryRoute
 
@@ -62,7 +70,8 @@ def incidents_map(state: StateDep, settings: SettingsDep, time_range: TimeRangeD
 
 
 @router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)
-def hotspots_map(state: StateDep, hotspots: HotspotsDep, settings: SettingsDep,
+async def hotspots_map(lane: LaneDep, state: StateDep, hotspots: HotspotsDep,
+                       settings: SettingsDep,
                  time_range: TimeRangeDep, categories: CategoriesDep, _assets: AssetsDep,
                  lang: LangQuery = None,
                  unit: Annotated[Literal["lattice", "grids"], Query(
@@ -72,8 +81,10 @@ def hotspots_map(state: StateDep, hotspots: HotspotsDep, settings: SettingsDep,
                      description="a4: lay the page out for an A4 landscape printout")]
                  = None) -> HTMLResponse:
     options = _options(settings, lang)
-    with state.database.engine.connect() as conn:
-        base = data.read_base(conn, options.max_features)
-    return HTMLResponse(hotspots_page(base, hotspots, options, unit, categories,
-                                      time_range.start, time_range.end,
-                                      printable=print_layout == "a4"))
+
+    def page() -> str:
+        with state.database.engine.connect() as conn:
+            base = data.read_base(conn, options.max_features)
+        return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
+                             time_range.end, printable=print_layout == "a4")
+    return HTMLResponse(await lane.run(page))

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictQueryRoute
                    responses=ERRORS)
 
 
-@router.post("/{plan_id}/publish", summary="Publish a plan", response_model=MODELS["plans"].one,
+@router.post("/{plan_id:int}/publish", summary="Publish a plan", response_model=MODELS["plans"].one,
              description="Retires the published plan, publishes this one and relinks every "
                          "person, place, thing and incident to its grids, in one transaction "
                          "of at most GRIDGIS_API_PUBLISH_TIMEOUT_MS (503 and nothing changed "

@@ -112,14 +112,18 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
             return csv_response(rows, f"{spec.name}.csv")
         return collection(rows, total, q.limit, q.offset, spec.spatial, str(request.url))
 
-    @router.get("/{row_id}", summary=f"Get one of {spec.name}", response_model=models.one,
+    @router.get("/{row_id:int}", summary=f"Get one of {spec.name}", response_model=models.one,
                 operation_id=f"get_{spec.name}",
                 response_class=answer)
     def get_row(row_id: int, conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
         return single(Repository(catalog, spec).get(conn, row_id), spec.spatial)
 
+    created = {"links": {f"{verb}_{spec.name}": {
+        "operationId": f"{verb}_{spec.name}", "parameters": {"row_id": "$response.body#/id"},
+        "description": f"{verb} the row just created"} for verb in ("get", "update", "delete")}}
+
     @router.post("", status_code=201, summary=f"Create one of {spec.name}",
-                 operation_id=f"create_{spec.name}",
+                 operation_id=f"create_{spec.name}", responses={201: created},
                  response_model=models.one, response_class=answer,
                  description="A GeoJSON Feature (WGS84) for spatial resources, else a JSON "
                              "object. Invalid geometry is rejected with the reason unless "
@@ -133,7 +137,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         row = Repository(catalog, spec).create(conn, values, geometry, repair=repair)
         return single(row, spec.spatial, status=201)
 
-    @router.patch("/{row_id}", summary=f"Update one of {spec.name}",
+    @router.patch("/{row_id:int}", summary=f"Update one of {spec.name}",
                   operation_id=f"update_{spec.name}",
                   response_model=models.one, response_class=answer,
                   description="Send the version you edited (If-Match: the ETag, ?version=, "
@@ -150,7 +154,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
                                                repair=repair)
         return single(row, spec.spatial)
 
-    @router.delete("/{row_id}", status_code=204, summary=f"Delete one of {spec.name}",
+    @router.delete("/{row_id:int}", status_code=204, summary=f"Delete one of {spec.name}",
                    operation_id=f"delete_{spec.name}",
                    description="With If-Match or ?version=, only if the row is still at "
                                "that version (409 otherwise).")

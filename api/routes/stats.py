@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
 
-from ..deps import CategoriesDep, ConnDep, HotspotsDep, TimeRangeDep
+from ..deps import CategoriesDep, ConnDep, HotspotsDep, LaneDep, TimeRangeDep
 from ..geojson import csv_response
 from ..models.analytics import GridStats, Ranking
 from ..models.common import ERRORS, media
@@ -34,9 +34,10 @@ def _table(rows: list[dict], f: str, filename: str) -> Response:
                         "data), the previous period of the same length and the change, the "
                         "Gi* hotspot class on grids, and the emerging-hotspot pattern over "
                         "the preceding twelve monthly bins.")
-def grid_ranking(hotspots: HotspotsDep, time_range: TimeRangeDep, f: Format = "json"
-                 ) -> Response:
-    return _table(hotspots.ranking(time_range.start, time_range.end), f, "grid-ranking.csv")
+async def grid_ranking(lane: LaneDep, hotspots: HotspotsDep, time_range: TimeRangeDep,
+                       f: Format = "json") -> Response:
+    rows = await lane.run(hotspots.ranking, time_range.start, time_range.end)
+    return _table(rows, f, "grid-ranking.csv")
 
 
 @router.get("/grids", summary="One row per grid with its counts", response_model=GridStats,

@@ -79,7 +79,10 @@ def build_demo(db: Database, options: DemoOptions | None = None,
     district = divide(osm, model, seed)
     say("placing households and synthetic residents")
     homes = household_points(osm.buildings, model)
-    residents = population.residents(homes, model["residents"], 2026, rng) \
+    # Residents are as old as they are on the day the incidents end, the demo's today.
+    today = pd.Timestamp(model["incidents"]["start"]) + pd.DateOffset(
+        months=options.months or int(model["incidents"]["months"]))
+    residents = population.residents(homes, model["residents"], today, rng) \
         if options.people else pd.DataFrame()
     # POIs and cameras past the district edge belong to the neighbouring district
     places = categorise_places(osm.pois[osm.pois.within(district.boundary)], places_map)

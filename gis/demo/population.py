@@ -26,10 +26,11 @@ def households_per_building(buildings: gpd.GeoDataFrame, params: dict) -> np.nda
     return np.floor(buildings.area * levels * share / params["m2_per_household"]).astype(int)
 
 
-def residents(households: pd.DataFrame, params: dict, reference_year: int,
+def residents(households: pd.DataFrame, params: dict, reference: pd.Timestamp,
               rng: np.random.Generator) -> pd.DataFrame:
-    """One row per synthetic resident: household_ref, name, sex, birth_date,
-    residence_type and the special-group flags."""
+    """One row per synthetic resident: household_ref, name, sex, birth_date (the age in
+    whole years on the ``reference`` date, so never after it), residence_type and the
+    special-group flags."""
     weights = np.asarray(params["household_size_weights"], dtype=float)
     sizes = rng.choice(np.arange(1, len(weights) + 1), size=len(households),
                        p=weights / weights.sum())
@@ -41,9 +42,10 @@ def residents(households: pd.DataFrame, params: dict, reference_year: int,
     low = np.array([AGE_BANDS[b][0] for b in bands])[band]
     high = np.array([AGE_BANDS[b][1] for b in bands])[band]
     age = rng.integers(low, high + 1)
-    birth = pd.to_datetime(pd.DataFrame({"year": reference_year - age,
-                                         "month": rng.integers(1, 13, n),
-                                         "day": rng.integers(1, 29, n)}))
+    birthday = pd.to_datetime(pd.DataFrame({"year": reference.year - age,
+                                            "month": reference.month,
+                                            "day": min(reference.day, 28)}))
+    birth = birthday - pd.to_timedelta(rng.integers(0, 365, n), unit="D")
     # floating residents move in as households
     floating_household = rng.random(len(households)) < params["floating_share"]
     floating = np.repeat(floating_household, sizes)

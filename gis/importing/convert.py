@@ -7,16 +7,56 @@ Naive date-times are read in the import's time zone and stored in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..settings import DataSettings
 from .kinds import Field
 from .row_errors import RowErrors
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "off"}
+TEXT_MAX_CHARS = 4000  # a long incident description fits; a pasted document does not
+PROPERTIES_MAX_BYTES = 64 * 1024  # free-form attributes of one row, as JSON
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The dates gridgis accepts: from ``earliest`` to ``latest`` (the clock plus a
+    skew allowance) for occurrences; fields marked ``future`` have no upper bound."""
+
+    earliest: pd.Timestamp
+    latest: pd.Timestamp
+
+    @classmethod
+    def now(cls, settings: DataSettings | None = None) -> DateRange:
+        settings = settings or DataSettings()
+        return cls(pd.Timestamp(settings.earliest_date, tz="UTC"),
+                   pd.Timestamp.now("UTC") + pd.Timedelta(hours=settings.future_skew_hours))
+
+
+def properties_problem(encoded: str) -> str | None:
+    """Why a row's free-form attributes (as JSON text) cannot be stored, or None."""
+    try:
+        size = len(encoded.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "the attributes hold an invalid character (a lone surrogate)"
+    if size > PROPERTIES_MAX_BYTES:
+        return f"the attributes take {size:,} bytes; at most {PROPERTIES_MAX_BYTES:,}"
+    return None
+
+
+def check_text(value: str) -> str:
+    """Text that PostgreSQL can store: no lone surrogate (half of a UTF-16 pair)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text holds an invalid character (a lone surrogate)") from None
+    return value
 
 
 def apply_value_map(raw: pd.Series, values: dict[str, str] | None) -> pd.Series:
@@ -30,11 +70,14 @@ def apply_value_map(raw: pd.Series, values: dict[str, str] | None) -> pd.Series:
     return mapped.fillna(raw)
 
 
-def convert_column(raw: pd.Series, f: Field, errors: RowErrors, timezone: str
-                   ) -> pd.Series:
+def convert_column(raw: pd.Series, f: Field, errors: RowErrors, timezone: str,
+                   dates: DateRange) -> pd.Series:
     empty = (raw == "") | raw.isna()
     if f.type == "text":
         result = raw.where(~empty, None)
+        long = np.flatnonzero((raw.str.len() > TEXT_MAX_CHARS).to_numpy())
+        errors.add(long, f.name, lambda p: f"{len(raw.iat[p]):,} characters; at most "
+                   f"{TEXT_MAX_CHARS:,}")
         if f.choices is not None:
             allowed = set(f.choices.keys() if isinstance(f.choices, MappingABC) else f.choices)
             bad = np.flatnonzero((~empty & ~raw.isin(allowed)).to_numpy())
@@ -67,6 +110,7 @@ def convert_column(raw: pd.Series, f: Field, errors: RowErrors, timezone: str
         bad = np.flatnonzero((~empty & parsed.isna()).to_numpy())
         errors.add(bad, f.name, lambda p: f"{raw.iat[p]!r} is not a "
                    f"{'date (YYYY-MM-DD)' if f.type == 'date' else 'date-time (ISO 8601)'}")
+        parsed = _plausible(parsed, f, errors, dates, lambda p: repr(raw.iat[p]))
         if f.type == "date":
             return parsed.dt.tz_convert(timezone).dt.date.where(parsed.notna(), None)
         return parsed
@@ -99,8 +143,20 @@ def _to_utc(value, timezone: str):
     return stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def _plausible(parsed: pd.Series, f: Field, errors: RowErrors, dates: DateRange,
+               shown: Callable[[int], str]) -> pd.Series:
+    """Refuse dates before the earliest accepted one, and occurrences in the future."""
+    early = (parsed < dates.earliest).to_numpy(na_value=False)
+    late = (parsed > dates.latest).to_numpy(na_value=False) if not f.future else \
+        np.zeros(len(parsed), dtype=bool)
+    errors.add(np.flatnonzero(early), f.name, lambda p: f"{shown(p)} is before "
+               f"{dates.earliest:%Y-%m-%d}, the earliest date accepted (GRIDGIS_EARLIEST_DATE)")
+    errors.add(np.flatnonzero(late), f.name, lambda p: f"{shown(p)} lies in the future")
+    return parsed.where(~(early | late))
+
+
 def assemble_datetime(frame: pd.DataFrame, parts: dict[str, str], f: Field,
-                      errors: RowErrors, timezone: str) -> pd.Series:
+                      errors: RowErrors, timezone: str, dates: DateRange) -> pd.Series:
     numbers = {part: pd.to_numeric(frame[column].astype(str).str.strip(), errors="coerce")
                for part, column in parts.items()}
     stamp = pd.to_datetime(pd.DataFrame(numbers), errors="coerce")
@@ -108,7 +164,8 @@ def assemble_datetime(frame: pd.DataFrame, parts: dict[str, str], f: Field,
     if len(bad):
         errors.add(bad, f.name, lambda p: "not a valid date-time: " + ", ".join(
             f"{part}={frame[column].iat[p]!r}" for part, column in parts.items()))
-    return _localise(stamp, timezone)
+    return _plausible(_localise(stamp, timezone), f, errors, dates,
+                      lambda p: "the date-time")
 
 
 def _localise(naive: pd.Series, timezone: str) -> pd.Series:

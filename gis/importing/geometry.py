@@ -59,12 +59,12 @@ def prepare_geometry(chunk: RawChunk, plan: ImportPlan, errors: RowErrors,
     errors.add(present[~finite], "geometry",
                f"cannot be transformed from {source_crs} to "
                f"EPSG:{plan.target_srid}; check --crs")
-    xmin, ymin, xmax, ymax = plan.area
+    xmin, ymin, xmax, ymax = plan.area.metric
     inside = finite & (bounds[:, 0] >= xmin) & (bounds[:, 2] <= xmax) \
         & (bounds[:, 1] >= ymin) & (bounds[:, 3] <= ymax)
     outside = present[finite & ~inside]
     if len(outside):
-        w, s, e, n = plan._area_deg
+        w, s, e, n = plan.area.lonlat
         errors.add(outside, "geometry",
                    f"lies outside the area this deployment covers (EPSG:{plan.target_srid}: "
                    f"lon {w:.0f}..{e:.0f}, lat {s:.0f}..{n:.0f}); check the CRS "

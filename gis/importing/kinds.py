@@ -19,6 +19,7 @@ class Field:
     required: bool = False
     choices: Mapping[str, object] | tuple[str, ...] | None = None
     sensitive: bool = False
+    future: bool = False  # dates: may lie in the future (plans), else not past the clock
 
 
 @dataclass(frozen=True)

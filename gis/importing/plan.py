@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from pyproj import CRS, Transformer
 
+from ..crs import DeploymentArea, deployment_area
 from ..errors import InvalidInput
+from .convert import DateRange
 from .kinds import Kind
 from .mapping import GEOMETRY_FIELDS, Mapping
-
-AREA_MARGIN_DEG = 2.0
 
 
 @dataclass
@@ -31,9 +31,8 @@ class ImportPlan:
     repair: bool = True
     extra_columns: list[str] = field(default_factory=list)
     partial: bool = False  # an update: only the given fields, none required
+    dates: DateRange = field(default_factory=DateRange.now)
     _transformer: Transformer | None = None
-    _area: tuple[float, float, float, float] | None = None
-    _area_deg: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0)
 
     @classmethod
     def build(cls, kind: Kind, source_columns: list[str], mapping: Mapping,
@@ -99,16 +98,6 @@ class ImportPlan:
         return self._transformer
 
     @property
-    def area(self) -> tuple[float, float, float, float]:
-        """The deployment CRS's area of use plus a margin, in its own metres."""
-        if self._area is None:
-            target = CRS.from_epsg(self.target_srid)
-            aou = target.area_of_use
-            west, south, east, north = (aou.west, aou.south, aou.east, aou.north) if aou \
-                else (-180.0, -90.0, 180.0, 90.0)
-            self._area_deg = (max(west - AREA_MARGIN_DEG, -180), max(south - AREA_MARGIN_DEG,
-                              -90), min(east + AREA_MARGIN_DEG, 180),
-                              min(north + AREA_MARGIN_DEG, 90))
-            to_target = Transformer.from_crs(4326, target, always_xy=True)
-            self._area = to_target.transform_bounds(*self._area_deg, densify_pts=50)
-        return self._area
+    def area(self) -> DeploymentArea:
+        """Where the deployment CRS applies (degrees and metres)."""
+        return deployment_area(self.target_srid)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Rejection
-from .convert import apply_value_map, assemble_datetime, convert_column
+from .convert import apply_value_map, assemble_datetime, convert_column, properties_problem
 from .geometry import prepare_geometry
 from .plan import ImportPlan
 from .readers import RawChunk
@@ -36,14 +36,14 @@ def prepare_chunk(chunk: RawChunk, plan: ImportPlan) -> PreparedChunk:
             continue
         if f.name in plan.mapping.datetimes:
             out[f.name] = assemble_datetime(frame, plan.mapping.datetimes[f.name], f, errors,
-                                            plan.timezone)
+                                            plan.timezone, plan.dates)
         elif f.name in plan.columns:
             raw = frame[plan.columns[f.name]].astype(str).str.strip()
             raw = apply_value_map(raw, plan.mapping.values.get(f.name))
-            out[f.name] = convert_column(raw, f, errors, plan.timezone)
+            out[f.name] = convert_column(raw, f, errors, plan.timezone, plan.dates)
         elif f.name in plan.mapping.constants:
             raw = pd.Series([str(plan.mapping.constants[f.name])] * n)
-            out[f.name] = convert_column(raw, f, errors, plan.timezone)
+            out[f.name] = convert_column(raw, f, errors, plan.timezone, plan.dates)
         else:
             out[f.name] = None
         if f.required:
@@ -60,8 +60,13 @@ def prepare_chunk(chunk: RawChunk, plan: ImportPlan) -> PreparedChunk:
         out["external_id"] = ids.where(ids != "", None)
     if plan.extra_columns:
         extra = frame[plan.extra_columns].replace("", None)
-        out["properties"] = extra.to_json(orient="records", lines=True,
-                                          force_ascii=False).splitlines() if n else []
+        encoded = extra.to_json(orient="records", lines=True,
+                                force_ascii=False).splitlines() if n else []
+        for position, text in enumerate(encoded):
+            problem = properties_problem(text)
+            if problem:
+                errors.add(position, "properties", problem)
+        out["properties"] = encoded
     repaired: list[int] = []
     if plan.kind.geometry is not None:
         out["geom"] = prepare_geometry(chunk, plan, errors, repaired)

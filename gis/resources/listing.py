@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import taxonomy
+from ..crs import deployment_area
 from ..errors import InvalidInput
 from .specs import Filter, ResourceSpec
 
@@ -18,6 +19,7 @@ PUBLISHED_GRIDS = sa.table("published_grids", sa.column("id"), sa.column("code")
 NOUNS = {"published_grids": "grid of the published plan", "grids": "grid", "areas": "area",
          "grid_plans": "grid plan", "households": "household", "buildings": "building"}
 SHOWN_VALUES = 20  # known values named in an error
+BBOX_SEGMENT_DEG = 0.05  # about 5 km: the projected box strays metres from the true one
 
 
 @dataclass
@@ -148,7 +150,15 @@ class ListClauses:
     def _clause(self, declared: Filter, value: Any) -> Any:
         t = self.table
         if declared.type == "bbox":
-            envelope = sa.func.ST_Transform(sa.func.ST_MakeEnvelope(*value, 4326), self.srid)
+            # Only the part of the box where the deployment's CRS applies can hold rows
+            # (and only it can be projected).
+            inside = deployment_area(self.srid).clip(value)
+            if inside is None:
+                return sa.false()
+            # Densified first: a parallel is a curve once projected, not the straight
+            # line between the box's corners.
+            envelope = sa.func.ST_Transform(sa.func.ST_Segmentize(
+                sa.func.ST_MakeEnvelope(*inside, 4326), BBOX_SEGMENT_DEG), self.srid)
             return sa.func.ST_Intersects(t.c.geom, envelope)
         if declared.type == "special":
             groups = taxonomy.SPECIAL_GROUPS if "any" in value else value

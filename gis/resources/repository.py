@@ -17,7 +17,9 @@ import shapely
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
+from ..db import require_id
 from ..errors import Conflict, InvalidInput, NotFound
+from ..importing.convert import properties_problem
 from ..records import validate_record
 from .listing import ListClauses, ListQuery
 from .specs import RESOURCES, ResourceSpec
@@ -39,7 +41,7 @@ class Catalog:
 
 
 @contextmanager
-def translate_errors(spec: ResourceSpec) -> Iterator[None]:
+def translate_errors(spec: ResourceSpec, *, deleting: bool = False) -> Iterator[None]:
     """Database errors as domain errors a user can act on."""
     try:
         yield
@@ -56,8 +58,13 @@ def translate_errors(spec: ResourceSpec) -> Iterator[None]:
                            field=constraint) from exc
         if isinstance(orig, pg_errors.ForeignKeyViolation):
             detail = getattr(diag, "message_detail", None) or ""
+            if deleting:
+                raise Conflict(f"other rows still refer to this {spec.name[:-1]}: {detail} "
+                               "Change or delete them first.", field=constraint) from exc
             raise InvalidInput(f"refers to a row that does not exist: {detail}",
                                field=constraint) from exc
+        if isinstance(orig, pg_errors.RestrictViolation):
+            raise Conflict(getattr(diag, "message_primary", None) or str(orig)) from exc
         if isinstance(orig, pg_errors.CheckViolation | pg_errors.NotNullViolation):
             column = getattr(diag, "column_name", None)
             raise InvalidInput(f"rejected by the database rule {constraint or column}: "
@@ -102,6 +109,7 @@ class Repository:
         return [self._out(r._mapping) for r in rows], int(total)
 
     def get(self, conn: sa.Connection, row_id: int) -> dict:
+        require_id(row_id, self.spec.name[:-1])
         row = conn.execute(sa.select(*self._columns())
                            .where(self.table.c.id == row_id)).first()
         if row is None:
@@ -132,6 +140,10 @@ class Repository:
         extra = values.pop("properties", None)
         if extra is not None and not isinstance(extra, dict):
             raise InvalidInput("properties must be a JSON object", field="properties")
+        problem = None if extra is None else properties_problem(
+            json.dumps(extra, ensure_ascii=False))
+        if problem:
+            raise InvalidInput(problem, field="properties")
         own_ids = {"external_id": values.pop("external_id")} if "external_id" in values \
             and "external_id" in self.table.c else {}
         for name in (*READ_ONLY, *self.spec.hidden):
@@ -164,6 +176,7 @@ class Repository:
 
     def update(self, conn: sa.Connection, row_id: int, version: int, values: dict[str, Any],
                geometry: dict | None, *, repair: bool = False) -> dict:
+        require_id(row_id, self.spec.name[:-1])
         row = self._values(dict(values), geometry, partial=True, repair=repair)
         if not row:
             raise InvalidInput("nothing to update: give at least one field or a geometry")
@@ -177,10 +190,11 @@ class Repository:
         return self.get(conn, row_id)
 
     def delete(self, conn: sa.Connection, row_id: int, version: int | None) -> None:
+        require_id(row_id, self.spec.name[:-1])
         condition = [self.table.c.id == row_id]
         if version is not None:
             condition.append(self.table.c.version == version)
-        with translate_errors(self.spec):
+        with translate_errors(self.spec, deleting=True):
             deleted = conn.execute(sa.delete(self.table).where(*condition)
                                    .returning(self.table.c.id)).scalar()
         if deleted is None:

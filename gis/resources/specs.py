@@ -13,8 +13,8 @@ PLAN_KIND = Kind("grid_plans", "grid_plans", (
     Field("name", required=True),
     Field("description"),
     Field("state", choices=("draft", "published", "retired")),
-    Field("valid_from", "datetime"),
-    Field("valid_to", "datetime"),
+    Field("valid_from", "datetime", future=True),
+    Field("valid_to", "datetime", future=True),
 ), None, linked=False)
 
 FilterType = Literal["codes", "text", "ref", "bool", "bbox", "time", "special"]

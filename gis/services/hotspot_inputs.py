@@ -29,6 +29,7 @@ from ..hotspots.defaults import (
 )
 from ..hotspots.lattice import lattice
 from ..hotspots.weights import WeightsKind
+from ..importing.convert import DateRange
 from ..sqlfiles import incident_filter_params, read_query
 
 Unit = Literal["lattice", "grids"]
@@ -75,19 +76,19 @@ class Selection:
         return (self.unit, self.cell_m, self.shape) if self.unit == "lattice" else ("grids",)
 
 
-def data_version(conn: sa.Connection) -> tuple:
-    """Changes whenever incidents, areas or the published grids change."""
-    return tuple(conn.execute(sa.text("""
-        SELECT (SELECT count(*) FROM incidents), (SELECT coalesce(max(id), 0) FROM incidents),
-               (SELECT coalesce(max(updated_at), 'epoch') FROM incidents),
-               (SELECT coalesce(max(updated_at), 'epoch') || '/' || count(*)
-                FROM published_grids),
-               (SELECT coalesce(max(updated_at), 'epoch') || '/' || count(*) FROM areas)
-    """)).one())
+def data_version(conn: sa.Connection) -> int:
+    """Moves whenever incidents, areas, grids or plans change (a counter the database
+    keeps in the writing transaction: reading it costs the same at any size)."""
+    return int(conn.execute(sa.text(
+        "SELECT sum(changes) FROM gridgis_data_version")).scalar_one())
 
 
 def latest_incident(conn: sa.Connection) -> pd.Timestamp | None:
-    latest = conn.execute(sa.text("SELECT max(occurred_at) FROM incidents")).scalar()
+    """The latest plausible occurrence: a row dated in the future (written around the
+    checks, by SQL) must not move every default period there."""
+    latest = conn.execute(sa.text("SELECT max(occurred_at) FROM incidents WHERE "
+                                  "occurred_at <= :bound"),
+                          {"bound": DateRange.now().latest.to_pydatetime()}).scalar()
     return pd.Timestamp(latest).tz_convert("UTC") if latest is not None else None
 
 

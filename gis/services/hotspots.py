@@ -1,15 +1,18 @@
 """The hotspot service: Gi*, hotspot areas, emerging hotspots, near repeats, forecasts,
 backtests and the grid ranking, fed from PostGIS and cached per data version.
 
-Each analysis reads its inputs in a short transaction, computes with no connection
-held, and keeps its result in the cache its owner passes in (the app's, or a command's
-own), keyed by the analysis, its parameters and the data version; a change to the
-incidents, the areas or the published grids starts a new version. The API, the map
+Each analysis reads its inputs in short transactions, computes with no connection held,
+and keeps its result in the cache its owner passes in (the app's, or a command's own),
+keyed by the analysis, its parameters and the data version; a change to the incidents,
+the areas, the grids or the plans starts a new version. A miss is computed by the
+cache's runner: in this thread (a command), or in one of the service's worker processes,
+so that analyses never compete with the requests the service answers. The API, the map
 pages and ``gridgis backtest`` all call this one class.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +34,7 @@ from ..hotspots.near_repeat import elevated_extent, knox, risk_zones
 from ..hotspots.periods import Length, resolve_period
 from ..hotspots.ranking import grid_ranking
 from ..hotspots.weights import spatial_weights
+from ..importing.convert import DateRange
 from . import hotspot_inputs as inputs
 from .cache import ResultCache
 from .hotspot_inputs import Selection
@@ -71,16 +75,17 @@ class HotspotService:
 
     # -- inputs ------------------------------------------------------------------------
 
-    def version(self) -> tuple:
+    def version(self) -> int:
         with self.engine.connect() as conn:
             return inputs.data_version(conn)
 
-    def _cached(self, name: str, params: tuple, version: tuple,
+    def _cached(self, name: str, params: tuple, version: int,
                 compute: Callable[[], T]) -> T:
+        """A cached read (computed where asked: reads are short)."""
         return self.cache.get_or_compute((name, params, version), compute)
 
-    def units(self, sel: Selection, version: tuple | None = None) -> gpd.GeoDataFrame:
-        version = version or self.version()
+    def units(self, sel: Selection, version: int | None = None) -> gpd.GeoDataFrame:
+        version = self.version() if version is None else version
 
         def read() -> gpd.GeoDataFrame:
             with self.engine.connect() as conn:
@@ -90,9 +95,9 @@ class HotspotService:
             return inputs.lattice_units(boundary, sel)
         return self._cached("units", sel.units_key, version, read).copy()
 
-    def incidents(self, sel: Selection, version: tuple | None = None) -> gpd.GeoDataFrame:
+    def incidents(self, sel: Selection, version: int | None = None) -> gpd.GeoDataFrame:
         """The selected incidents (every layer of a page reads them: cached)."""
-        version = version or self.version()
+        version = self.version() if version is None else version
 
         def read() -> gpd.GeoDataFrame:
             with self.engine.connect() as conn:
@@ -110,117 +115,57 @@ class HotspotService:
 
     def _data_period(self, points: gpd.GeoDataFrame, sel: Selection
                      ) -> tuple[pd.Timestamp, pd.Timestamp]:
-        if points.empty:
-            raise InvalidInput("no incidents match the selection", field="start")
+        plausible = DateRange.now()
         when = points["occurred_at"]
+        when = when[(when >= plausible.earliest) & (when <= plausible.latest)]
+        if when.empty:
+            raise InvalidInput("no incidents match the selection", field="start")
         return resolve_period(sel.start, sel.end, latest=when.max(), earliest=when.min())
 
     # -- analyses ----------------------------------------------------------------------
 
     def gi(self, sel: Selection, permutations: int = 0, seed: int = 0,
-           version: tuple | None = None) -> gpd.GeoDataFrame:
+           version: int | None = None) -> gpd.GeoDataFrame:
         """Gi* per unit: incidents, z, p (and p_sim), class."""
         _check_permutations(permutations)
-        version = version or self.version()
-
-        def compute() -> gpd.GeoDataFrame:
-            cells = self.units(sel, version)
-            observed = counts(cells, self.incidents(sel, version))
-            result = gi_star(observed, spatial_weights(cells, sel.weights, sel.band_m),
-                             permutations=permutations, seed=seed).frame()
-            return cells.assign(incidents=observed, **{c: result[c].to_numpy()
-                                                      for c in result.columns})
-        return self._cached("gi", (sel, permutations, seed), version, compute)
+        return self._analysis("gi", (sel, permutations, seed), version)
 
     def areas(self, sel: Selection, min_class: int = 95) -> gpd.GeoDataFrame:
         """Touching hot units merged into hotspot areas."""
         if min_class not in (90, 95, 99):
             raise InvalidInput("min_class must be 90, 95 or 99", field="min_class")
-        version = self.version()
-
-        def compute() -> gpd.GeoDataFrame:
-            with self.engine.connect() as conn:
-                communities = inputs.communities(conn, self.srid)
-            grids = self.units(Selection("grids"), version)
-            return hotspot_areas(self.gi(sel, version=version),
-                                 self.incidents(sel, version), grids, communities,
-                                 min_class=min_class)
-        return self._cached("areas", (sel, min_class), version, compute)
+        return self._analysis("areas", (sel, min_class))
 
     def emerging(self, sel: Selection, bin: str = "month") -> gpd.GeoDataFrame:
         """The emerging-hotspot pattern per unit over bins of ``bin``."""
         if bin not in BIN_FREQUENCIES:
             raise InvalidInput(f"bin must be one of {', '.join(BIN_FREQUENCIES)}",
                                field="bin")
-        version = self.version()
-
-        def compute() -> gpd.GeoDataFrame:
-            cells = self.units(sel, version)
-            points = self.incidents(sel, version)
-            start, end = self._data_period(points, sel)
-            edges = time_bins(start, end, BIN_FREQUENCIES[bin])
-            result = emerging_hotspots(binned_counts(cells, points, edges),
-                                       spatial_weights(cells, sel.weights, sel.band_m))
-            return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
-        return self._cached("emerging", (sel, bin), version, compute)
+        return self._analysis("emerging", (sel, bin))
 
     def near_repeat(self, sel: Selection, distances: list[float], days: list[float],
                     permutations: int = 99, seed: int = 0) -> NearRepeat:
         """The Knox table, the extent of elevated risk and the current risk zones."""
         _check_permutations(permutations)
-        version = self.version()
-
-        def compute() -> NearRepeat:
-            points = self.incidents(sel, version)
-            if len(points) > MAX_KNOX_INCIDENTS:
-                raise InvalidInput(f"{len(points):,} incidents; near-repeat analysis takes "
-                                   f"at most {MAX_KNOX_INCIDENTS:,} — narrow the time range "
-                                   "or the categories", field="start")
-            xy = np.column_stack([points.geometry.x, points.geometry.y])
-            t = (points["occurred_at"] - pd.Timestamp("1970-01-01", tz="UTC")) \
-                .dt.total_seconds().to_numpy() / 86400
-            table = knox(xy, t, distance_bands=distances, time_bands=days,
-                         permutations=permutations, seed=seed)
-            extent = elevated_extent(table)
-            zones = risk_zones(points, points["occurred_at"].max(), *extent) \
-                if extent and len(points) else None
-            return NearRepeat(table, extent, zones)
-        key = (sel, tuple(distances), tuple(days), permutations, seed)
-        return self._cached("knox", key, version, compute)
+        return self._analysis("near_repeat", (sel, tuple(distances), tuple(days),
+                                              permutations, seed))
 
     def forecast(self, sel: Selection, horizon_days: int = 30) -> gpd.GeoDataFrame:
         """Scores per unit for the ``horizon_days`` after the selection's end, and each
         unit's place in the ranking as the share of the area ranked at or above it."""
-        version = self.version()
-
-        def compute() -> gpd.GeoDataFrame:
-            cells = self.units(sel, version)
-            points = self.incidents(sel, version)
-            start, end = self._data_period(points, sel)
-            score = forecast(cells, Incidents.from_frame(points), start, end,
-                             pd.Timedelta(days=horizon_days))
-            area = cells.area.to_numpy()
-            order = np.argsort(-score / area, kind="stable")
-            share = np.empty(len(cells))
-            share[order] = np.cumsum(area[order]) / area.sum()
-            return cells.assign(score=score, top_area_share=share)
-        return self._cached("forecast", (sel, horizon_days), version, compute)
+        return self._analysis("forecast", (sel, horizon_days))
 
     def backtest(self, sel: Selection, window: BacktestWindow,
                  progress: Callable[[str], None] | None = None) -> pd.DataFrame:
         """Hit rate, PAI and PEI of the forecast, the baselines and the oracle;
-        ``progress`` is told each of the ``BACKTEST_STEPS`` steps as it ends."""
+        ``progress`` (which keeps the computation in this process) is told each of the
+        ``BACKTEST_STEPS`` steps as it ends."""
+        if progress is None:
+            return self._analysis("backtest", (sel, window))
         version = self.version()
-        scored = sel.within(window.train_start.to_pydatetime(), window.test_end.to_pydatetime())
-
-        def compute() -> pd.DataFrame:
-            cells = self.units(sel, version)
-            points = self.incidents(scored, version)
-            if progress:
-                progress("read the units and incidents")
-            return backtest(cells, Incidents.from_frame(points), window.train_start,
-                            window.train_end, window.test_end, progress=progress)
-        return self._cached("backtest", (sel, window), version, compute)
+        return self.cache.get_or_compute(
+            ("backtest", (sel, window), version),
+            lambda: self._compute_backtest(version, sel, window, progress))
 
     def ranking(self, start: datetime | None = None, end: datetime | None = None,
                 months: int = 12) -> list[dict[str, Any]]:
@@ -228,16 +173,133 @@ class HotspotService:
         the previous period of the same length, the change, the Gi* class and the
         emerging pattern over the ``months`` monthly bins before the end."""
         start_ts, end_ts = self.period(start, end, pd.Timedelta(days=RANKING_DAYS))
-        version = self.version()
+        return self._analysis("ranking", (start_ts, end_ts, months))
 
-        def compute() -> list[dict[str, Any]]:
-            grids = self.units(Selection("grids"), version)
-            history_start = end_ts - pd.DateOffset(months=months)
-            everything = self.incidents(Selection(
-                "grids", start=min(history_start, start_ts - (end_ts - start_ts))
-                .to_pydatetime(), end=end_ts.to_pydatetime()), version)
-            return grid_ranking(grids, everything, start_ts, end_ts, history_start)
-        return self._cached("ranking", (start_ts, end_ts, months), version, compute)
+    def _analysis(self, name: str, args: tuple, version: int | None = None) -> Any:
+        """A cached analysis, computed by the cache's runner on a miss: here, or in a
+        worker process that runs :func:`run_analysis` with the same arguments."""
+        version = self.version() if version is None else version
+        compute = getattr(self, f"_compute_{name}")
+        return self.cache.get_or_compute(
+            (name, args, version), lambda: compute(version, *args),
+            job=functools.partial(run_analysis, name, args, version))
+
+    # -- the computations (here, or in a worker process) -------------------------------
+
+    def _compute_gi(self, version: int, sel: Selection, permutations: int,
+                    seed: int) -> gpd.GeoDataFrame:
+        cells = self.units(sel, version)
+        observed = counts(cells, self.incidents(sel, version))
+        result = gi_star(observed, spatial_weights(cells, sel.weights, sel.band_m),
+                         permutations=permutations, seed=seed).frame()
+        return cells.assign(incidents=observed, **{c: result[c].to_numpy()
+                                                  for c in result.columns})
+
+    def _compute_areas(self, version: int, sel: Selection, min_class: int
+                       ) -> gpd.GeoDataFrame:
+        with self.engine.connect() as conn:
+            communities = inputs.communities(conn, self.srid)
+        grids = self.units(Selection("grids"), version)
+        return hotspot_areas(self.gi(sel, version=version), self.incidents(sel, version),
+                             grids, communities, min_class=min_class)
+
+    def _compute_emerging(self, version: int, sel: Selection, bin: str) -> gpd.GeoDataFrame:
+        cells = self.units(sel, version)
+        points = self.incidents(sel, version)
+        start, end = self._data_period(points, sel)
+        edges = time_bins(start, end, BIN_FREQUENCIES[bin])
+        result = emerging_hotspots(binned_counts(cells, points, edges),
+                                   spatial_weights(cells, sel.weights, sel.band_m))
+        return cells.assign(**{c: result[c].to_numpy() for c in result.columns})
+
+    def _compute_near_repeat(self, version: int, sel: Selection, distances: tuple,
+                             days: tuple, permutations: int, seed: int) -> NearRepeat:
+        points = self.incidents(sel, version)
+        if len(points) > MAX_KNOX_INCIDENTS:
+            raise InvalidInput(f"{len(points):,} incidents; near-repeat analysis takes at "
+                               f"most {MAX_KNOX_INCIDENTS:,} — narrow the time range or the "
+                               "categories", field="start")
+        xy = np.column_stack([points.geometry.x, points.geometry.y])
+        t = (points["occurred_at"] - pd.Timestamp("1970-01-01", tz="UTC")) \
+            .dt.total_seconds().to_numpy() / 86400
+        table = knox(xy, t, distance_bands=list(distances), time_bands=list(days),
+                     permutations=permutations, seed=seed)
+        extent = elevated_extent(table)
+        zones = risk_zones(points, points["occurred_at"].max(), *extent) \
+            if extent and len(points) else None
+        return NearRepeat(table, extent, zones)
+
+    def _compute_forecast(self, version: int, sel: Selection, horizon_days: int
+                          ) -> gpd.GeoDataFrame:
+        cells = self.units(sel, version)
+        points = self.incidents(sel, version)
+        start, end = self._data_period(points, sel)
+        score = forecast(cells, Incidents.from_frame(points), start, end,
+                         pd.Timedelta(days=horizon_days))
+        area = cells.area.to_numpy()
+        order = np.argsort(-score / area, kind="stable")
+        share = np.empty(len(cells))
+        share[order] = np.cumsum(area[order]) / area.sum()
+        return cells.assign(score=score, top_area_share=share)
+
+    def _compute_backtest(self, version: int, sel: Selection, window: BacktestWindow,
+                          progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+        scored = sel.within(window.train_start.to_pydatetime(),
+                            window.test_end.to_pydatetime())
+        cells = self.units(sel, version)
+        points = self.incidents(scored, version)
+        if progress:
+            progress("read the units and incidents")
+        return backtest(cells, Incidents.from_frame(points), window.train_start,
+                        window.train_end, window.test_end, progress=progress)
+
+    def _compute_ranking(self, version: int, start: pd.Timestamp, end: pd.Timestamp,
+                         months: int) -> list[dict[str, Any]]:
+        grids = self.units(Selection("grids"), version)
+        history_start = end - pd.DateOffset(months=months)
+        everything = self.incidents(Selection(
+            "grids", start=min(history_start, start - (end - start)).to_pydatetime(),
+            end=end.to_pydatetime()), version)
+        return grid_ranking(grids, everything, start, end, history_start)
+
+
+# -- worker processes -------------------------------------------------------------------
+# A process of the service's pool (:class:`~.runner.ProcessRunner`) computes with a
+# service of its own, over its own connection: set up once per process.
+
+_worker_url: str | None = None
+_worker_service: HotspotService | None = None
+
+
+def init_worker(database_url: str) -> None:
+    global _worker_url
+    _worker_url = database_url
+
+
+def warm_worker() -> None:
+    """Load the analytics libraries (seconds) before the first analysis needs them."""
+    import esda  # noqa: F401
+    import libpysal.weights  # noqa: F401
+    import pymannkendall  # noqa: F401
+    import scipy.spatial  # noqa: F401
+
+
+def run_analysis(name: str, args: tuple, version: int) -> Any:
+    """Compute one analysis in a worker process (its nested analyses and inputs cached
+    in the process)."""
+    global _worker_service
+    if _worker_service is None:
+        from ..db import create_db_engine, current_srid
+
+        if _worker_url is None:
+            raise RuntimeError("run_analysis outside an initialised worker process")
+        engine = create_db_engine(_worker_url, pool_size=1)
+        with engine.connect() as conn:
+            srid = current_srid(conn)
+        if srid is None:
+            raise RuntimeError("the worker's database has no gridgis schema")
+        _worker_service = HotspotService(engine, srid)
+    return getattr(_worker_service, f"_compute_{name}")(version, *args)
 
 
 def _check_permutations(permutations: int) -> None:

@@ -6,6 +6,7 @@ so that ``--help`` and TAB completion answer at once.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -43,9 +44,18 @@ serve.register(app)
 demo.register(app)
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     from gridgis.gis.errors import GridGisError
 
+    # A service manager stops a process with SIGTERM (a closed terminal sends SIGHUP):
+    # unwind as on Ctrl-C, so that transactions roll back and an embedded database this
+    # process started is stopped when it was the last user.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _exit_on_signal)
     try:
         app()
     except GridGisError as exc:

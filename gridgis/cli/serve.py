@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.markup import escape
 from .console import err, out
 
 HOST, PORT = "127.0.0.1", 8000
+GRACEFUL_SHUTDOWN_S = 3  # requests still open after a SIGTERM get this long to finish
 Host = Annotated[str, typer.Option(help="address to listen on")]
 Port = Annotated[int, typer.Option(help="port")]
 
@@ -32,6 +34,12 @@ def run_server(host: str, port: int) -> None:
         require(AssetSettings().assets_dir)
     except ConfigurationError as exc:  # the API works without them; the pages say so
         err.print(f"[yellow]warning:[/] {escape(exc.message)}", highlight=False)
+    if host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::"):
+        # A name or address the service was told to listen on is one it answers to.
+        from gridgis.api.settings import ApiSettings
+
+        hosts = ApiSettings().allowed_hosts
+        os.environ["GRIDGIS_API_ALLOWED_HOSTS"] = ",".join([*hosts, host])
     out.print(f"gridgis on http://{host}:{port}/  (API docs: /docs)", highlight=False)
     uvicorn.run("gridgis.api.app:create_app", factory=True, host=host, port=port,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)

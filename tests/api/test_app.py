@@ -7,8 +7,7 @@ from pydantic import ValidationError
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
-from gridgis.gis.cluster import EmbeddedCluster
-from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gridgis.gis.db import Database, create_db_engine
 from gridgis.maps import assets
 from gridgis.maps.assets import AssetSettings
 
@@ -30,13 +29,9 @@ def test_unknown_route_is_a_problem(client):
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_database_outage_gives_503_then_recovers(cluster_home):
-    cluster = EmbeddedCluster(cluster_home)
-    cluster.start()
-    engine = create_db_engine(cluster.url(), pool_size=2, statement_timeout_ms=5000)
-    ensure_postgis(engine)
-    migrate(engine, 32635)
-    with TestClient(create_app(Settings(), database=Database(engine))) as client:
+def test_database_outage_gives_503_then_recovers(own_cluster):
+    cluster, db = own_cluster
+    with TestClient(create_app(Settings(), database=db)) as client:
         assert client.get("/incidents").status_code == 200
         cluster.stop()
         down = client.get("/incidents")
@@ -46,7 +41,6 @@ def test_database_outage_gives_503_then_recovers(cluster_home):
         assert client.get("/").status_code == 200  # the service itself stays up
         cluster.start()
         assert client.get("/incidents").status_code == 200
-    engine.dispose()
 
 
 def test_statement_timeout_is_a_503_not_a_hang(seeded):
@@ -125,3 +119,21 @@ def test_publishing_over_the_http_time_limit_is_a_503_and_changes_nothing(seeded
         state = conn.execute(sa.text("SELECT state FROM grid_plans WHERE id = :p"),
                              {"p": ids["plan"]}).scalar_one()
     assert state == "published"
+
+
+def test_server_errors_are_logged_without_the_values_that_caused_them(seeded, caplog):
+    db, _ = seeded
+    secret = "110101199001011234"
+    app = create_app(Settings(), database=db)
+
+    @app.get("/boom")
+    def boom() -> None:  # a syntax error whose message quotes the value sent
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT CAST(:v AS jsonpath)"), {"v": f"$.{secret} ?? x"})
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "SQLSTATE 42601" in caplog.text  # the syntax error, told by its code
+    assert secret not in caplog.text and secret not in response.text

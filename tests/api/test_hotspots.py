@@ -112,3 +112,51 @@ def test_square_lattice_and_distance_band_weights(hot_client):
     z_queen = [f["properties"]["z"] for f in contiguity["features"]]
     assert z_band != z_queen  # the weights matter
     assert hot_client.get("/hotspots/gi", params={"band": 1}).status_code == 422
+
+
+def test_saturated_analytics_answer_503_and_light_routes_still_answer(seeded):
+    """Analyses that are not ready within the wait answer 503 with Retry-After (here the
+    wait is shorter than starting the worker processes), light requests keep answering,
+    and the analyses, computed on, are there when asked again."""
+    import threading
+    import time
+
+    import httpx
+
+    from gridgis.api.settings import ApiSettings, Settings
+    from tests.browser import live_server
+
+    db, ids = seeded
+    settings = Settings(api=ApiSettings(analytics_slots=1, analytics_threads=2,
+                                        analytics_wait_s=0.05))
+    answers: list[httpx.Response] = []
+    with live_server(create_app(settings, database=db)) as base:
+        def ask(permutations: int) -> None:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                answers.append(client.get("/hotspots/gi", params={
+                    "unit": "grids", "permutations": permutations}))
+
+        askers = [threading.Thread(target=ask, args=(19 + k,)) for k in range(6)]
+        for asker in askers:
+            asker.start()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            lon, lat = client.get(f"/incidents/{ids['incident0']}").json()["geometry"][
+                "coordinates"]
+            light = [client.get("/grids/at", params={"lon": lon, "lat": lat})
+                     for _ in range(5)]
+        for asker in askers:
+            asker.join()
+        assert [r.status_code for r in light] == [200] * 5
+        busy = [r for r in answers if r.status_code == 503]
+        assert busy and all(int(r.headers["retry-after"]) >= 1 for r in busy)
+        assert all(r.headers["content-type"].startswith("application/problem+json")
+                   for r in busy)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                again = client.get("/hotspots/gi", params={"unit": "grids",
+                                                           "permutations": 19})
+                if again.status_code == 200:
+                    break
+                time.sleep(0.5)
+        assert again.status_code == 200

@@ -3,28 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pyproj import Transformer
 
-from tests.helpers import X0, Y0
-
-PROBLEM = "application/problem+json"
-# The centre of the seeded grid 00 (UTM 35N) in WGS84.
-LON, LAT = Transformer.from_crs(32635, 4326, always_xy=True).transform(X0 + 50, Y0 + 50)
-
-
-def point_feature(lon=LON, lat=LAT, **properties):
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": properties}
-
-
-def assert_problem(response, status: int, field: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["detail"]
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
+from tests.api.helpers import LAT, LON, assert_problem, point_feature
 
 
 @pytest.mark.parametrize("resource", ["areas", "plans", "grids", "people", "buildings",
@@ -264,7 +244,7 @@ def test_oversized_streamed_body(client):
 
 def test_not_found_and_bad_ids(client):
     assert_problem(client.get("/incidents/987654"), 404)
-    assert_problem(client.get("/incidents/abc"), 422)
+    assert_problem(client.get("/incidents/abc"), 404)  # no such resource path
     assert_problem(client.patch("/incidents/987654", params={"version": 1},
                                 json={"status": "closed"}), 404)
 

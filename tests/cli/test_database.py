@@ -1,11 +1,17 @@
 """``gridgis db …`` and ``gridgis relink``: the database as other tools reach it."""
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 
+import httpx
 import pytest
 
 from gridgis.gis.cluster import EmbeddedCluster
+from tests.browser import free_port
 from tests.helpers import grid_geojson
 
 
@@ -81,3 +87,52 @@ def _clients_installed():
     for tool in ("psql", "ogrinfo"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is missing: scripts/bootstrap.sh --test installs it")
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_sigterm_stops_the_service_and_the_database_it_started(cluster_home):
+    env = {**os.environ, "GRIDGIS_HOME": str(cluster_home)}
+    env.pop("GRIDGIS_DATABASE_URL", None)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gridgis", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), 60)
+        assert EmbeddedCluster(cluster_home).status().running
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)  # a hang fails here; the benchmark measures how fast it goes
+    finally:
+        server.kill()
+    assert server.returncode is not None
+    assert not EmbeddedCluster(cluster_home).status().running
+
+
+def test_sigterm_during_the_demo_build_leaves_no_database_running(cluster_home):
+    env = {**os.environ, "GRIDGIS_HOME": str(cluster_home)}
+    env.pop("GRIDGIS_DATABASE_URL", None)
+    demo = subprocess.Popen([sys.executable, "-m", "gridgis", "demo", "--no-serve"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: EmbeddedCluster(cluster_home).status().running, 60)
+        time.sleep(2)  # into the build
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(60)
+    finally:
+        demo.kill()
+    assert demo.returncode != 0
+    assert not EmbeddedCluster(cluster_home).status().running

@@ -62,3 +62,11 @@ def test_opening_an_older_schema_upgrades_it(db):
     assert "roads" not in tables(db)
     upgrade_if_initialised(db.engine)
     assert "roads" in tables(db)
+
+
+def test_the_engine_keeps_bound_values_out_of_its_errors(db):
+    with db.engine.connect() as conn, pytest.raises(sa.exc.DataError) as error:
+        conn.execute(sa.text("SELECT CAST(:v AS integer) WHERE CAST(:w AS text) <> ''"),
+                     {"v": "12x", "w": "110101199001011234"})
+    assert "110101199001011234" not in str(error.value)
+    assert "parameters hidden" in str(error.value)

@@ -10,6 +10,7 @@ import shapely
 from gridgis.gis.demo import incidents, load_model, population
 
 MODEL, _ = load_model()
+TODAY = pd.Timestamp("2026-11-01")
 BOUNDARY = shapely.box(-1e5, -1e5, 1e5, 1e5)
 
 
@@ -81,7 +82,7 @@ def test_near_repeats_are_close_in_space_and_time():
 def test_residents_follow_the_documented_shares():
     rng = np.random.default_rng(1)
     homes = pd.DataFrame({"household_ref": [f"H{i}" for i in range(20_000)]})
-    people = population.residents(homes, MODEL["residents"], 2026, rng)
+    people = population.residents(homes, MODEL["residents"], TODAY, rng)
     weights = np.asarray(MODEL["residents"]["household_size_weights"])
     expected_size = (np.arange(1, 6) * weights / weights.sum()).sum()
     assert len(people) / len(homes) == pytest.approx(expected_size, rel=0.03)
@@ -89,10 +90,13 @@ def test_residents_follow_the_documented_shares():
     assert floating == pytest.approx(MODEL["residents"]["floating_share"], abs=0.02)
     assert people["synthetic"].all()
     assert people["community_correction"].mean() == pytest.approx(0.002 * 0.87, abs=0.0015)
+    born = pd.to_datetime(people["birth_date"])
+    assert born.max() <= TODAY  # nobody is born after the day the demo describes
+    assert born.min() > TODAY - pd.DateOffset(years=101)
 
 
 def test_same_seed_same_residents():
     homes = pd.DataFrame({"household_ref": [f"H{i}" for i in range(500)]})
-    a = population.residents(homes, MODEL["residents"], 2026, np.random.default_rng(4))
-    b = population.residents(homes, MODEL["residents"], 2026, np.random.default_rng(4))
+    a = population.residents(homes, MODEL["residents"], TODAY, np.random.default_rng(4))
+    b = population.residents(homes, MODEL["residents"], TODAY, np.random.default_rng(4))
     pd.testing.assert_frame_equal(a, b)

@@ -423,3 +423,24 @@ def test_progress_reports_rows_read_of_the_total(with_grids, tmp_path):
     import_file(with_grids, "incidents", tmp_path / "i.csv",
                 progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (250, 250)
+
+
+def test_implausible_dates_are_rejected_with_their_rows(with_grids, tmp_path):
+    frame = incidents_frame(4)
+    frame.loc[1, "occurred_at"] = "0001-01-01T00:00:00"
+    frame.loc[3, "occurred_at"] = "2999-06-01T00:00:00"
+    frame.to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(with_grids, "incidents", tmp_path / "i.csv")
+    reasons = {r.row: r.reason for r in rejected.value.rejections}
+    assert set(reasons) == {2, 4}
+    assert "earliest date" in reasons[2] and "future" in reasons[4]
+
+
+def test_oversized_free_form_attributes_are_rejected(with_grids, tmp_path):
+    frame = incidents_frame(2)
+    frame["notes"] = ["short", "x" * 70_000]
+    frame.to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(with_grids, "incidents", tmp_path / "i.csv")
+    assert [(r.row, r.field) for r in rejected.value.rejections] == [(2, "properties")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.services import hotspots as service_module
@@ -106,3 +107,27 @@ def test_backtests_of_different_windows_are_different_results(hot):
                               ("2026-01-01", "2026-05-01", "2026-07-01")))
     assert late == int(fresh.backtest(Selection("grids"), window)["incidents"].iloc[0])
     assert early > late
+
+
+def test_the_data_version_moves_with_every_committed_change_and_only_then(hot):
+    service = HotspotService(hot.engine, 32635)
+    before = service.version()
+    with hot.engine.connect() as conn:
+        conn.execute(sa.text("UPDATE incidents SET status = 'closed' WHERE id = "
+                             "(SELECT min(id) FROM incidents)"))
+        assert service.version() == before  # not committed yet: not seen
+        conn.commit()
+    after_update = service.version()
+    assert after_update > before
+    with hot.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO people (name, geom) VALUES "
+                             "('x', ST_SetSRID(ST_MakePoint(385000, 6671000), 32635))"))
+    assert service.version() == after_update  # people are not what analyses read
+    for statement in ("UPDATE grids SET name = 'g' WHERE id = (SELECT min(id) FROM grids)",
+                      "UPDATE areas SET name = 'a' WHERE id = (SELECT min(id) FROM areas)",
+                      "DELETE FROM incidents WHERE id = (SELECT max(id) FROM incidents)",
+                      "TRUNCATE incidents"):
+        previous = service.version()
+        with hot.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+        assert service.version() > previous, statement
