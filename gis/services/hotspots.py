@@ -12,7 +12,9 @@ pages and ``gridgis backtest`` all call this one class.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +44,7 @@ from .hotspot_inputs import Selection
 MAX_PERMUTATIONS = 999
 MAX_KNOX_INCIDENTS = 20_000
 BACKTEST_STEPS = 1 + len(METHODS)  # reading, then each method
+ANALYSIS_NICENESS = 10  # added to an analysis worker's nice value
 T = TypeVar("T")
 
 
@@ -272,8 +275,12 @@ _worker_service: HotspotService | None = None
 
 
 def init_worker(database_url: str) -> None:
+    """Set up an analysis worker process. It runs at a lower scheduling priority, so
+    that on a busy machine the light requests get the CPU first."""
     global _worker_url
     _worker_url = database_url
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(ANALYSIS_NICENESS)
 
 
 def warm_worker() -> None:

@@ -10,7 +10,7 @@ as its own process (as the README starts it). Then:
      new permutation counts, forecasts, near repeats): /grids/at's p50 and p99 against
      the baseline (target: p99 within 2x), and what the hammers were answered;
   3. SIGTERM to the service while analyses compute: seconds until it has exited
-     (target < 10 s) and whether the embedded database it used is left as it found it.
+     (target < 10 s).
 """
 
 from __future__ import annotations
