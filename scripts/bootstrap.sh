@@ -50,12 +50,14 @@ if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
 fi
 stamp=.venv/.gridgis-installed$(( want_test ? 1 : 0 ))
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+# Reinstall when the dependencies or their pins (constraints.txt, see scripts/lock.sh)
+# changed since the last install.
+if [[ ! -f $stamp || pyproject.toml -nt $stamp || constraints.txt -nt $stamp ]]; then
     .venv/bin/python -m pip install -q --upgrade pip
     if (( want_test )); then
-        .venv/bin/python -m pip install -q -e ".[test]"
+        .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
     else
-        .venv/bin/python -m pip install -q -e .
+        .venv/bin/python -m pip install -q -c constraints.txt -e .
     fi
     touch "$stamp"
 fi
