@@ -15,16 +15,19 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from gridgis import __version__
-from gridgis.gis.db import Database, current_srid, migrate, open_database
+from gridgis.gis.access.accounts import ACCESS_CHANNEL
+from gridgis.gis.db import Database, current_srid, ensure_roles, migrate, open_database
+from gridgis.gis.notifications import ChangeListener
 from gridgis.gis.resources import RESOURCES
 from gridgis.gis.services.hotspots import warm_worker
 from gridgis.gis.transactions import forget_old_tokens
 from gridgis.maps import assets
 
 from . import errors
+from .logs import hide_query_strings
 from .middleware import BodySizeLimit, HeadAsGet, TrustedHosts
 from .models.common import Problem
-from .routes import docs, grids, hotspots, maps, plans, resources, stats
+from .routes import audit, docs, grids, hotspots, maps, plans, resources, session, stats
 from .settings import Settings
 from .state import AppState
 
@@ -40,12 +43,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as stack:
-            db = database or stack.enter_context(open_database(settings.db, pool_size=8))
-            with db.engine.connect() as conn:
+            owner = database or stack.enter_context(open_database(settings.db, pool_size=2))
+            with owner.engine.connect() as conn:
                 initialised = current_srid(conn) is not None
             if initialised or settings.db.srid:
-                migrate(db.engine, settings.db.srid if not initialised else None)
-            app.state.gridgis = AppState(db, settings.api)
+                migrate(owner.engine, settings.db.srid if not initialised else None)
+            # Requests are served as the service's own role, never as the owner.
+            ensure_roles(owner.engine)
+            db = owner.for_service(pool_size=8)
+            stack.callback(db.engine.dispose)
+            state = app.state.gridgis = AppState(db, settings.api, settings.auth)
+            if settings.auth.principal_cache_s > 0:
+                listener = ChangeListener(db.listen_connection, ACCESS_CHANNEL,
+                                          state.principals.clear,
+                                          state.principals.set_listening).start()
+                stack.callback(listener.close)
             if initialised or settings.db.srid:
                 app.state.gridgis.reflect()  # now, before requests share the pool
             absent = assets.missing(settings.assets.assets_dir)
@@ -71,6 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                               "parameters may be repeated or given as a comma-separated "
                               "list; an unknown parameter or value is a 422 naming it.")
     app.state.settings = settings
+    hide_query_strings()
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.register(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
@@ -78,6 +91,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(TrustedHosts, hosts=settings.api.allowed_hosts)
     app.mount(assets.VENDOR_URL, VendorFiles(settings.assets.assets_dir), name="vendor")
     app.include_router(docs.router)
+    app.include_router(session.router)
+    app.include_router(audit.router)
     app.include_router(maps.router)
     app.include_router(grids.router)  # before the generic /grids/{id}
     app.include_router(plans.router)

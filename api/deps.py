@@ -38,12 +38,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_connection(state: StateDep, settings: SettingsDep) -> Iterator[sa.Connection]:
+def get_connection(request: Request, state: StateDep, settings: SettingsDep
+                   ) -> Iterator[sa.Connection]:
     """A connection in a transaction, committed when the handler returns normally and
     before the response is sent (the dependency's scope is the handler: see ConnDep), so
-    that no write is acknowledged that is not committed."""
+    that no write is acknowledged that is not committed. GET and HEAD routes change no
+    data (what they write is the audit entry of what they read)."""
     with state.database.engine.connect() as conn:
-        with unit_of_work(conn, settings.api.commit_outcome_wait_s):
+        with unit_of_work(conn, settings.api.commit_outcome_wait_s,
+                          reading=request.method in ("GET", "HEAD")):
             yield conn
 
 

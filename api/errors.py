@@ -9,7 +9,7 @@ import traceback
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from psycopg import errors as pg_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,12 +18,16 @@ from gridgis.gis.errors import (
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
+    Forbidden,
     GridGisError,
     ImportRejected,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     NotInitialised,
+    TooManyAttempts,
 )
+from gridgis.gis.i18n import Lang
 
 from .models.common import FEATURE_TAG, FIELDS_TAG
 
@@ -32,6 +36,9 @@ log = logging.getLogger("gridgis.api")
 STATUS: list[tuple[type[GridGisError], int, str]] = [
     (ImportRejected, 422, "Rows rejected"),
     (InvalidInput, 422, "Invalid input"),
+    (NotAuthenticated, 401, "Sign-in required"),
+    (Forbidden, 403, "Forbidden"),
+    (TooManyAttempts, 429, "Too many attempts"),
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
     (Busy, 503, "Busy"),
@@ -101,12 +108,17 @@ def field_name(location: tuple | list) -> str:
 def register(app: FastAPI) -> None:
     @app.exception_handler(GridGisError)
     async def domain_error(request: Request, exc: GridGisError) -> JSONResponse:
+        if isinstance(exc, NotAuthenticated) and wants_page(request):
+            return sign_in_required(request, exc.message)
         for cls, status, title in STATUS:
             if isinstance(exc, cls):
-                retry = exc.retry_after if isinstance(exc, Busy) else \
+                retry = exc.retry_after if isinstance(exc, Busy | TooManyAttempts) else \
                     RETRY_AFTER_S if isinstance(exc, DatabaseUnavailable) else None
-                return problem(status, title, exc.message, retry_after=retry,
-                               **_jsonable(exc.details))
+                response = problem(status, title, exc.message, retry_after=retry,
+                                   **_jsonable(exc.details))
+                if status == 401:
+                    response.headers["WWW-Authenticate"] = 'Bearer realm="gridgis"'
+                return response
         return problem(500, "Error", exc.message)
 
     @app.exception_handler(RequestValidationError)
@@ -160,6 +172,30 @@ def register(app: FastAPI) -> None:
                            f"{getattr(exc.orig.diag, 'message_primary', exc.orig)}")
         log_without_values(request, exc)
         return problem(500, "Internal error", "an unexpected database error happened")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (it gets the sign-in form rather than JSON)."""
+    return request.method in ("GET", "HEAD") and "text/html" in \
+        request.headers.get("accept", "") and not request.url.path.startswith("/vendor/")
+
+
+def sign_in_required(request: Request, message: str):
+    """The sign-in form, as the 401 answer to a page, coming back here afterwards."""
+    from gridgis.maps.session import sign_in_page
+
+    from .auth import LOGIN_CSRF_COOKIE, form_token
+
+    asked = request.query_params.get("lang")
+    lang: Lang = "en" if asked == "en" else "zh" if asked == "zh" else \
+        request.app.state.settings.api.lang
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    csrf = form_token()
+    response = HTMLResponse(sign_in_page(lang, csrf=csrf, next_url=target), status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="gridgis"'})
+    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict",
+                        path="/login")
+    return response
 
 
 def _jsonable(details: dict) -> dict:

@@ -61,7 +61,43 @@ class ApiSettings(BaseSettings):
         return self
 
 
+class AuthSettings(BaseSettings):
+    """Sign-in and access (``GRIDGIS_AUTH_…``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGIS_AUTH_", extra="ignore")
+
+    public_layers: Annotated[list[str], NoDecode] = Field(
+        default=[], description="resources anyone may read without signing in, "
+        "comma-separated (e.g. areas,grids); never their personal fields")
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto", description="mark the session cookie Secure: auto when the request "
+        "came over HTTPS (behind a proxy on this host, X-Forwarded-Proto says so)")
+    min_count: int = Field(default=5, ge=1, description="counts of people below this are "
+                           "withheld from those who may not see individuals")
+    sign_in_per_minute: int = Field(default=10, ge=1, description="sign-in attempts one "
+                                    "client address may make per minute")
+    principal_cache_s: float = Field(
+        default=30, ge=0, le=3600, description="how long the user behind a token or "
+        "session is kept in memory between requests (0: ask the database every time); "
+        "any change to users, credentials, grids or areas empties it at once")
+
+    @field_validator("public_layers", mode="before")
+    @classmethod
+    def _split_layers(cls, value: object) -> object:
+        from gridgis.gis.access.roles import MAY_BE_PUBLIC
+
+        layers = [v.strip() for v in value.split(",") if v.strip()] \
+            if isinstance(value, str) else value
+        if isinstance(layers, list):
+            unknown = [v for v in layers if v not in MAY_BE_PUBLIC]
+            if unknown:
+                raise ValueError(f"GRIDGIS_AUTH_PUBLIC_LAYERS: {unknown[0]!r} cannot be "
+                                 f"public; layers that can: {', '.join(MAY_BE_PUBLIC)}")
+        return layers
+
+
 class Settings(BaseModel):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     assets: AssetSettings = Field(default_factory=AssetSettings)

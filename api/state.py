@@ -13,17 +13,23 @@ from gridgis.gis.services.hotspots import HotspotService, init_worker
 from gridgis.gis.services.runner import ProcessRunner
 
 from .lane import AnalyticsLane
-from .settings import ApiSettings
+from .limits import SignInLimiter
+from .principals import PrincipalCache
+from .settings import ApiSettings, AuthSettings
 
 
 class AppState:
-    def __init__(self, database: Database, settings: ApiSettings | None = None) -> None:
+    def __init__(self, database: Database, settings: ApiSettings | None = None,
+                 auth: AuthSettings | None = None) -> None:
         settings = settings or ApiSettings()
+        auth = auth or AuthSettings()
         self.database = database
+        self.sign_in_limiter = SignInLimiter(auth.sign_in_per_minute)
+        self.principals = PrincipalCache(auth.principal_cache_s)
         url = database.engine.url.render_as_string(hide_password=False)
         self.runner = ProcessRunner(settings.analytics_slots, settings.analytics_wait_s,
                                     settings.analytics_max_pending, initializer=init_worker,
-                                    initargs=(url,))
+                                    initargs=(url, database.session_role))
         self.results = ResultCache(runner=self.runner)
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self._lock = threading.Lock()

@@ -33,7 +33,13 @@ from .errors import ConfigurationError, DatabaseUnavailable
 
 DATABASE = "gridgis"
 SUPERUSER = "gridgis"
-PORT = 5432  # only names the socket file; nothing listens on TCP
+PORT = 5432  # names the socket file; TCP only when asked (listen)
+# Written at every start: the socket directory is private to the server's user, and
+# every TCP connection must give a password.
+PG_HBA = """# written by gridgis at every start; edits are lost
+local all all trust
+host  all all all scram-sha-256
+"""
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, leave room
 _SERVER_SETTINGS = {
     "listen_addresses": "''",
@@ -107,8 +113,11 @@ def _server_user() -> pwd.struct_passwd | None:
 class EmbeddedCluster:
     """A private PostgreSQL cluster in ``home``; see the module docstring."""
 
-    def __init__(self, home: Path, bindir: Path | None = None) -> None:
+    def __init__(self, home: Path, bindir: Path | None = None, *, port: int = PORT,
+                 listen: str | None = None) -> None:
         self.home = Path(home).absolute()
+        self.port = port
+        self.listen = listen
         self.data_dir = self.home / "pgdata"
         self.log_file = self.home / "log" / "postgresql.log"
         self._lock_path = self.home / "cluster.lock"
@@ -128,25 +137,35 @@ class EmbeddedCluster:
     @property
     def socket_dir(self) -> Path:
         preferred = self.home / "run"
-        if len(str(preferred / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH:
+        if len(str(preferred / f".s.PGSQL.{self.port}")) <= _MAX_SOCKET_PATH:
             return preferred
         digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
         return Path("/tmp") / f"gridgis-{digest}"
 
-    def url(self, database: str = DATABASE) -> str:
+    def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
         """SQLAlchemy URL (psycopg 3 driver) of a database in this cluster."""
         host = quote(str(self.socket_dir), safe="/")
-        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={host}&port={PORT}"
+        return f"postgresql+psycopg://{user}@/{database}?host={host}&port={self.port}"
 
-    def conninfo(self, database: str = DATABASE) -> str:
+    def conninfo(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
         """libpq key=value connection string (psql, GDAL's ``PG:``, QGIS)."""
-        return make_conninfo(host=str(self.socket_dir), port=str(PORT), user=SUPERUSER,
+        return make_conninfo(host=str(self.socket_dir), port=str(self.port), user=user,
                              dbname=database)
 
-    def libpq_uri(self, database: str = DATABASE) -> str:
-        """libpq connection URI (psql, GDAL's ``PG:``)."""
+    def libpq_uri(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
+        """libpq connection URI (psql, GDAL's ``PG:``) over the socket."""
         host = quote(str(self.socket_dir), safe="/")
-        return f"postgresql://{SUPERUSER}@/{database}?host={host}&port={PORT}"
+        return f"postgresql://{user}@/{database}?host={host}&port={self.port}"
+
+    def tcp_uri(self, user: str, password: str, database: str = DATABASE) -> str | None:
+        """A libpq URI over TCP (for desktop GIS as another OS user), if the cluster
+        listens on TCP."""
+        if not self.listen:
+            return None
+        host = self.listen.split(",")[0].strip()
+        host = "localhost" if host in ("*", "0.0.0.0", "::") else host
+        return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:"
+                f"{self.port}/{database}")
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -309,7 +328,11 @@ class EmbeddedCluster:
         self._own(socket_dir)
         if self._user is not None and self.log_file.exists():
             self._own(self.log_file)
-        options = f"-c unix_socket_directories='{socket_dir}' -c port={PORT}"
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(PG_HBA)
+        self._own(hba)
+        options = (f"-c unix_socket_directories='{socket_dir}' -c port={self.port} "
+                   f"-c listen_addresses='{self.listen or ''}'")
         self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                    "-w", "-t", "60", "-o", options, "start"],
                   what="start the embedded PostgreSQL")

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -23,6 +24,7 @@ MIN_SERVER_VERSION = 130000
 MIN_POSTGIS_MAJOR = 3
 
 
+APP_ROLE = "gridgis_app"  # the service's database role (migration 0008)
 POOL_TIMEOUT_S = 10  # a request waiting longer for a connection gets a 503
 MAX_ID = 2**63 - 1  # bigserial
 
@@ -35,9 +37,13 @@ def require_id(value: int, what: str) -> int:
 
 
 def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
-                     pool_size: int = 5) -> Engine:
+                     pool_size: int = 5, role: str | None = None) -> Engine:
     """An engine whose errors never carry bound values (they may be personal data, and
-    errors reach logs)."""
+    errors reach logs). With ``role``, every session acts as that role (SET ROLE at
+    connection start)."""
+    options = f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC"
+    if role is not None:
+        options += f" -c role={role}"
     return sa.create_engine(
         url,
         pool_size=pool_size,
@@ -47,7 +53,7 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
         hide_parameters=True,
         connect_args={
             "connect_timeout": 10,
-            "options": f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC",
+            "options": options,
             "application_name": "gridgis",
         },
     )
@@ -59,6 +65,8 @@ class Database:
 
     engine: Engine
     cluster: EmbeddedCluster | None = None
+    statement_timeout_ms: int = 30_000
+    session_role: str | None = None  # the role every session switches to, if any
     _srid: int | None = field(default=None, repr=False)
 
     @property
@@ -77,6 +85,29 @@ class Database:
     def forget_srid(self) -> None:
         self._srid = None
 
+    def for_service(self, pool_size: int = 8) -> Database:
+        """The same database as the service's own role (``gridgis_app``: no superuser,
+        owns nothing, may not change the audit log). On the embedded cluster the
+        service signs in as that role; on another server the configured user's sessions
+        switch to it."""
+        url = self.engine.url
+        role: str | None = APP_ROLE
+        if self.cluster is not None:
+            url, role = url.set(username=APP_ROLE), None
+        engine = create_db_engine(url.render_as_string(hide_password=False),
+                                  statement_timeout_ms=self.statement_timeout_ms,
+                                  pool_size=pool_size, role=role)
+        return Database(engine, self.cluster, self.statement_timeout_ms, session_role=role)
+
+    def listen_connection(self) -> psycopg.Connection:
+        """A connection of its own, outside the pool, in autocommit: for LISTEN."""
+        _, params = self.engine.dialect.create_connect_args(self.engine.url)
+        params.pop("context", None)
+        options = "-c timezone=UTC" + (f" -c role={self.session_role}"
+                                       if self.session_role else "")
+        return psycopg.connect(**params, options=options, autocommit=True,
+                               connect_timeout=10, application_name="gridgis-listener")
+
 
 @dataclass(frozen=True)
 class ConnectionStrings:
@@ -88,10 +119,14 @@ class ConnectionStrings:
     sqlalchemy: str
 
 
+def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
+    return EmbeddedCluster(settings.home, port=settings.db_port, listen=settings.db_listen)
+
+
 def connection_strings(settings: DatabaseSettings | None = None) -> ConnectionStrings:
     settings = settings or DatabaseSettings()
     if settings.embedded:
-        cluster = EmbeddedCluster(settings.home)
+        cluster = embedded_cluster(settings)
         return ConnectionStrings(cluster.libpq_uri(), cluster.conninfo(), cluster.url())
     if settings.database_url is None:
         raise ConfigurationError("GRIDGIS_DATABASE_URL is empty")
@@ -110,14 +145,14 @@ def open_database(settings: DatabaseSettings | None = None, *,
     and dispose of the pool on exit."""
     settings = settings or DatabaseSettings()
     if settings.embedded:
-        cluster = EmbeddedCluster(settings.home)
+        cluster = embedded_cluster(settings)
         with cluster.session():
             engine = create_db_engine(cluster.url(), pool_size=pool_size,
                                       statement_timeout_ms=settings.statement_timeout_ms)
             try:
                 ensure_postgis(engine)
                 upgrade_if_initialised(engine)
-                yield Database(engine, cluster)
+                yield Database(engine, cluster, settings.statement_timeout_ms)
             finally:
                 engine.dispose()
     else:
@@ -126,9 +161,39 @@ def open_database(settings: DatabaseSettings | None = None, *,
         try:
             ensure_postgis(engine)
             upgrade_if_initialised(engine)
-            yield Database(engine)
+            yield Database(engine, statement_timeout_ms=settings.statement_timeout_ms)
         finally:
             engine.dispose()
+
+
+SERVICE_ROLES = ("gridgis_app", "gridgis_gis_reader", "gridgis_planner")
+
+
+def ensure_roles(engine: Engine) -> None:
+    """Create the database roles gridgis uses (migration 0008 grants them their rights)
+    where they are missing: they belong to the whole server, so this needs CREATEROLE."""
+    with engine.begin() as conn:
+        missing = [r for r in SERVICE_ROLES if conn.execute(
+            sa.text("SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :r)"),
+            {"r": r}).scalar()]
+        if not missing:
+            return
+        allowed = conn.execute(sa.text(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )).scalar()
+        if not allowed:
+            raise ConfigurationError(
+                f"the database roles {', '.join(missing)} do not exist and "
+                f"{conn.execute(sa.text('SELECT current_user')).scalar()} may not create "
+                "them: have an administrator create them (CREATE ROLE name LOGIN), or "
+                "connect as a role with CREATEROLE once")
+        for role in missing:  # names from the constant above, never from input
+            conn.execute(sa.text(f"""
+                DO $$ BEGIN
+                    CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+                        NOREPLICATION NOBYPASSRLS;
+                EXCEPTION WHEN duplicate_object THEN NULL;  -- another process was first
+                END $$"""))
 
 
 def upgrade_if_initialised(engine: Engine) -> None:

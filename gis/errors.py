@@ -56,6 +56,22 @@ class Conflict(GridGisError):
     pass
 
 
+class NotAuthenticated(GridGisError):
+    """No signed-in user or valid token (or a bad, expired or revoked one)."""
+
+
+class Forbidden(GridGisError):
+    """The signed-in user's roles do not allow this."""
+
+
+class TooManyAttempts(GridGisError):
+    """Sign-in attempts refused for a while (rate limit or lockout)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidInput(GridGisError):
     """Bad input; ``details`` say where (field, feature/row number)."""
 

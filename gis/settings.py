@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class DatabaseSettings(BaseSettings):
         description="Metric EPSG code for stored geometry; chosen from the data when unset.",
     )
     statement_timeout_ms: int = Field(default=30_000, ge=100)
+    db_listen: str | None = Field(
+        default=None, description="embedded cluster: also listen on TCP at these addresses "
+        "(e.g. localhost), for desktop GIS; every TCP connection needs a password")
+    db_port: int = Field(default=5432, ge=1024, le=65535,
+                         description="embedded cluster: its port (TCP, and the socket's name)")
 
     @field_validator("database_url")
     @classmethod
@@ -51,6 +57,13 @@ class DatabaseSettings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @field_validator("db_listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9.:*,\- ]+", value):
+            raise ValueError("GRIDGIS_DB_LISTEN is host names or addresses, comma-separated")
+        return value or None
 
     @property
     def embedded(self) -> bool:

@@ -27,10 +27,16 @@ TOKENS_KEPT_S = 3600
 
 
 @contextmanager
-def unit_of_work(conn: sa.Connection, outcome_wait_s: float = 20.0) -> Iterator[sa.Connection]:
+def unit_of_work(conn: sa.Connection, outcome_wait_s: float = 20.0, *,
+                 reading: bool = False) -> Iterator[sa.Connection]:
     """Begin on ``conn``; commit when the block ends normally, roll back when it raises.
     Returns normally only if the block's writes committed; raises DatabaseUnavailable
-    when they did not, or when their outcome stayed unknown for ``outcome_wait_s``."""
+    when they did not, or when their outcome stayed unknown for ``outcome_wait_s``.
+
+    ``reading``: the block changes no data; all it may write is the audit entries of
+    what it read. Those need no commit token: if the commit's answer is lost, the
+    error reaches the caller (a 503; nothing was shown, the client asks again, and a
+    second entry of the same read does no harm)."""
     transaction = conn.begin()
     try:
         yield conn
@@ -39,14 +45,15 @@ def unit_of_work(conn: sa.Connection, outcome_wait_s: float = 20.0) -> Iterator[
             transaction.rollback()
         raise
     token = None
-    if conn.execute(sa.text("SELECT txid_current_if_assigned() IS NOT NULL")).scalar():
+    if not reading and conn.execute(sa.text(
+            "SELECT txid_current_if_assigned() IS NOT NULL")).scalar():
         token = uuid.uuid4()
         conn.execute(sa.text("INSERT INTO gridgis_commit_tokens (token) VALUES (:t)"),
                      {"t": token})
     try:
         transaction.commit()
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        if token is None:  # a read: nothing was written, nothing to lose
+        if token is None:  # a read: no data was written, nothing to lose
             raise
         committed = committed_token(conn.engine, token, outcome_wait_s)
         if committed is None:

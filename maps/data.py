@@ -16,6 +16,8 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
+from gridgis.gis.access.aggregates import in_scope, withhold_small
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.linking import unassigned_counts
 from gridgis.gis.sqlfiles import incident_filter_params, read_query
 from gridgis.gis.stats import grid_stats
@@ -51,13 +53,16 @@ def read_base(conn: sa.Connection, limit: int) -> BaseLayers:
                       areas(conn, "community"), facts["attribution"], facts["synthetic"])
 
 
-def grids_with_measures(conn: sa.Connection, start: datetime | None,
-                        end: datetime | None) -> gpd.GeoDataFrame:
+def grids_with_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
+                        who: Principal, min_count: int) -> gpd.GeoDataFrame:
+    """Every grid's shape; measures for those in the user's scope, counts of people
+    withheld below ``min_count`` where the user may not see individuals."""
     shapes = _read(conn, """
         SELECT g.id, ST_AsBinary(ST_Multi(ST_Transform(
                    ST_SimplifyPreserveTopology(g.geom, :tol), 4326))) AS wkb
         FROM published_grids g ORDER BY g.code""", tol=SIMPLIFY_M)
-    measures = pd.DataFrame(grid_stats(conn, start, end))
+    measures = pd.DataFrame([withhold_small(r, who, min_count)
+                             for r in in_scope(grid_stats(conn, start, end), who)])
     if measures.empty:
         return shapes.assign(code=pd.Series(dtype=str), name=pd.Series(dtype=str))
     return shapes.merge(measures, on="id", how="left")
@@ -105,9 +110,11 @@ def unassigned(conn: sa.Connection, limit: int) -> tuple[gpd.GeoDataFrame, int]:
 
 
 def incidents(conn: sa.Connection, categories: tuple[str, ...], start: datetime | None,
-              end: datetime | None, limit: int) -> tuple[gpd.GeoDataFrame, int]:
-    """The newest ``limit`` incidents matching the filter, and how many match."""
-    frame = _read(conn, read_query("map_incidents.sql"), limit=limit,
+              end: datetime | None, limit: int, who: Principal) -> tuple[gpd.GeoDataFrame, int]:
+    """The newest ``limit`` incidents matching the filter in the user's scope, and how
+    many match."""
+    grid_ids = None if who.grid_ids is None else sorted(who.grid_ids)
+    frame = _read(conn, read_query("map_incidents.sql"), limit=limit, grid_ids=grid_ids,
                   **incident_filter_params(categories, start, end))
     total = int(frame["matched"].iloc[0]) if len(frame) else 0
     return frame.drop(columns="matched"), total

@@ -11,6 +11,7 @@ import folium
 import geopandas as gpd
 import sqlalchemy as sa
 
+from gridgis.gis.access.principal import Principal
 from gridgis.layers.grids import grid_layer
 from gridgis.layers.points import unassigned_layer
 
@@ -36,10 +37,14 @@ class GridsPageData:
 
 
 def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime | None,
-                    end: datetime | None) -> GridsPageData:
-    outside, total = data.unassigned(conn, UNASSIGNED_SHOWN)
+                    end: datetime | None, who: Principal, min_count: int) -> GridsPageData:
+    if who.scoped:  # what lies outside every grid lies outside the user's grids too
+        outside, total = gpd.GeoDataFrame(geometry=[], crs=4326), 0
+    else:
+        outside, total = data.unassigned(conn, UNASSIGNED_SHOWN)
     return GridsPageData(data.read_base(conn, options.max_features),
-                         data.grids_with_measures(conn, start, end), outside, total)
+                         data.grids_with_measures(conn, start, end, who, min_count),
+                         outside, total)
 
 
 def grids_page(page: GridsPageData, options: PageOptions, measure: str = "incidents",

@@ -7,9 +7,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import folium
+import geopandas as gpd
 import pandas as pd
+import shapely
 from branca.element import Element
 
+from gridgis.gis.access.aggregates import in_scope
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.hotspots.defaults import DEFAULT_CELL_M, PAGE_MONTHS
 from gridgis.gis.services.hotspot_inputs import Selection, Unit
 from gridgis.gis.services.hotspots import MAX_KNOX_INCIDENTS, HotspotService
@@ -43,8 +47,10 @@ RANKING_LONGEST = pd.Timedelta(days=31)  # a longer period ranks its last 30 day
 
 def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptions,
                   unit: Unit, categories: tuple[str, ...], start: datetime | None,
-                  end: datetime | None, printable: bool = False) -> str:
-    """The page for [start, end) (default: the last twelve months of data)."""
+                  end: datetime | None, printable: bool = False,
+                  who: Principal | None = None, area: shapely.Geometry | None = None) -> str:
+    """The page for [start, end) (default: the last twelve months of data); for a user
+    with a scope, only what touches ``area`` (their grids, WGS84)."""
     lang = options.lang
     start_ts, end_ts = hotspots.period(start, end, pd.DateOffset(months=PAGE_MONTHS))
     sel = Selection(unit, DEFAULT_CELL_M, categories, start_ts.to_pydatetime(),
@@ -52,7 +58,7 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
     m = base_map(base, options, t("hotspots_map", lang))
     add_outlines(m, base, lang)
 
-    gi = hotspots.gi(sel)
+    gi = _within(hotspots.gi(sel), area)
     gi = gi.assign(label=[pick(CONFIDENCE[c], lang) if c else "" for c in gi["class"]],
                    count=[f"{t('incidents_count', lang)}: {n}" for n in gi["incidents"]])
     layer, data = classed_layer(gi, name=t("gi_classes", lang), key="class",
@@ -64,7 +70,7 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
                        [(CLASS_COLOURS[c], pick(CONFIDENCE[c], lang)) for c in
                         (99, 95, 90, -90, -95, -99)]))
 
-    areas = hotspots.areas(sel, 95)
+    areas = _within(hotspots.areas(sel, 95), area)
     if not areas.empty:
         described = areas.assign(
             k="area", text=[f"{n} {t('incidents_count', lang)} ({s:.0%}) · "
@@ -79,7 +85,7 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
 
     # Trends and near repeats take longest: the browser fetches them from the (cached)
     # API once the map is usable.
-    points = hotspots.incidents(sel)
+    points = _within(hotspots.incidents(sel), area)
     common = [("unit", unit), *(("category", c) for c in sel.categories)]
     if not points.empty:
         query = urlencode([*common, ("start", start_ts.isoformat()),
@@ -114,10 +120,16 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
     root = page_root(m)
     ranked_start = start_ts if end_ts - start_ts <= RANKING_LONGEST else None
     rows = hotspots.ranking(ranked_start, end_ts)
+    if who is not None:
+        rows = in_scope(rows, who)
     root.html.add_child(Element(_ranking_panel(rows, lang)))
     if printable:
         root.header.add_child(Element(PRINT_CSS))
     return render(m)
+
+
+def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    return frame if area is None else frame[frame.to_crs(4326).intersects(area)]
 
 
 PRINT_CSS = """<style>

@@ -10,6 +10,7 @@ import geopandas as gpd
 import sqlalchemy as sa
 
 from gridgis.gis import taxonomy
+from gridgis.gis.access.principal import Principal
 from gridgis.layers.common import escape
 from gridgis.layers.points import cluster_layer, heat_layer
 
@@ -29,8 +30,8 @@ class IncidentsPageData:
 
 def read_incidents_page(conn: sa.Connection, options: PageOptions,
                         categories: tuple[str, ...], start: datetime | None,
-                        end: datetime | None) -> IncidentsPageData:
-    points, total = data.incidents(conn, categories, start, end, options.max_features)
+                        end: datetime | None, who: Principal) -> IncidentsPageData:
+    points, total = data.incidents(conn, categories, start, end, options.max_features, who)
     return IncidentsPageData(data.read_base(conn, options.max_features), points, total)
 
 

@@ -52,9 +52,10 @@ class PageLog:
 
 
 @contextmanager
-def browser_page(base_url: str) -> Iterator[tuple[Page, PageLog]]:
+def browser_page(base_url: str, token: str | None = None) -> Iterator[tuple[Page, PageLog]]:
     """A page whose requests may only reach ``base_url``; everything else is aborted and
-    recorded, as are failed requests and console errors."""
+    recorded, as are failed requests and console errors. With ``token``, every request
+    carries it as a bearer token (a scripted fetch, as a GIS tool or test would)."""
     log = PageLog()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -68,6 +69,8 @@ def browser_page(base_url: str) -> Iterator[tuple[Page, PageLog]]:
                 log.external.append(route.request.url)
                 route.abort()
 
+        if token is not None:
+            context.set_extra_http_headers({"Authorization": f"Bearer {token}"})
         context.route("**/*", gate)
         page = context.new_page()
         page.on("requestfailed", lambda r: log.failed.append(f"{r.url} {r.failure}"))

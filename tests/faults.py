@@ -23,8 +23,9 @@ class Writers:
     """``WRITERS`` threads creating incidents until told to stop, keeping the ids of
     every 2xx answer."""
 
-    def __init__(self, base: str, marker: str) -> None:
+    def __init__(self, base: str, marker: str, token: str) -> None:
         self.base, self.marker = base, marker
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.acknowledged: list[int] = []
         self.statuses: dict[int, int] = {}
         self.stop = threading.Event()
@@ -33,7 +34,7 @@ class Writers:
                         for _ in range(WRITERS)]
 
     def _write(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=60) as client:
+        with httpx.Client(base_url=self.base, timeout=60, headers=self.headers) as client:
             while not self.stop.is_set():
                 try:
                     response = client.post("/incidents", json=incident(self.marker))

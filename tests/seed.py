@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
+from tests.accounts import api_client, token_for
 from tests.helpers import X0, Y0, add_grid, add_plan, square
 
 
@@ -123,9 +124,15 @@ def api_settings() -> Settings:
 
 @pytest.fixture
 def client(seeded, api_settings) -> Iterator[TestClient]:
+    """A client signed in as an administrator."""
     db, _ = seeded
-    with TestClient(create_app(api_settings, database=db)) as test_client:
+    with api_client(create_app(api_settings, database=db), db) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def admin_token(seeded) -> str:
+    return token_for(seeded[0], "admin")
 
 
 @pytest.fixture

@@ -58,8 +58,23 @@ ERRORS: Responses = {
              "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
     for status, description in (
         (400, "Malformed request: a body that is not UTF-8 JSON, a Host not served"),
-        (404, "Not found"), (409, "Conflict (a stale version, a duplicate key)"),
+        (401, "Not signed in: no valid session or bearer token (WWW-Authenticate says how)"),
+        (403, "Your roles or scope do not allow this, or a browser change lacks its CSRF "
+              "token"),
+        (404, "Not found (or outside your scope)"),
+        (409, "Conflict (a stale version, a duplicate key)"),
         (413, "Request body too large"), (422, "Invalid input: the field says where"),
+        (429, "Too many sign-in attempts (see Retry-After)"),
         (428, "A write without the version it edits"),
         (503, "Database unavailable or a query over its time limit (see Retry-After)"))
 }
+
+
+class Me(BaseModel):
+    name: str
+    roles: list[str]
+    scope: list[str] = Field(description="codes of the grids or areas the user is limited to")
+    grids: int | None = Field(description="how many published grids the scope covers "
+                              "(null: no scope, the whole district)")
+    credential: Literal["session", "token"]
+    csrf_token: str | None = Field(description="a browser session's token for X-CSRF-Token")

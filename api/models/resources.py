@@ -25,6 +25,7 @@ from pydantic import (
     create_model,
 )
 
+from gridgis.gis.access.masking import personal_fields
 from gridgis.gis.importing.convert import TEXT_MAX_CHARS, check_text
 from gridgis.gis.importing.kinds import Field as KindField
 from gridgis.gis.resources import RESOURCES, ResourceSpec
@@ -51,9 +52,12 @@ def _title(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _value_type(field: KindField, *, masked: bool = False, body: bool = False) -> Any:
-    if masked:
-        return str
+MASKED = ("personal data: masked unless your roles and scope allow (an identifier keeps "
+          "its first three and last four characters, a name its first, a date its year; "
+          "anything else reads ***)")
+
+
+def _value_type(field: KindField, *, body: bool = False) -> Any:
     if field.choices is not None:
         return Literal[tuple(field.choices)]
     return (BODY_TYPES if body else ROW_TYPES)[field.type]
@@ -81,11 +85,12 @@ class ResourceModels:
 
 def _row_model(spec: ResourceSpec) -> type[BaseModel]:
     fields: dict[str, Any] = {"id": (int, ...)}
+    personal = personal_fields(spec.name)
     for f in spec.fields:
-        masked = f.name in spec.masked
-        fields[f.name] = (_value_type(f, masked=masked) | None, Field(
-            None, description="masked: first three and last four characters" if masked
-            else _description(f)))
+        masked = f.name in personal
+        value: Any = _value_type(f) | str if masked and f.type != "text" else _value_type(f)
+        fields[f.name] = (value | None, Field(
+            None, description=MASKED if masked else _description(f)))
     for name in spec.id_fields:
         fields[name] = (int | None, None)
     if spec.kind.linked:
@@ -94,7 +99,9 @@ def _row_model(spec: ResourceSpec) -> type[BaseModel]:
     if spec.name != "plans":
         fields["external_id"] = (str | None, None)
         fields["properties"] = (dict[str, Any], Field(
-            default_factory=dict, description="columns of the source kept as they were"))
+            default_factory=dict, description="columns of the source kept as they were" + (
+                "; their values are personal data, masked as ***" if "properties" in personal
+                else "")))
     fields["version"] = (int, Field(description="send it back (If-Match) to update"))
     fields["created_at"] = (dt.datetime, ...)
     fields["updated_at"] = (dt.datetime, ...)

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
+from gridgis.gis.access.aggregates import withhold_small
+from gridgis.gis.access.audit import Entry, record
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.db import require_id
 from gridgis.gis.errors import InvalidInput, NotFound
 
-from ..deps import CatalogDep, CategoriesDep, ConnDep, TimeRangeDep
+from ..auth import allow
+from ..deps import CatalogDep, CategoriesDep, ConnDep, SettingsDep, TimeRangeDep
 from ..models.analytics import Assignment, GridAt, GridSummary, GridWorker
 from ..models.common import ERRORS
 from ..routing import StrictQueryRoute
@@ -26,7 +30,8 @@ router = APIRouter(prefix="/grids", tags=["grids"], route_class=StrictQueryRoute
             description="The published grid containing lon/lat (WGS84), with its community, "
                         "subdistrict, district and responsible workers. 404 if the location "
                         "is outside every grid.")
-def grid_at(conn: ConnDep, catalog: CatalogDep,
+def grid_at(_who: Annotated[Principal, Depends(allow("grids"))], conn: ConnDep,
+            catalog: CatalogDep,
             lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
             lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")]
             ) -> JSONResponse:
@@ -34,16 +39,21 @@ def grid_at(conn: ConnDep, catalog: CatalogDep,
 
 
 @router.get("/{grid_id:int}/summary", summary="What a grid holds", response_model=GridSummary)
-def grid_summary(grid_id: int, conn: ConnDep, time_range: TimeRangeDep,
+def grid_summary(grid_id: int, who: Annotated[Principal, Depends(allow("stats"))],
+                 conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
                  categories: CategoriesDep) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(stats.grid_summary(
-        conn, grid_id, time_range.start, time_range.end, categories)))
+    if who.grid_ids is not None and grid_id not in who.grid_ids:
+        raise NotFound(f"no grid with id {grid_id}")
+    summary = stats.grid_summary(conn, grid_id, time_range.start, time_range.end, categories)
+    return JSONResponse(jsonable_encoder(withhold_small(summary, who,
+                                                        settings.auth.min_count)))
 
 
 @router.put("/{grid_id:int}/workers", summary="Set the workers responsible for a grid",
             response_model=list[GridWorker],
             description="Replaces the grid's assignments; answers the grid's active workers.")
-def set_workers(grid_id: int, conn: ConnDep,
+def set_workers(grid_id: int, who: Annotated[Principal, Depends(allow("assignments", "write"))],
+                conn: ConnDep,
                 assignments: Annotated[list[Assignment], Body()]) -> JSONResponse:
     require_id(grid_id, "grid")
     if conn.execute(sa.text("SELECT 1 FROM grids WHERE id = :g"), {"g": grid_id}).first() is None:
@@ -55,10 +65,14 @@ def set_workers(grid_id: int, conn: ConnDep,
         if a.worker_id not in known:
             raise InvalidInput(f"item {i}: no worker with id {a.worker_id}",
                                field=f"{i}.worker_id")
+    before = stats.workers_of(conn, grid_id)
     conn.execute(sa.text("DELETE FROM grid_assignments WHERE grid_id = :g"), {"g": grid_id})
     for a in assignments:
         conn.execute(sa.text("INSERT INTO grid_assignments (worker_id, grid_id, role) "
                              "VALUES (:w, :g, :r) ON CONFLICT (worker_id, grid_id) "
                              "DO UPDATE SET role = EXCLUDED.role"),
                      {"w": a.worker_id, "g": grid_id, "r": a.role})
-    return JSONResponse(jsonable_encoder(stats.workers_of(conn, grid_id)))
+    after = stats.workers_of(conn, grid_id)
+    record(conn, who, Entry("assign", "grids", record_ids=[grid_id],
+                            before={"workers": before}, after={"workers": after}))
+    return JSONResponse(jsonable_encoder(after))

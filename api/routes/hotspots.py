@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
+from gridgis.gis.access import aggregates
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.hotspots.defaults import (
     DEFAULT_BAND_M,
@@ -27,7 +30,8 @@ from gridgis.gis.services.hotspot_inputs import Selection
 from gridgis.gis.services.hotspots import MAX_PERMUTATIONS, BacktestWindow
 from gridgis.gis.times import required_instant
 
-from ..deps import CategoriesDep, HotspotsDep, LaneDep, TimeRangeDep
+from ..auth import allow
+from ..deps import CategoriesDep, HotspotsDep, LaneDep, StateDep, TimeRangeDep
 from ..geojson import GEOJSON, GeoJSONResponse
 from ..models.analytics import (
     AreasCollection,
@@ -42,6 +46,18 @@ from ..routing import StrictQueryRoute
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=StrictQueryRoute,
                    responses=ERRORS)
+
+
+def scope_area(who: Annotated[Principal, Depends(allow("hotspots"))],
+               state: StateDep) -> shapely.Geometry | None:
+    """Where the user's scope lies (None: no scope); results are limited to it."""
+    if who.grid_ids is None:
+        return None
+    with state.database.engine.connect() as conn:
+        return aggregates.scope_area(conn, who)
+
+
+ScopeDep = Annotated[shapely.Geometry | None, Depends(scope_area)]
 
 
 def selection(time_range: TimeRangeDep, categories: CategoriesDep,
@@ -68,29 +84,35 @@ Permutations = Annotated[int, Query(ge=0, le=MAX_PERMUTATIONS,
 Seed = Annotated[int, Query(ge=0, description="random seed of the permutations")]
 
 
-def _features(frame: gpd.GeoDataFrame) -> Response:
-    return Response(frame.to_crs(4326).to_json(drop_id=True), media_type=GEOJSON)
+def _features(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> Response:
+    return Response(_within(frame, area).to_json(drop_id=True), media_type=GEOJSON)
+
+
+def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    """The units in WGS84, only those touching ``area`` if given."""
+    frame = frame.to_crs(4326)
+    return frame if area is None else frame[frame.intersects(area)]
 
 
 @router.get("/gi", summary="Getis-Ord Gi* hot and cold spots", response_model=GiCollection,
             response_class=GeoJSONResponse,
             description="Per unit: incidents, z, two-sided p (and p_sim with permutations), "
                         "class ±90/95/99 after false-discovery-rate correction.")
-async def gi(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def gi(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
              permutations: Permutations = 0, seed: Seed = 0) -> Response:
-    return await lane.run(lambda: _features(hotspots.gi(sel, permutations, seed)))
+    return await lane.run(lambda: _features(hotspots.gi(sel, permutations, seed), area))
 
 
 @router.get("/areas", summary="Hotspot areas", response_model=AreasCollection,
             response_class=GeoJSONResponse,
             description="Touching significant hot units merged, with incidents, share, "
                         "area, grids, communities, peak hours and weekdays.")
-async def areas(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def areas(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
           min_class: Annotated[int, Query(description="weakest hot class merged: 90, 95 "
                                                       "or 99",
                                           json_schema_extra={"enum": [90, 95, 99]})] = 95
           ) -> Response:
-    return await lane.run(lambda: _features(hotspots.areas(sel, min_class)))
+    return await lane.run(lambda: _features(hotspots.areas(sel, min_class), area))
 
 
 @router.get("/emerging", summary="Emerging hot spots", response_model=EmergingCollection,
@@ -99,10 +121,10 @@ async def areas(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
                         "Emerging Hot Spot Analysis pattern (new, consecutive, "
                         "intensifying, persistent, diminishing, sporadic, oscillating, "
                         "historical; hot or cold; or no pattern).")
-async def emerging(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def emerging(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
              bin: Annotated[Literal["week", "month", "quarter"], Query(
                  description="time bin")] = "month") -> Response:
-    return await lane.run(lambda: _features(hotspots.emerging(sel, bin)))
+    return await lane.run(lambda: _features(hotspots.emerging(sel, bin), area))
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -120,7 +142,8 @@ def _edges(text: str, name: str) -> list[float]:
 
 @router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones",
             response_model=NearRepeatResult)
-async def near_repeat(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def near_repeat(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
+                      sel: SelectionDep,
                 distance_bands: Annotated[str, Query(description="band edges, metres")]
                 = ",".join(map(str, DEFAULT_DISTANCE_BANDS)),
                 time_bands: Annotated[str, Query(description="band edges, days")]
@@ -138,7 +161,7 @@ async def near_repeat(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
             "table": table.to_dict(orient="records"),
             "elevated": {"distance_m": result.extent[0], "days": result.extent[1]}
             if result.extent else None,
-            "zones": result.zones.to_crs(4326).__geo_interface__
+            "zones": _within(result.zones, area).__geo_interface__
             if result.zones is not None else None}))
     return await lane.run(answer)
 
@@ -148,11 +171,12 @@ async def near_repeat(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
             description="Scores per unit for the `horizon_days` after `end` (default: the "
                         "latest incident), from the incidents in [start, end); "
                         "`top_area_share` ranks units: <= 0.05 is the top 5 % of the area.")
-async def forecast_units(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def forecast_units(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
+                         sel: SelectionDep,
                    horizon_days: Annotated[int, Query(ge=1, le=365,
                                                       description="days forecast")] = 30
                    ) -> Response:
-    return await lane.run(lambda: _features(hotspots.forecast(sel, horizon_days)))
+    return await lane.run(lambda: _features(hotspots.forecast(sel, horizon_days), area))
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
@@ -161,7 +185,8 @@ async def forecast_units(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep
                         "hit rate, PAI and PEI at 1/5/10 % coverage for the default method, "
                         "last-period counts, a KDE, and the oracle. `start`/`end` are not "
                         "used here: the window is the three dates.")
-async def backtest_table(lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+async def backtest_table(_area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
+                         sel: SelectionDep,
                    train_start: Annotated[str, Query(description="ISO 8601, inclusive")],
                    train_end: Annotated[str, Query(description="ISO 8601: scoring starts")],
                    test_end: Annotated[str, Query(description="ISO 8601, exclusive")]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.i18n import Lang
 from gridgis.maps import data
 from gridgis.maps.base import PageOptions
@@ -17,6 +18,7 @@ from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
 from gridgis.maps.landing import landing_page
 
+from ..auth import AnyoneDep, MaybeSignedInDep, allow
 from ..deps import (
     AssetsDep,
     CategoriesDep,
@@ -28,6 +30,7 @@ from ..deps import (
 )
 from ..models.common import ERRORS, media
 from ..routing import StrictQueryRoute
+from .hotspots import ScopeDep
 
 router = APIRouter(tags=["maps"], route_class=StrictQueryRoute, responses=ERRORS,
                    default_response_class=HTMLResponse)
@@ -42,35 +45,39 @@ def _options(settings, lang: Lang | None) -> PageOptions:
 
 
 @router.get("/", include_in_schema=False)
-def landing(settings: SettingsDep, lang: LangQuery = None) -> HTMLResponse:
-    return HTMLResponse(landing_page(lang or settings.api.lang))
+def landing(settings: SettingsDep, who: MaybeSignedInDep, lang: LangQuery = None) -> HTMLResponse:
+    return HTMLResponse(landing_page(lang or settings.api.lang, who))
 
 
 @router.get("/maps/grids", summary="Grid map", responses=HTML)
-def grids_map(state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
+def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: StateDep,
+              settings: SettingsDep, time_range: TimeRangeDep,
               _assets: AssetsDep, lang: LangQuery = None,
               measure: Annotated[Literal[tuple(MEASURES)], Query(  # type: ignore[valid-type]
                   description="what colours the grids")] = "incidents") -> HTMLResponse:
     options = _options(settings, lang)
     with state.database.engine.connect() as conn:
-        page = read_grids_page(conn, options, time_range.start, time_range.end)
+        page = read_grids_page(conn, options, time_range.start, time_range.end, who,
+                               settings.auth.min_count)
     return HTMLResponse(grids_page(page, options, measure, time_range.start, time_range.end))
 
 
 @router.get("/maps/incidents", summary="Incident map", responses=HTML)
-def incidents_map(state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
+def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))], state: StateDep,
+                  settings: SettingsDep, time_range: TimeRangeDep,
                   categories: CategoriesDep, _assets: AssetsDep,
                   lang: LangQuery = None) -> HTMLResponse:
     options = _options(settings, lang)
     with state.database.engine.connect() as conn:
         page = read_incidents_page(conn, options, categories, time_range.start,
-                                   time_range.end)
+                                   time_range.end, who)
     return HTMLResponse(incidents_page(page, options, categories, time_range.start,
                                        time_range.end))
 
 
 @router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)
-async def hotspots_map(lane: LaneDep, state: StateDep, hotspots: HotspotsDep,
+async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: StateDep,
+                       hotspots: HotspotsDep,
                        settings: SettingsDep,
                  time_range: TimeRangeDep, categories: CategoriesDep, _assets: AssetsDep,
                  lang: LangQuery = None,
@@ -86,5 +93,6 @@ async def hotspots_map(lane: LaneDep, state: StateDep, hotspots: HotspotsDep,
         with state.database.engine.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
-                             time_range.end, printable=print_layout == "a4")
+                             time_range.end, printable=print_layout == "a4", who=who,
+                             area=area)
     return HTMLResponse(await lane.run(page))

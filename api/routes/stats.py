@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
+from gridgis.gis.access.aggregates import in_scope, withhold_small
+from gridgis.gis.access.principal import Principal
 
-from ..deps import CategoriesDep, ConnDep, HotspotsDep, LaneDep, TimeRangeDep
+from ..auth import allow
+from ..deps import CategoriesDep, ConnDep, HotspotsDep, LaneDep, SettingsDep, TimeRangeDep
 from ..geojson import csv_response
 from ..models.analytics import GridStats, Ranking
 from ..models.common import ERRORS, media
@@ -20,6 +23,7 @@ router = APIRouter(prefix="/stats", tags=["stats"], route_class=StrictQueryRoute
                    responses=ERRORS)
 Format = Annotated[Literal["json", "csv"], Query(description="output format")]
 TABLE = media("text/csv")
+Reader = Annotated[Principal, Depends(allow("stats"))]
 
 
 def _table(rows: list[dict], f: str, filename: str) -> Response:
@@ -34,10 +38,10 @@ def _table(rows: list[dict], f: str, filename: str) -> Response:
                         "data), the previous period of the same length and the change, the "
                         "Gi* hotspot class on grids, and the emerging-hotspot pattern over "
                         "the preceding twelve monthly bins.")
-async def grid_ranking(lane: LaneDep, hotspots: HotspotsDep, time_range: TimeRangeDep,
-                       f: Format = "json") -> Response:
+async def grid_ranking(who: Reader, lane: LaneDep, hotspots: HotspotsDep,
+                       time_range: TimeRangeDep, f: Format = "json") -> Response:
     rows = await lane.run(hotspots.ranking, time_range.start, time_range.end)
-    return _table(rows, f, "grid-ranking.csv")
+    return _table(in_scope(rows, who), f, "grid-ranking.csv")
 
 
 @router.get("/grids", summary="One row per grid with its counts", response_model=GridStats,
@@ -45,7 +49,8 @@ async def grid_ranking(lane: LaneDep, hotspots: HotspotsDep, time_range: TimeRan
             description="People (floating, special groups), households, buildings, places, "
                         "cameras, incidents in [start, end) of the chosen categories and the "
                         "rate per 1,000 residents, workers. `f=csv` for CSV.")
-def grid_stats(conn: ConnDep, time_range: TimeRangeDep, categories: CategoriesDep,
-               f: Format = "json") -> Response:
-    return _table(stats.grid_stats(conn, time_range.start, time_range.end, categories), f,
+def grid_stats(who: Reader, conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
+               categories: CategoriesDep, f: Format = "json") -> Response:
+    rows = in_scope(stats.grid_stats(conn, time_range.start, time_range.end, categories), who)
+    return _table([withhold_small(r, who, settings.auth.min_count) for r in rows], f,
                   "grid-stats.csv")

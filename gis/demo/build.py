@@ -16,6 +16,7 @@ from ..db import Database, current_srid, migrate
 from ..errors import ConfigurationError
 from . import incidents as incident_model
 from . import population
+from .accounts import DemoAccount, create_accounts
 from .district import divide
 from .entities import categorise_places, household_points, incident_anchors
 from .load import insert_roads, load_all
@@ -25,6 +26,9 @@ from .osm import ATTRIBUTION, read_helsinki
 DEMO_TABLES = ["grid_assignments", "incidents", "organisations", "things", "places",
                "people", "households", "buildings", "workers", "grids", "grid_plans",
                "areas", "roads"]
+# Emptied by a reset too, but their ids go on: the audit log, which a reset leaves as it
+# is (it is append-only), names users by id.
+ACCOUNT_TABLES = ["app_credentials", "app_users"]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class DemoOptions:
 class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    accounts: list[DemoAccount] = field(default_factory=list)  # with passwords: show once
 
 
 def demo_exists(db: Database) -> bool:
@@ -50,15 +55,21 @@ def demo_exists(db: Database) -> bool:
 
 
 def reset(db: Database) -> None:
+    """Empty the demo's tables and every account (sessions and tokens too); the audit log
+    stays."""
     with db.engine.begin() as conn:
         if current_srid(conn) is not None:
             conn.execute(sa.text(f"TRUNCATE {', '.join(DEMO_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text(f"TRUNCATE {', '.join(ACCOUNT_TABLES)}"))
             conn.execute(sa.text("DELETE FROM gridgis_meta WHERE key = 'demo'"))
 
 
 def build_demo(db: Database, options: DemoOptions | None = None,
-               say: Callable[[str], None] = lambda _: None) -> DemoSummary:
-    """Create the demo district in ``db`` (which must hold no data)."""
+               say: Callable[[str], None] = lambda _: None,
+               actor: str = "gridgis demo") -> DemoSummary:
+    """Create the demo district in ``db`` (which must hold no data) and an account per
+    role; ``summary.accounts`` holds their passwords, which are not stored (show them
+    once). ``actor`` names who built it in the audit log."""
     started = time.perf_counter()
     options = options or DemoOptions()
     model, places_map = load_model()
@@ -102,5 +113,7 @@ def build_demo(db: Database, options: DemoOptions | None = None,
             "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
             {"a": ATTRIBUTION, "d": f"seed={seed}"})
+        say("creating an account per role")
+        summary.accounts = create_accounts(conn, actor)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -21,6 +21,7 @@ from .row_errors import RowErrors
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "off"}
 TEXT_MAX_CHARS = 4000  # a long incident description fits; a pasted document does not
+PROPERTIES_MAX_DEPTH = 16  # levels of objects and arrays within properties
 PROPERTIES_MAX_BYTES = 64 * 1024  # free-form attributes of one row, as JSON
 
 
@@ -47,7 +48,32 @@ def properties_problem(encoded: str) -> str | None:
         return "the attributes hold an invalid character (a lone surrogate)"
     if size > PROPERTIES_MAX_BYTES:
         return f"the attributes take {size:,} bytes; at most {PROPERTIES_MAX_BYTES:,}"
+    depth = json_depth(encoded)
+    if depth > PROPERTIES_MAX_DEPTH:
+        return f"the attributes nest {depth} levels deep; at most {PROPERTIES_MAX_DEPTH}"
     return None
+
+
+def json_depth(encoded: str) -> int:
+    """How deeply objects and arrays nest in JSON text (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in encoded:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def check_text(value: str) -> str:

@@ -140,7 +140,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
                                  "closed")),
         Field("source", choices=("police_call", "grid_worker", "hotline", "citizen",
                                  "camera", "other")),
-        Field("description"),
+        Field("description", sensitive=True),  # free text: may name people
         _SYNTHETIC,
     ), "point"),
 )}

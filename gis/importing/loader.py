@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from ..access import audit
 from ..crs import utm_srid_for_geometries
 from ..db import Database, migrate
 from ..errors import ImportRejected, InvalidInput, NotInitialised, Rejection
@@ -50,9 +51,12 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
                 plan_name: str | None = None, skip_invalid: bool = False, repair: bool = True,
                 timezone: str = "UTC", keep_extra: bool = True,
                 rejects_path: Path | None = None,
-                progress: ProgressCallback | None = None) -> ImportReport:
+                progress: ProgressCallback | None = None,
+                actor: str = "gridgis") -> ImportReport:
     """Import one file in one transaction; see the module docstring. With
-    ``skip_invalid`` the rejected rows go to ``rejects_path`` (default: beside the file)."""
+    ``skip_invalid`` the rejected rows go to ``rejects_path`` (default: beside the file).
+    The import is recorded in the audit log, in its transaction, as ``actor`` (a command
+    passes ``cli:`` and the operating-system user)."""
     started = time.perf_counter()
     try:
         kind = get_kind(kind_name)
@@ -96,6 +100,12 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
             raise ImportRejected(_rejected_message(report), report.rejections)
         report.rejections.extend(late)
         report.inserted, report.updated, report.unassigned = writer.counts()
+        audit.record(conn, None, audit.Entry(
+            "import", kind.name,
+            personal="unmasked" if any(f.sensitive for f in kind.fields) else None,
+            detail=f"{report.inserted} inserted, {report.updated} updated, "
+                   f"{len(report.rejections)} rejected, from {Path(path).resolve()}"),
+            user_name=actor)
     if report.rejections:
         report.rejects_file = write_rejects(rejects_path or rejects_beside(Path(path)),
                                             report.rejections)

@@ -17,10 +17,12 @@ import shapely
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
+from ..access.principal import Principal
 from ..db import require_id
 from ..errors import Conflict, InvalidInput, NotFound
 from ..importing.convert import properties_problem
 from ..records import validate_record
+from .guard import Guard
 from .listing import ListClauses, ListQuery
 from .specs import RESOURCES, ResourceSpec
 
@@ -73,18 +75,14 @@ def translate_errors(spec: ResourceSpec, *, deleting: bool = False) -> Iterator[
         raise
 
 
-def mask(value: str | None) -> str | None:
-    """Keep the first three and last four characters of an identifier."""
-    if not value or len(value) <= 7:
-        return None if value is None else "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
 class Repository:
-    def __init__(self, catalog: Catalog, spec: ResourceSpec) -> None:
+    """The rows of one resource as ``who`` may see and change them (see :class:`Guard`)."""
+
+    def __init__(self, catalog: Catalog, spec: ResourceSpec, who: Principal) -> None:
         self.catalog = catalog
         self.spec = spec
         self.table = catalog.table(spec.table)
+        self.guard = Guard(who, spec, self.table, catalog.metadata.tables)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -96,31 +94,38 @@ class Repository:
                         .label("_geometry"))
         return cols
 
-    def list(self, conn: sa.Connection, q: ListQuery, extra_where: list[Any] | None = None
-             ) -> tuple[list[dict], int]:
+    def list(self, conn: sa.Connection, q: ListQuery) -> tuple[list[dict], int]:
+        self.guard.check_read()
+        self.guard.check_query(q)
         clauses = ListClauses(self.spec, self.table, self.catalog.srid,
                               self.catalog.metadata.tables)
         clauses.check_known(conn, q)
-        where = clauses.where(q) + (extra_where or [])
+        where = clauses.where(q) + self.guard.visible()
         total = conn.execute(sa.select(sa.func.count()).select_from(self.table)
                              .where(*where)).scalar_one()
-        rows = conn.execute(sa.select(*self._columns()).where(*where)
-                            .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))
-        return [self._out(r._mapping) for r in rows], int(total)
+        rows = [self._raw(r._mapping) for r in conn.execute(
+            sa.select(*self._columns()).where(*where)
+            .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))]
+        self.guard.audit_read(conn, [r["id"] for r in rows])
+        return [self.guard.out(r) for r in rows], int(total)
 
     def get(self, conn: sa.Connection, row_id: int) -> dict:
+        self.guard.check_read()
+        row = self._read(conn, row_id)
+        self.guard.audit_read(conn, [row_id])
+        return self.guard.out(row)
+
+    def _read(self, conn: sa.Connection, row_id: int) -> dict:
+        """The row unmasked, if this user reaches it."""
         require_id(row_id, self.spec.name[:-1])
         row = conn.execute(sa.select(*self._columns())
-                           .where(self.table.c.id == row_id)).first()
+                           .where(self.table.c.id == row_id, *self.guard.visible())).first()
         if row is None:
             raise NotFound(f"no {self.spec.name} row with id {row_id}")
-        return self._out(row._mapping)
+        return self._raw(row._mapping)
 
-    def _out(self, mapping) -> dict:
+    def _raw(self, mapping) -> dict:
         row = dict(mapping)
-        for name in self.spec.masked:
-            if name in row:
-                row[name] = mask(row[name])
         geometry = row.pop("_geometry", None)
         if self.spec.spatial:
             row["_geometry"] = json.loads(geometry) if geometry else None
@@ -168,18 +173,25 @@ class Repository:
 
     def create(self, conn: sa.Connection, values: dict[str, Any], geometry: dict | None,
                *, repair: bool = False) -> dict:
+        self.guard.check_write()
         row = self._values(dict(values), geometry, partial=False, repair=repair)
         with translate_errors(self.spec):
             new_id = conn.execute(sa.insert(self.table).values(**row)
                                   .returning(self.table.c.id)).scalar_one()
-        return self.get(conn, new_id)
+        self.guard.check_row(conn, new_id, after=True)
+        after = self._read(conn, new_id)
+        self.guard.audit_write(conn, "create", new_id, None, after)
+        return self.guard.out(after)
 
     def update(self, conn: sa.Connection, row_id: int, version: int, values: dict[str, Any],
                geometry: dict | None, *, repair: bool = False) -> dict:
+        self.guard.check_write()
         require_id(row_id, self.spec.name[:-1])
         row = self._values(dict(values), geometry, partial=True, repair=repair)
         if not row:
             raise InvalidInput("nothing to update: give at least one field or a geometry")
+        self.guard.check_row(conn, row_id)
+        before = self._read(conn, row_id)
         with translate_errors(self.spec):
             updated = conn.execute(sa.update(self.table).values(**row)
                                    .where(self.table.c.id == row_id,
@@ -187,10 +199,16 @@ class Repository:
                                    .returning(self.table.c.id)).scalar()
         if updated is None:
             self._missing_or_stale(conn, row_id, version)
-        return self.get(conn, row_id)
+        self.guard.check_row(conn, row_id, after=True)
+        after = self._read(conn, row_id)
+        self.guard.audit_write(conn, "update", row_id, before, after)
+        return self.guard.out(after)
 
     def delete(self, conn: sa.Connection, row_id: int, version: int | None) -> None:
+        self.guard.check_write()
         require_id(row_id, self.spec.name[:-1])
+        self.guard.check_row(conn, row_id)
+        before = self._read(conn, row_id)
         condition = [self.table.c.id == row_id]
         if version is not None:
             condition.append(self.table.c.version == version)
@@ -199,6 +217,7 @@ class Repository:
                                    .returning(self.table.c.id)).scalar()
         if deleted is None:
             self._missing_or_stale(conn, row_id, version)
+        self.guard.audit_write(conn, "delete", row_id, before, None)
 
     def _missing_or_stale(self, conn: sa.Connection, row_id: int, version: int | None):
         current = conn.execute(sa.select(self.table.c.version)

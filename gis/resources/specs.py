@@ -1,6 +1,7 @@
 """What each resource is: its kind (fields, geometry), what a list may be filtered and
-sorted by, which fields are masked and which are internal. The API builds its query
-parameters and models from these specs, so a filter cannot be documented but ignored."""
+sorted by, and which fields are internal (the personal ones: gis.access.masking). The
+API builds its query parameters and models from these specs, so a filter cannot be
+documented but ignored."""
 
 from __future__ import annotations
 
@@ -68,7 +69,6 @@ class ResourceSpec:
     sortable: tuple[str, ...]
     filters: tuple[Filter, ...] = ()
     id_fields: tuple[str, ...] = ()  # foreign keys a client may set by id
-    masked: tuple[str, ...] = ()
     time_column: str | None = None
     hidden: tuple[str, ...] = ()  # import-only fields (references by code)
 
@@ -108,7 +108,7 @@ RESOURCES: dict[str, ResourceSpec] = {r.name: r for r in (
         Filter("special", "special", "special groups, or 'any' for people in any of them"),
         ref("household_id", "household ids", "household_id", "households"),
         ref("building_id", "building ids", "building_id", "buildings"),
-    ), id_fields=("building_id", "household_id"), masked=("id_number", "phone"),
+    ), id_fields=("building_id", "household_id"),
         hidden=("building_id_ref", "household_id_ref")),
     ResourceSpec("buildings", KINDS["buildings"], ("id", "name", "levels", "households"), (
         *LOCATED, Filter("use", "text", "building uses (OpenStreetMap building=* values)",
@@ -138,5 +138,5 @@ RESOURCES: dict[str, ResourceSpec] = {r.name: r for r in (
         Filter("active", "bool", "true: active workers only; false: inactive only",
                "active"),
         SYNTHETIC,
-    ), masked=("phone",), hidden=("grid_codes",)),
+    ), hidden=("grid_codes",)),
 )}

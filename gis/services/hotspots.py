@@ -271,14 +271,16 @@ class HotspotService:
 # service of its own, over its own connection: set up once per process.
 
 _worker_url: str | None = None
+_worker_role: str | None = None
 _worker_service: HotspotService | None = None
 
 
-def init_worker(database_url: str) -> None:
-    """Set up an analysis worker process. It runs at a lower scheduling priority, so
-    that on a busy machine the light requests get the CPU first."""
-    global _worker_url
-    _worker_url = database_url
+def init_worker(database_url: str, role: str | None = None) -> None:
+    """Set up an analysis worker process (connecting as ``role`` when given). It runs at
+    a lower scheduling priority, so that on a busy machine the light requests get the
+    CPU first."""
+    global _worker_url, _worker_role
+    _worker_url, _worker_role = database_url, role
     with contextlib.suppress(OSError, AttributeError):
         os.nice(ANALYSIS_NICENESS)
 
@@ -300,7 +302,7 @@ def run_analysis(name: str, args: tuple, version: int) -> Any:
 
         if _worker_url is None:
             raise RuntimeError("run_analysis outside an initialised worker process")
-        engine = create_db_engine(_worker_url, pool_size=1)
+        engine = create_db_engine(_worker_url, pool_size=1, role=_worker_role)
         with engine.connect() as conn:
             srid = current_srid(conn)
         if srid is None:

@@ -14,7 +14,7 @@ import typer
 
 from gridgis import __version__
 
-from . import analysis, assets, data, database, demo, plans, serve
+from . import analysis, assets, audit, data, database, demo, plans, serve, users
 from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -37,11 +37,13 @@ def root(version: Annotated[bool, typer.Option(
 app.add_typer(database.app, name="db")
 app.add_typer(plans.app, name="plans")
 app.add_typer(assets.app, name="assets")
+app.add_typer(users.app, name="users")
 database.register(app)
 data.register(app)
 analysis.register(app)
 serve.register(app)
 demo.register(app)
+audit.register(app)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -45,6 +45,8 @@ def register(root: typer.Typer) -> None:
         from gridgis.gis.importing import Mapping, import_file, load_mapping_file, parse_map_option
         from gridgis.gis.importing.loader import rejects_beside
 
+        from .users import cli_actor
+
         spec = load_mapping_file(mapping) if mapping else Mapping()
         spec = spec.merged(Mapping(fields=parse_map_option(map_), crs=crs,
                                    external_id=external_id, layer=layer))
@@ -54,7 +56,7 @@ def register(root: typer.Typer) -> None:
                     db, kind.value, file, mapping=spec, plan_name=plan,
                     skip_invalid=skip_invalid, repair=repair, timezone=timezone,
                     rejects_path=rejects or rejects_beside(file, Path.cwd()),
-                    progress=steps.update if err.is_terminal else None)
+                    progress=steps.update if err.is_terminal else None, actor=cli_actor())
             except ImportRejected as exc:
                 print_rejections(exc.rejections)
                 raise
@@ -76,13 +78,24 @@ def register(root: typer.Typer) -> None:
             help=f"output CRS, GeoPackage and CSV ({CRS_HELP}); GeoJSON is always "
                  "EPSG:4326")] = "EPSG:4326",
         include_sensitive: Annotated[bool, typer.Option(
-            help="include personal fields (names, ID numbers, phones, special groups)")] = False,
+            help="write personal fields (names, ID numbers, phones, birth dates, special "
+                 "groups, free text, properties) unmasked; recorded in the audit log")]
+        = False,
     ) -> None:
-        """Export every row of a kind."""
+        """Export every row of a kind, personal fields masked as the API masks them.
+
+        Every export is recorded in the audit log (`gridgis audit-log --action export`)."""
+        from gridgis.gis.access.masking import personal_fields
         from gridgis.gis.db import open_database
         from gridgis.gis.exporting import export_kind
 
+        from .users import cli_actor
+
         with open_database() as db, progress(f"exporting {kind.value}") as steps:
-            count = export_kind(db, kind.value, file, crs=crs,
+            count = export_kind(db, kind.value, file, crs=crs, actor=cli_actor(),
                                 include_sensitive=include_sensitive, progress=steps.update)
-        out.print(f"{count} {kind.value} written to {file}")
+        fields = personal_fields(kind.value)
+        how = "" if not fields else (
+            "; personal fields UNMASKED" if include_sensitive
+            else f"; personal fields masked ({', '.join(fields)})")
+        out.print(f"{count} {kind.value} written to {file}{how}", highlight=False)

@@ -18,13 +18,13 @@ app = typer.Typer(help="Look after the database (the embedded cluster by default
 
 
 def _embedded(settings: DatabaseSettings) -> EmbeddedCluster:
-    from gridgis.gis.cluster import EmbeddedCluster
+    from gridgis.gis.db import embedded_cluster
     from gridgis.gis.errors import ConfigurationError
 
     if not settings.embedded:
         raise ConfigurationError("GRIDGIS_DATABASE_URL is set, so gridgis uses that server and "
                                  "has no embedded cluster to look after.")
-    return EmbeddedCluster(settings.home)
+    return embedded_cluster(settings)
 
 
 @app.command()
@@ -71,14 +71,59 @@ def url(
         "--conninfo", help="key=value form (for GDAL's PG: prefix and QGIS)")] = False,
     sqlalchemy: Annotated[bool, typer.Option(
         "--sqlalchemy", help="SQLAlchemy URL (postgresql+psycopg://) for Python")] = False,
+    role: Annotated[str | None, typer.Option(
+        help="connect as a desktop role instead of the owner: gis-reader (the gis.* "
+             "layers, no personal fields) or planner (also edits draft-plan grids)")]
+    = None,
+    reset_password: Annotated[bool, typer.Option(
+        help="with --role: give the role a new password (the old one stops working)")]
+    = False,
 ) -> None:
     """Print how other tools connect: a libpq URI that psql, GDAL (PG:URI) and QGIS
     accept. The embedded server must be running for them (`gridgis db start`)."""
     from gridgis.gis.db import connection_strings
 
+    if role is not None:
+        _role_url(role, reset_password, conninfo)
+        return
     strings = connection_strings()
     out.print(strings.sqlalchemy if sqlalchemy else strings.conninfo if conninfo
               else strings.uri, highlight=False)
+
+
+def _role_url(role: str, reset: bool, conninfo: bool) -> None:
+    import sqlalchemy as sa
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from gridgis.gis.db import embedded_cluster, open_database
+    from gridgis.gis.db_roles import role_name, role_password
+    from gridgis.gis.settings import DatabaseSettings
+
+    from .console import err
+
+    settings = DatabaseSettings()
+    name = role_name(role)
+    with open_database(settings) as db:
+        secrets_dir = settings.home / "secrets" if settings.embedded else None
+        password = role_password(db.engine, role, secrets_dir, reset=reset)
+    if settings.embedded:
+        cluster = embedded_cluster(settings)
+        uri = cluster.tcp_uri(name, password or "")
+        if uri is None:
+            uri = cluster.libpq_uri(user=name)
+            err.print("the embedded server listens on its socket only, which only this "
+                      "user reaches: set GRIDGIS_DB_LISTEN=localhost (and restart it) for "
+                      "QGIS running as another user", highlight=False)
+    else:
+        url = sa.engine.make_url(settings.database_url or "").set(
+            drivername="postgresql", username=name, password=password)
+        uri = url.render_as_string(hide_password=False)
+        if password is None:
+            err.print(f"gridgis does not keep passwords for this server: add "
+                      f"--reset-password to give {name} a new one", highlight=False)
+    if conninfo:
+        uri = make_conninfo("", **{k: str(v) for k, v in conninfo_to_dict(uri).items()})
+    out.print(uri, highlight=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -89,8 +134,7 @@ def psql(ctx: typer.Context) -> None:
     import signal
     import subprocess
 
-    from gridgis.gis.cluster import EmbeddedCluster
-    from gridgis.gis.db import connection_strings
+    from gridgis.gis.db import connection_strings, embedded_cluster
     from gridgis.gis.errors import ConfigurationError
     from gridgis.gis.settings import DatabaseSettings
 
@@ -107,7 +151,7 @@ def psql(ctx: typer.Context) -> None:
             signal.signal(signal.SIGINT, previous)
 
     if settings.embedded:
-        with EmbeddedCluster(settings.home).session():
+        with embedded_cluster(settings).session():
             code = run()
     else:
         code = run()
@@ -149,9 +193,12 @@ def register(root: typer.Typer) -> None:
         """Re-link every person, place, thing and incident to its grid, in one transaction."""
         import sqlalchemy as sa
 
+        from gridgis.gis.access import audit
         from gridgis.gis.db import open_database
         from gridgis.gis.linking import LINKED_TABLES, unassigned_counts
         from gridgis.gis.linking import relink as relink_all
+
+        from .users import cli_actor
 
         with open_database() as db, db.engine.begin() as conn, \
                 progress("relinking", total=len(LINKED_TABLES)) as steps:
@@ -163,4 +210,7 @@ def register(root: typer.Typer) -> None:
 
             changed = relink_all(conn, progress=done)
             unassigned = sum(unassigned_counts(conn).values())
+            audit.record(conn, None, audit.Entry(
+                "relink", None, detail=f"{changed} entities changed grid; {unassigned} "
+                "outside every grid"), user_name=cli_actor())
         out.print(f"{changed} entities changed grid; {unassigned} lie outside every grid")

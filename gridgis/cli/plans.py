@@ -34,9 +34,12 @@ def publish(name: str) -> None:
     """Publish a plan (retiring the current one) and relink everything to its grids."""
     import sqlalchemy as sa
 
+    from gridgis.gis.access import audit
     from gridgis.gis.db import open_database
     from gridgis.gis.errors import NotFound
     from gridgis.gis.linking import LINKED_TABLES, publish_plan
+
+    from .users import cli_actor
 
     with open_database() as db, db.engine.begin() as conn, \
             progress(f"publishing {name}", total=len(LINKED_TABLES)) as steps:
@@ -46,4 +49,7 @@ def publish(name: str) -> None:
             raise NotFound(f"there is no grid plan named {name!r}")
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a CLI job, unbounded
         changed = publish_plan(conn, plan_id, progress=lambda table: steps.advance())
+        audit.record(conn, None, audit.Entry(
+            "publish", "plans", record_ids=[plan_id],
+            detail=f"{name}: {changed} entities changed grid"), user_name=cli_actor())
     out.print(f"published {name}; {changed} entities changed grid")

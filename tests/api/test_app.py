@@ -10,6 +10,7 @@ from gridgis.api.settings import ApiSettings, Settings
 from gridgis.gis.db import Database, create_db_engine
 from gridgis.maps import assets
 from gridgis.maps.assets import AssetSettings
+from tests.accounts import api_client, bearer
 
 
 def test_default_page_size_above_maximum_is_rejected():
@@ -31,7 +32,7 @@ def test_unknown_route_is_a_problem(client):
 
 def test_database_outage_gives_503_then_recovers(own_cluster):
     cluster, db = own_cluster
-    with TestClient(create_app(Settings(), database=db)) as client:
+    with api_client(create_app(Settings(), database=db), db) as client:
         assert client.get("/incidents").status_code == 200
         cluster.stop()
         down = client.get("/incidents")
@@ -57,7 +58,7 @@ def test_statement_timeout_is_a_503_not_a_hang(seeded):
             yield conn
 
     app.dependency_overrides[get_connection] = slow_connection
-    with TestClient(app) as client:
+    with api_client(app, db) as client:
         response = client.get("/incidents")
     assert response.status_code == 503
     assert "statement timeout" in response.json()["detail"]
@@ -67,15 +68,15 @@ def test_statement_timeout_is_a_503_not_a_hang(seeded):
 def test_uninitialised_database_is_a_503_with_advice(make_db):
     db = make_db(srid=None)
     with TestClient(create_app(Settings(), database=db)) as client:
-        response = client.get("/incidents")
-    assert response.status_code == 503
+        response = client.get("/incidents", headers=bearer("ggt_whoever"))
+    assert response.status_code == 503  # before anyone can be signed in
     assert "gridgis demo" in response.json()["detail"]
 
 
 def test_missing_map_libraries_are_a_503_naming_the_command(seeded, tmp_path):
     db, _ = seeded
     settings = Settings(assets=AssetSettings(assets_dir=tmp_path / "empty"))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         for page in ("/maps/grids", "/maps/incidents", "/maps/hotspots", "/docs",
                      "/static/vendor/leaflet/dist/leaflet.js"):
             response = client.get(page)
@@ -93,7 +94,7 @@ def test_map_libraries_are_served_from_the_configured_directory(seeded, tmp_path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f"/* {package.name} {name} */")
     settings = Settings(assets=AssetSettings(assets_dir=vendor))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         assert client.get("/maps/grids").status_code == 200
         served = client.get("/static/vendor/leaflet/dist/leaflet.js")
     assert served.status_code == 200 and served.text == "/* leaflet dist/leaflet.js */"
@@ -111,7 +112,7 @@ def test_publishing_over_the_http_time_limit_is_a_503_and_changes_nothing(seeded
             CREATE TRIGGER slow BEFORE UPDATE ON incidents
                 FOR EACH ROW EXECUTE FUNCTION slow_relink();"""))
     settings = Settings(api=ApiSettings(publish_timeout_ms=1_000))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         response = client.post(f"/plans/{draft}/publish")
     assert response.status_code == 503, response.text
     assert "statement timeout" in response.json()["detail"]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
+from tests.accounts import api_client
 from tests.api.helpers import assert_problem, point_feature
 
 
@@ -77,7 +77,7 @@ def test_blank_and_malformed_dates_name_the_parameter(client):
 def test_whole_world_and_antimeridian_boxes(seeded):
     db, _ = seeded
     settings = Settings(api=ApiSettings(max_bbox_km2=1e9))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         for box in ("-180,-90,180,90", "-180,60.1,180,60.2"):
             body = client.get("/incidents", params={"bbox": box}).json()
             assert body["numberMatched"] == 4, box  # every seeded incident lies inside
@@ -140,7 +140,7 @@ def test_birth_dates_and_plan_dates(client):
 def test_free_form_fields_are_bounded(seeded):
     db, _ = seeded
     settings = Settings(api=ApiSettings(max_body_bytes=4 * 2**20))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         huge = point_feature(category="fire", occurred_at="2026-01-01",
                              properties={"blob": "x" * 100_000})
         assert_problem(client.post("/incidents", json=huge), 422, "properties")
@@ -154,3 +154,33 @@ def test_requests_for_another_host_are_refused(client):
                           "Host")
     assert "GRIDGIS_API_ALLOWED_HOSTS" in body["detail"]
     assert client.get("/incidents", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_deeply_nested_json_is_refused_and_nothing_is_stored(client, seeded):
+    db, _ = seeded
+    deep: dict = {"leaf": 1}
+    for _ in range(20):
+        deep = {"a": deep}
+    feature = point_feature(category="fire", occurred_at="2026-01-01", properties=deep)
+    assert "nest" in assert_problem(client.post("/incidents", json=feature), 422,
+                                    "properties")["detail"]
+    absurd = "[" * 100_000 + "]" * 100_000
+    assert client.post("/incidents", content=absurd[:60_000],
+                       headers={"content-type": "application/json"}).status_code == 400
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM incidents")).scalar() == 4
+
+
+def test_sql_and_html_in_every_text_field_are_kept_as_text(client, seeded):
+    db, _ = seeded
+    hostile = ["'); DROP TABLE people; --", "<script>alert(1)</script>", "1' OR '1'='1",
+               "$$; SELECT pg_sleep(10); $$", "\\x00\\n%s%%"]
+    for value in hostile:
+        feature = point_feature(name=value, id_number=value, phone=value, external_id=value)
+        created = client.post("/people", json=feature)
+        assert created.status_code == 201, created.text
+        row = client.get(f"/people/{created.json()['id']}").json()["properties"]
+        assert (row["name"], row["id_number"], row["phone"]) == (value, value, value)
+        client.delete(f"/people/{created.json()['id']}")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM people")).scalar() == 3

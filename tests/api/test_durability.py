@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import Settings
+from tests.accounts import bearer, token_for
 from tests.browser import live_server
 from tests.faults import Writers, crash, incident, stop_immediately
 
@@ -20,7 +21,8 @@ def test_a_created_row_is_visible_to_another_connection_at_once(seeded, api_sett
     db, _ = seeded
     marker = uuid.uuid4().hex
     with live_server(create_app(api_settings, database=db)) as base, \
-            httpx.Client(base_url=base, timeout=30) as client, db.engine.connect() as other:
+            httpx.Client(base_url=base, timeout=30, headers=bearer(token_for(db))) as client, \
+            db.engine.connect() as other:
         for _ in range(300):
             response = client.post("/incidents", json=incident(marker))
             assert response.status_code == 201, response.text
@@ -35,7 +37,7 @@ def test_rows_equal_acknowledged_writes_through_a_database_fault(own_cluster, fa
     cluster, db = own_cluster
     marker = uuid.uuid4().hex
     with live_server(create_app(Settings(), database=db)) as base, \
-            Writers(base, marker) as writers:
+            Writers(base, marker, token_for(db)) as writers:
         time.sleep(1.5)
         (stop_immediately if fault == "stop" else crash)(cluster)
         time.sleep(1.0)

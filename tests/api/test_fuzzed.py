@@ -18,6 +18,7 @@ import sys
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
+from tests.accounts import token_for
 from tests.browser import live_server
 from tests.seed import add_hot_cluster
 
@@ -33,6 +34,7 @@ def test_the_openapi_contract_holds_under_fuzzing(seeded, tmp_path):
     with live_server(create_app(settings, database=db)) as base:
         result = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json",
+             "--header", f"Authorization: Bearer {token_for(db)}",
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--seed", str(SEED), "--max-examples", str(EXAMPLES), "--no-shrink",
              "--generation-deterministic", "--continue-on-failure", "--warnings", "off",

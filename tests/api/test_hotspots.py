@@ -1,9 +1,9 @@
 """Hotspot endpoints over a real PostGIS (the seeded 3x3 district plus a cluster)."""
 
 import pytest
-from fastapi.testclient import TestClient
 
 from gridgis.api.app import create_app
+from tests.accounts import api_client, bearer, token_for
 from tests.seed import add_hot_cluster
 
 
@@ -12,7 +12,7 @@ def hot_client(seeded, api_settings):
     db, _ = seeded
     with db.engine.begin() as conn:
         add_hot_cluster(conn)
-    with TestClient(create_app(api_settings, database=db)) as client:
+    with api_client(create_app(api_settings, database=db), db) as client:
         yield client
 
 
@@ -130,16 +130,17 @@ def test_saturated_analytics_answer_503_and_light_routes_still_answer(seeded):
     settings = Settings(api=ApiSettings(analytics_slots=1, analytics_threads=2,
                                         analytics_wait_s=0.05))
     answers: list[httpx.Response] = []
+    headers = bearer(token_for(db, "police"))
     with live_server(create_app(settings, database=db)) as base:
         def ask(permutations: int) -> None:
-            with httpx.Client(base_url=base, timeout=30) as client:
+            with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
                 answers.append(client.get("/hotspots/gi", params={
                     "unit": "grids", "permutations": permutations}))
 
         askers = [threading.Thread(target=ask, args=(19 + k,)) for k in range(6)]
         for asker in askers:
             asker.start()
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
             lon, lat = client.get(f"/incidents/{ids['incident0']}").json()["geometry"][
                 "coordinates"]
             light = [client.get("/grids/at", params={"lon": lon, "lat": lat})
@@ -151,7 +152,7 @@ def test_saturated_analytics_answer_503_and_light_routes_still_answer(seeded):
         assert busy and all(int(r.headers["retry-after"]) >= 1 for r in busy)
         assert all(r.headers["content-type"].startswith("application/problem+json")
                    for r in busy)
-        with httpx.Client(base_url=base, timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 again = client.get("/hotspots/gi", params={"unit": "grids",

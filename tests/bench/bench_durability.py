@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from gridgis.api.app import create_app
 from gridgis.api.settings import Settings
 from gridgis.gis.db import migrate
-from tests.bench.scratch import scratch_database
+from tests.bench.scratch import bench_token, scratch_database
 from tests.browser import live_server
 from tests.faults import WRITERS, Writers, crash, stop_immediately
 
@@ -38,11 +38,12 @@ def main() -> None:
     lost_all = phantom_all = acknowledged_all = 0
     with scratch_database(pool_size=8) as (cluster, db, _):
         migrate(db.engine, 32635)
+        token = bench_token(db)
         with live_server(create_app(Settings(), database=db)) as base:
             for cycle in range(args.cycles):
                 fault = (stop_immediately, crash)[cycle % 2]
                 marker = uuid.uuid4().hex
-                with Writers(base, marker) as writers:
+                with Writers(base, marker, token) as writers:
                     time.sleep(args.seconds / 2)
                     fault(cluster)
                     time.sleep(1.0)

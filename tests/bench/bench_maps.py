@@ -37,6 +37,7 @@ from gridgis.gis.importing import import_file
 from gridgis.maps.offline import render
 from tests.bench.scratch import (
     SRID,
+    bench_token,
     make_points,
     scratch_database,
     voronoi_grids,
@@ -72,18 +73,19 @@ def naive_page(db: Database) -> str:
     return render(m)
 
 
-def measure(url: str, base: str, expected: int, runs: int
+def measure(url: str, base: str, expected: int, runs: int, token: str
             ) -> tuple[int, list[float], list[float]]:
     import urllib.request
 
     server = []
     for _ in range(runs):
         started = time.perf_counter()
-        size = len(urllib.request.urlopen(url, timeout=120).read())
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        size = len(urllib.request.urlopen(request, timeout=120).read())
         server.append(time.perf_counter() - started)
     times = []
     for _ in range(runs):
-        with browser_page(base) as (page, log):
+        with browser_page(base, token) as (page, log):
             started = time.perf_counter()
             page.goto(url, wait_until="commit", timeout=120_000)
             page.wait_for_function(READY, arg=expected, timeout=120_000, polling=50)
@@ -118,15 +120,15 @@ def main() -> None:
         def naive() -> HTMLResponse:
             return HTMLResponse(baseline_html)
 
-        run(app, args)
+        run(app, args, bench_token(db))
 
 
-def run(app: FastAPI, args) -> None:
+def run(app: FastAPI, args, token: str) -> None:
     with live_server(app) as base:
         ours_size, ours, ours_server = measure(f"{base}/maps/grids", base, args.grids,
-                                               args.runs)
+                                               args.runs, token)
         naive_size, naive, naive_server = measure(f"{base}/bench/naive", base, args.grids,
-                                                  args.runs)
+                                                  args.runs, token)
     print()
     print(f"grids: {args.grids:,}   incidents: {args.incidents:,}   runs: {args.runs}")
     print(f"/maps/grids   size {ours_size / 1e6:6.2f} MB   (target < 3 MB)   "

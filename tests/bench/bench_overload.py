@@ -32,15 +32,16 @@ import httpx
 import numpy as np
 
 from gridgis.gis.demo import build_demo
-from tests.bench.scratch import scratch_database
+from tests.bench.scratch import bench_token, scratch_database
 from tests.browser import free_port
 
 LIGHT_CLIENTS = 4
 
 
-def light_load(base: str, stop: threading.Event, latencies: list[float]) -> None:
+def light_load(base: str, stop: threading.Event, latencies: list[float],
+               headers: dict[str, str]) -> None:
     rng = np.random.default_rng(threading.get_ident() % 1000)
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         while not stop.is_set():
             lon, lat = 24.93 + rng.uniform(-0.01, 0.01), 60.165 + rng.uniform(-0.006, 0.006)
             started = time.perf_counter()
@@ -50,8 +51,8 @@ def light_load(base: str, stop: threading.Event, latencies: list[float]) -> None
 
 
 def hammer(base: str, stop: threading.Event, counter, answers: dict[int, int],
-           lock: threading.Lock) -> None:
-    with httpx.Client(base_url=base, timeout=120) as client:
+           lock: threading.Lock, headers: dict[str, str]) -> None:
+    with httpx.Client(base_url=base, timeout=120, headers=headers) as client:
         while not stop.is_set():
             n = next(counter)
             path, params = [
@@ -67,14 +68,15 @@ def hammer(base: str, stop: threading.Event, counter, answers: dict[int, int],
                 answers[status] = answers.get(status, 0) + 1
 
 
-def measure(base: str, seconds: float, hammers: int) -> tuple[list[float], dict[int, int]]:
+def measure(base: str, seconds: float, hammers: int, headers: dict[str, str]
+            ) -> tuple[list[float], dict[int, int]]:
     stop, lock = threading.Event(), threading.Lock()
     latencies: list[float] = []
     answers: dict[int, int] = {}
     counter = itertools.count()
-    threads = [threading.Thread(target=light_load, args=(base, stop, latencies))
+    threads = [threading.Thread(target=light_load, args=(base, stop, latencies, headers))
                for _ in range(LIGHT_CLIENTS)]
-    threads += [threading.Thread(target=hammer, args=(base, stop, counter, answers, lock))
+    threads += [threading.Thread(target=hammer, args=(base, stop, counter, answers, lock, headers))
                 for _ in range(hammers)]
     for thread in threads:
         thread.start()
@@ -97,6 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_database() as (cluster, db, work):
         build_demo(db)
+        headers = {"Authorization": f"Bearer {bench_token(db, 'police')}"}
         port = free_port()
         env = {**os.environ, "GRIDGIS_DATABASE_URL": cluster.url()}
         server = subprocess.Popen([sys.executable, "-m", "gridgis", "serve", "--port",
@@ -111,8 +114,8 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.5)
             time.sleep(3)  # the start-up warm-up, as a running service has had
-            alone, _ = measure(base, args.seconds, 0)
-            loaded, answers = measure(base, args.seconds, args.hammers)
+            alone, _ = measure(base, args.seconds, 0, headers)
+            loaded, answers = measure(base, args.seconds, args.hammers, headers)
             p50a, p99a = percentiles(alone)
             p50b, p99b = percentiles(loaded)
             print(f"/grids/at alone:            {len(alone):6} requests, p50 {p50a:7.1f} ms, "
@@ -123,7 +126,8 @@ def main() -> None:
             print(f"the hammers' analyses were answered: {dict(sorted(answers.items()))}")
             stop = threading.Event()
             busy = [threading.Thread(target=hammer, args=(base, stop, itertools.count(10_000),
-                                                          {}, threading.Lock()))
+                                                          {}, threading.Lock(),
+                                                          headers))
                     for _ in range(8)]
             for thread in busy:
                 thread.start()

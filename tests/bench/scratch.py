@@ -22,6 +22,16 @@ SRID = 32635
 X0, Y0, SIDE = 380_000.0, 6_665_000.0, 12_000.0  # a 12 km square around Helsinki
 
 
+def bench_token(db: Database, role: str = "admin") -> str:
+    """A bearer token of a new user with ``role`` (every data route needs one)."""
+    from gridgis.gis.access.accounts import add_user, create_token
+
+    name = f"bench-{role.replace('_', '-')}"
+    with db.engine.begin() as conn:
+        add_user(conn, name, [role], [])
+        return create_token(conn, name, label="benchmark", days=1)[1]
+
+
 @contextmanager
 def scratch_database(prefix: str = "gridgis-bench-", pool_size: int = 5
                      ) -> Iterator[tuple[EmbeddedCluster, Database, Path]]:

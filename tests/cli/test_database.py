@@ -136,3 +136,42 @@ def test_sigterm_during_the_demo_build_leaves_no_database_running(cluster_home):
         demo.kill()
     assert demo.returncode != 0
     assert not EmbeddedCluster(cluster_home).status().running
+
+
+def test_desktop_roles_reach_the_embedded_server_over_tcp_with_a_password(cluster_home):
+    from tests.cli.conftest import gridgis_runner
+
+    port = free_port()
+    env = {**os.environ, "GRIDGIS_HOME": str(cluster_home), "GRIDGIS_DB_LISTEN": "localhost",
+           "GRIDGIS_DB_PORT": str(port)}
+    env.pop("GRIDGIS_DATABASE_URL", None)
+    run = gridgis_runner(env)
+    assert run("init", "--srid", "32635").returncode == 0
+    assert run("db", "start").returncode == 0
+    reader = run("db", "url", "--role", "gis-reader").stdout.strip()
+    assert reader.startswith("postgresql://gridgis_gis_reader:") and f"@localhost:{port}/" \
+        in reader
+    assert run("db", "url", "--role", "gis-reader").stdout.strip() == reader  # kept
+
+    def psql(target: str, sql: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", target, "-Atc", sql], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "PGPASSWORD": "",
+                                               "PGCONNECT_TIMEOUT": "10"})
+
+    assert psql(reader, "SELECT count(*) FROM gis.areas").stdout.strip() == "0"
+    assert "permission denied" in psql(reader, "SELECT * FROM public.people").stderr
+    owner = psql(f"postgresql://gridgis@localhost:{port}/gridgis", "SELECT 1")
+    assert owner.returncode != 0 and "password" in owner.stderr  # no password, no entry
+    wrong = psql(reader.replace("gridgis_gis_reader:", "gridgis_gis_reader:x"), "SELECT 1")
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+    ogr = subprocess.run(["ogrinfo", "-ro", "-so", "-oo", "SCHEMAS=gis", f"PG:{reader}"],
+                         capture_output=True, text=True, timeout=60)
+    assert ogr.returncode == 0, ogr.stderr
+    assert "incidents" in ogr.stdout and "people_per_grid" in ogr.stdout
+    assert "people (" not in ogr.stdout.replace("people_per_grid", "")
+    planner = run("db", "url", "--role", "planner", "--conninfo").stdout.strip()
+    assert "user=gridgis_planner" in planner and "password=" in planner
+    renewed = run("db", "url", "--role", "gis-reader", "--reset-password").stdout.strip()
+    assert renewed != reader and psql(reader, "SELECT 1").returncode != 0
+    assert psql(renewed, "SELECT 1").returncode == 0
+    assert run("db", "stop").returncode == 0

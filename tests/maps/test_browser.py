@@ -43,8 +43,8 @@ def _clean(log) -> None:
     assert log.console_errors == []
 
 
-def test_grids_page_renders_offline_with_its_layers(server):
-    with browser_page(server) as (page, log):
+def test_grids_page_renders_offline_with_its_layers(admin_token, server):
+    with browser_page(server, admin_token) as (page, log):
         page.goto(f"{server}/maps/grids?lang=en", wait_until="networkidle")
         page.wait_for_selector(".leaflet-overlay-pane canvas")
         # 9 grids, 2 community and 1 subdistrict outlines, 1 building; 1 point outside
@@ -62,8 +62,8 @@ def test_grids_page_renders_offline_with_its_layers(server):
         _clean(log)
 
 
-def test_grid_popup_fetches_the_summary_and_escapes_it(server):
-    with browser_page(server) as (page, log):
+def test_grid_popup_fetches_the_summary_and_escapes_it(admin_token, server):
+    with browser_page(server, admin_token) as (page, log):
         page.goto(f"{server}/maps/grids", wait_until="networkidle")
         where = page.evaluate(GRID_CENTRE, "110101001001000")
         page.mouse.click(where["x"], where["y"])
@@ -75,8 +75,8 @@ def test_grid_popup_fetches_the_summary_and_escapes_it(server):
         _clean(log)
 
 
-def test_grid_popup_counts_the_page_period(server):
-    with browser_page(server) as (page, log):
+def test_grid_popup_counts_the_page_period(admin_token, server):
+    with browser_page(server, admin_token) as (page, log):
         page.goto(f"{server}/maps/grids?lang=en&measure=people&start=2026-02-01",
                   wait_until="networkidle")
         where = page.evaluate(GRID_CENTRE, "110101001001000")
@@ -90,7 +90,7 @@ def test_grid_popup_counts_the_page_period(server):
         _clean(log)
 
 
-def test_hostile_names_show_as_text_in_tooltips(seeded, api_settings):
+def test_hostile_names_show_as_text_in_tooltips(admin_token, seeded, api_settings):
     import sqlalchemy as sa
 
     db, _ = seeded
@@ -98,7 +98,7 @@ def test_hostile_names_show_as_text_in_tooltips(seeded, api_settings):
         conn.execute(sa.text("UPDATE grids SET name = :n"),
                      {"n": '<img src=x onerror="window.pwned=1">'})
     with live_server(create_app(api_settings, database=db)) as url, \
-            browser_page(url) as (page, log):
+            browser_page(url, admin_token) as (page, log):
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{url}/maps/grids", wait_until="networkidle")
@@ -113,8 +113,8 @@ def test_hostile_names_show_as_text_in_tooltips(seeded, api_settings):
         _clean(log)
 
 
-def test_incidents_page_renders_clusters_heat_and_form(server):
-    with browser_page(server) as (page, log):
+def test_incidents_page_renders_clusters_heat_and_form(admin_token, server):
+    with browser_page(server, admin_token) as (page, log):
         page.goto(f"{server}/maps/incidents?lang=zh", wait_until="networkidle")
         page.wait_for_selector(".leaflet-marker-pane .marker-cluster, "
                                ".leaflet-overlay-pane canvas")
@@ -129,8 +129,8 @@ def test_incidents_page_renders_clusters_heat_and_form(server):
         _clean(log)
 
 
-def test_landing_page_and_offline_api_docs(server):
-    with browser_page(server) as (page, log):
+def test_landing_page_and_offline_api_docs(admin_token, server):
+    with browser_page(server, admin_token) as (page, log):
         page.goto(f"{server}/?lang=en", wait_until="networkidle")
         assert page.locator("a[href^='/maps/grids']").count() == 1
         page.goto(f"{server}/docs", wait_until="networkidle")
@@ -140,7 +140,8 @@ def test_landing_page_and_offline_api_docs(server):
         _clean(log)
 
 
-def test_hotspot_page_renders_offline_with_its_layers_and_ranking(seeded, api_settings):
+def test_hotspot_page_renders_offline_with_its_layers_and_ranking(admin_token, seeded,
+                                                                   api_settings):
     import sqlalchemy as sa  # noqa: F401
 
     from tests.seed import add_hot_cluster
@@ -149,7 +150,7 @@ def test_hotspot_page_renders_offline_with_its_layers_and_ranking(seeded, api_se
     with db.engine.begin() as conn:
         add_hot_cluster(conn)
     with live_server(create_app(api_settings, database=db)) as url, \
-            browser_page(url) as (page, log):
+            browser_page(url, admin_token) as (page, log):
         page.goto(f"{url}/maps/hotspots?lang=en&start=2026-01-01&end=2026-07-01",
                   wait_until="networkidle")
         page.wait_for_selector(".leaflet-overlay-pane canvas")

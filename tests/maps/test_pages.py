@@ -3,10 +3,10 @@
 import re
 
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
+from tests.accounts import api_client
 
 EVIL = '<img src=x onerror="alert(1)">'
 ASSET = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')
@@ -34,7 +34,7 @@ def test_user_text_is_escaped(seeded, api_settings):
     with db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE grids SET name = :n"), {"n": EVIL})
         conn.execute(sa.text("UPDATE areas SET name = :n"), {"n": EVIL})
-    with TestClient(create_app(api_settings, database=db)) as client:
+    with api_client(create_app(api_settings, database=db), db) as client:
         html = client.get("/maps/grids").text
     # Grid names travel as script-safe JSON and are shown with textContent; area names
     # are not embedded on this page. Nothing arrives as markup.
@@ -52,28 +52,28 @@ def test_labels_follow_the_language(client):
 def test_default_language_comes_from_settings(seeded):
     db, _ = seeded
     settings = Settings(api=ApiSettings(lang="en"))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         assert "Grid map" in client.get("/").text
 
 
 def test_synthetic_data_is_announced(seeded, api_settings):
     db, _ = seeded
-    with TestClient(create_app(api_settings, database=db)) as client:
+    with api_client(create_app(api_settings, database=db), db) as client:
         assert "synthetic" not in client.get("/maps/grids?lang=en").text.lower()
     with db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE incidents SET synthetic = true"))
-    with TestClient(create_app(api_settings, database=db)) as client:
+    with api_client(create_app(api_settings, database=db), db) as client:
         for url in ("/maps/grids?lang=en", "/maps/incidents?lang=en"):
             assert "people and incidents are synthetic" in client.get(url).text
 
 
 def test_no_tiles_by_default_and_configured_tiles_when_set(seeded):
     db, _ = seeded
-    with TestClient(create_app(Settings(), database=db)) as client:
+    with api_client(create_app(Settings(), database=db), db) as client:
         assert "L.tileLayer" not in client.get("/maps/grids").text
     settings = Settings(api=ApiSettings(tile_url="/tiles/{z}/{x}/{y}.png",
                                         tile_attribution="内网底图"))
-    with TestClient(create_app(settings, database=db)) as client:
+    with api_client(create_app(settings, database=db), db) as client:
         html = client.get("/maps/grids").text
     assert "L.tileLayer" in html and "/tiles/{z}/{x}/{y}.png" in html
 
@@ -92,7 +92,7 @@ def test_unknown_incident_category_is_rejected(client):
 
 def test_empty_database_page_says_what_to_do(make_db):
     db = make_db()
-    with TestClient(create_app(Settings(), database=db)) as client:
+    with api_client(create_app(Settings(), database=db), db) as client:
         html = client.get("/maps/grids", params={"lang": "en"}).text
     assert "Run gridgis demo or import data" in html
 

@@ -17,9 +17,9 @@ def demo(pg_server):
     pg_server.drop_database(name)
 
 
-def scalar(db, sql: str):
+def scalar(db, sql: str, **params):
     with db.engine.connect() as conn:
-        return conn.execute(sa.text(sql)).scalar_one()
+        return conn.execute(sa.text(sql), params).scalar_one()
 
 
 def test_counts(demo):
@@ -99,3 +99,20 @@ def test_synthetic_rows_are_marked_and_real_geography_is_attributed(demo):
     assert "OpenStreetMap" in scalar(db, "SELECT value FROM gridgis_meta "
                                          "WHERE key = 'attribution'")
     assert scalar(db, "SELECT count(*) FROM roads") > 500
+
+
+def test_an_account_per_role_signs_in_with_the_password_shown_once(demo):
+    from gridgis.gis.access.accounts import sign_in
+    from gridgis.gis.access.principal import Principal
+    from gridgis.gis.access.roles import ROLES
+
+    db, summary = demo
+    assert sorted(a.role for a in summary.accounts) == sorted(ROLES)
+    for account in summary.accounts:
+        user, _, _ = sign_in(db.engine, account.name, account.password, Principal.anonymous())
+        assert user.scope == account.scope
+    scoped = {a.role: a.scope for a in summary.accounts}
+    assert scalar(db, "SELECT level FROM areas WHERE code = :c",
+                  c=scoped["patrol_leader"][0]) == "subdistrict"
+    assert scalar(db, "SELECT count(*) FROM published_grids WHERE code = :c",
+                  c=scoped["grid_worker"][0]) == 1
