@@ -31,7 +31,6 @@ SCOPE_HELP = ("grid, community, subdistrict or district codes the user is limite
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="read the password from the first line of stdin instead of "
     "generating one")]
-SHOWN_IDS = 5  # ids shown per audit entry in the table
 
 
 def os_user() -> str:
