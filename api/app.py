@@ -27,7 +27,18 @@ from . import errors
 from .logs import hide_query_strings
 from .middleware import BodySizeLimit, HeadAsGet, TrustedHosts
 from .models.common import Problem
-from .routes import audit, docs, grids, hotspots, maps, plans, resources, session, stats
+from .routes import (
+    audit,
+    blindspots,
+    docs,
+    grids,
+    hotspots,
+    maps,
+    plans,
+    resources,
+    session,
+    stats,
+)
 from .settings import Settings
 from .state import AppState
 
@@ -98,6 +109,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(plans.router)
     app.include_router(stats.router)
     app.include_router(hotspots.router)
+    app.include_router(blindspots.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

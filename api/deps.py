@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Query, Request
 from gridgis.gis import taxonomy
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.resources import Catalog
+from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.hotspots import HotspotService
 from gridgis.gis.times import parse_instant
 from gridgis.gis.transactions import unit_of_work
@@ -58,6 +59,10 @@ def get_hotspots(state: StateDep) -> HotspotService:
     return state.hotspots
 
 
+def get_blindspots(state: StateDep) -> BlindSpotService:
+    return state.blindspots
+
+
 def get_lane(state: StateDep) -> AnalyticsLane:
     return state.lane
 
@@ -70,6 +75,7 @@ def require_assets(settings: SettingsDep) -> None:
 ConnDep = Annotated[sa.Connection, Depends(get_connection, scope="function")]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 HotspotsDep = Annotated[HotspotService, Depends(get_hotspots)]
+BlindSpotsDep = Annotated[BlindSpotService, Depends(get_blindspots)]
 LaneDep = Annotated[AnalyticsLane, Depends(get_lane)]
 AssetsDep = Annotated[None, Depends(require_assets)]
 

@@ -8,6 +8,7 @@ import threading
 from gridgis.gis.db import Database, current_srid
 from gridgis.gis.errors import NotInitialised
 from gridgis.gis.resources import Catalog
+from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache
 from gridgis.gis.services.hotspots import HotspotService, init_worker
 from gridgis.gis.services.runner import ProcessRunner
@@ -35,6 +36,7 @@ class AppState:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._hotspots: HotspotService | None = None
+        self._blindspots: BlindSpotService | None = None
 
     @property
     def srid(self) -> int:
@@ -69,3 +71,12 @@ class AppState:
                 self._hotspots = HotspotService(self.database.engine, catalog.srid,
                                                 self.results)
             return self._hotspots
+
+    @property
+    def blindspots(self) -> BlindSpotService:
+        hotspots = self.hotspots
+        with self._lock:
+            if self._blindspots is None:
+                self._blindspots = BlindSpotService(self.database.engine, hotspots.srid,
+                                                    self.results, hotspots)
+            return self._blindspots

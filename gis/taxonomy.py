@@ -47,6 +47,23 @@ PLACE_CATEGORIES = MappingProxyType({
     "park": ("公园广场", "Park / square"),
     "fuel_station": ("加油站", "Fuel station"),
     "internet_cafe": ("网吧", "Internet café"),
+    "police_post": ("派出所/警务站", "Police post"),
+    "patrol_base": ("巡逻驻点", "Patrol base"),
+    "other": ("其他", "Other"),
+})
+
+# Places patrols and responders start from (blind-spot reach).
+POST_CATEGORIES = ("police_post", "patrol_base")
+
+VISIT_KINDS = MappingProxyType({
+    "visit": ("走访", "Visit"),
+    "verification": ("核查", "Verification"),
+})
+VISIT_OUTCOMES = MappingProxyType({
+    "verified": ("信息无误", "Verified"),
+    "updated": ("信息已更新", "Updated"),
+    "not_home": ("未见到人", "Nobody at home"),
+    "moved_out": ("已迁出", "Moved out"),
     "other": ("其他", "Other"),
 })
 

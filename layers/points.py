@@ -53,3 +53,14 @@ def unassigned_layer(points: gpd.GeoDataFrame, *, name: str) -> folium.GeoJson:
                                  fill_color="#ffff00", fill_opacity=0.9)
     return folium.GeoJson(geojson(frame, ["label"]), name=name, marker=marker,
                           tooltip=folium.GeoJsonTooltip(["label"], labels=False))
+
+
+def labelled_points(points: gpd.GeoDataFrame, *, name: str, lines: list[str], color: str,
+                    fill: str, radius: int = 7, show: bool = True) -> folium.GeoJson:
+    """Points as circle markers with a tooltip of the ``lines`` columns."""
+    frame = for_page(points)
+    marker = folium.CircleMarker(radius=radius, color=color, weight=2, fill=True,
+                                 fill_color=fill, fill_opacity=0.95)
+    data = geojson(frame, lines)
+    tooltip = folium.GeoJsonTooltip(lines, labels=False) if data["features"] else None
+    return folium.GeoJson(data, name=name, marker=marker, show=show, tooltip=tooltip)

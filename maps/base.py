@@ -133,3 +133,25 @@ def fit(m: folium.Map, frames: list[gpd.GeoDataFrame]) -> None:
         if box:
             m.fit_bounds(box)
             return
+
+
+def print_css(panel_class: str) -> str:
+    """CSS that lays a page out for an A4 landscape printout: the map on the left, the
+    ``panel_class`` box (a ranking, a scorecard) in a column on the right."""
+    return f"""<style>
+@page {{ size: A4 landscape; margin: 8mm; }}
+html, body {{ width: 281mm; height: 194mm; }}
+.folium-map {{ width: 190mm !important; height: 194mm !important; }}
+.{panel_class} {{ left: 192mm !important; right: 0 !important; top: 0 !important;
+  max-height: none !important; width: 89mm !important; box-shadow: none !important; }}
+.leaflet-control-zoom, .gridgis-panel form {{ display: none; }}
+</style>"""
+
+
+def add_classed(m: folium.Map, frame: gpd.GeoDataFrame, **options) -> None:
+    """A classed polygon layer (``gridgis.layers.classed``) and its data on the map."""
+    from gridgis.layers.classed import classed_layer
+
+    layer, data = classed_layer(frame, **options)
+    layer.add_to(m)
+    m.add_child(data)

@@ -23,7 +23,7 @@ from gridgis.layers.legend import Legend
 from gridgis.layers.points import heat_layer
 from gridgis.layers.remote import remote_layer
 
-from .base import PageOptions, add_outlines, base_map, page_root
+from .base import PageOptions, add_outlines, base_map, page_root, print_css
 from .controls import Panel, filter_form, select
 from .data import BaseLayers
 from .i18n import CONFIDENCE, PATTERNS, Lang, pick, t
@@ -124,7 +124,7 @@ def hotspots_page(base: BaseLayers, hotspots: HotspotService, options: PageOptio
         rows = in_scope(rows, who)
     root.html.add_child(Element(_ranking_panel(rows, lang)))
     if printable:
-        root.header.add_child(Element(PRINT_CSS))
+        root.header.add_child(Element(print_css("gridgis-ranking")))
     return render(m)
 
 
@@ -132,14 +132,6 @@ def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDa
     return frame if area is None else frame[frame.to_crs(4326).intersects(area)]
 
 
-PRINT_CSS = """<style>
-@page { size: A4 landscape; margin: 8mm; }
-html, body { width: 281mm; height: 194mm; }
-.folium-map { width: 190mm !important; height: 194mm !important; }
-.gridgis-ranking { left: 192mm !important; right: 0 !important; top: 0 !important;
-  max-height: none !important; width: 89mm !important; box-shadow: none !important; }
-.leaflet-control-zoom, .gridgis-panel form { display: none; }
-</style>"""
 
 
 def _controls(lang: Lang, unit: str, categories: tuple[str, ...], start: pd.Timestamp,

@@ -11,7 +11,8 @@ from .i18n import Lang, pick, t
 
 MAP_PAGES = [("/maps/grids", "grids_map", "maps"), ("/maps/incidents", "incidents_map",
                                                     "incidents"),
-             ("/maps/hotspots", "hotspots_map", "hotspots")]
+             ("/maps/hotspots", "hotspots_map", "hotspots"),
+             ("/maps/blindspots", "blindspots_map", "blindspots")]
 OTHER_PAGES = [("/docs", "api_docs")]  # Swagger UI has no language of ours
 
 

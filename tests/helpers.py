@@ -90,3 +90,27 @@ def incidents_frame(n: int, seed: int = 1) -> pd.DataFrame:
         "lon": rng.uniform(LON0, LON0 + 0.015, n).round(6),
         "lat": rng.uniform(LAT0, LAT0 + 0.015, n).round(6),
     })
+
+
+def add_draft_without(conn: sa.Connection, name: str, missing: tuple[int, int],
+                      prefix: str = "D") -> int:
+    """A draft plan of the seeded 3 x 3 grids with the square ``missing`` left out: a gap
+    of 100 x 100 m."""
+    plan = add_plan(conn, name, state="draft")
+    for c in range(3):
+        for r in range(3):
+            if (c, r) != missing:
+                add_grid(conn, plan, f"{prefix}{c}{r}", square(c, r))
+    return plan
+
+
+def add_street_and_post(conn: sa.Connection, post_x: float) -> None:
+    """A street along the middle row of the seeded district and a police post on it,
+    ``post_x`` metres from its west end."""
+    conn.execute(sa.text(
+        "INSERT INTO roads (highway, oneway, geom) VALUES ('residential', false, "
+        "ST_SetSRID(ST_MakeLine(ST_MakePoint(:x0, :y), ST_MakePoint(:x1, :y)), 32635))"),
+        {"x0": X0, "x1": X0 + 300, "y": Y0 + 150})
+    conn.execute(sa.text(
+        "INSERT INTO places (name, category, geom) VALUES ('岗亭', 'police_post', "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + post_x, "y": Y0 + 150})

@@ -13,6 +13,7 @@ from gridgis.gis.access.principal import Principal
 from gridgis.gis.i18n import Lang
 from gridgis.maps import data
 from gridgis.maps.base import PageOptions
+from gridgis.maps.blindspots import blindspots_page
 from gridgis.maps.grids import MEASURES, grids_page, read_grids_page
 from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
@@ -21,6 +22,7 @@ from gridgis.maps.landing import landing_page
 from ..auth import AnyoneDep, MaybeSignedInDep, allow
 from ..deps import (
     AssetsDep,
+    BlindSpotsDep,
     CategoriesDep,
     HotspotsDep,
     LaneDep,
@@ -30,6 +32,8 @@ from ..deps import (
 )
 from ..models.common import ERRORS, media
 from ..routing import StrictQueryRoute
+from .blindspots import CommunityOptionsDep
+from .blindspots import ScopeDep as BlindSpotScopeDep
 from .hotspots import ScopeDep
 
 router = APIRouter(tags=["maps"], route_class=StrictQueryRoute, responses=ERRORS,
@@ -95,4 +99,24 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
         return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
                              time_range.end, printable=print_layout == "a4", who=who,
                              area=area)
+    return HTMLResponse(await lane.run(page))
+
+
+@router.get("/maps/blindspots", summary="Blind-spot map", responses=HTML)
+async def blindspots_map(area: BlindSpotScopeDep, who: AnyoneDep, lane: LaneDep,
+                         state: StateDep, blindspots: BlindSpotsDep, settings: SettingsDep,
+                         audit: CommunityOptionsDep, _assets: AssetsDep, lang: LangQuery = None,
+                         print_layout: Annotated[Literal["a4"] | None, Query(
+                             alias="print",
+                             description="a4: lay the page out for an A4 landscape "
+                                         "printout")] = None) -> HTMLResponse:
+    """Every kind of blind spot as a layer with the scorecard beside the map; the audit
+    takes the same options as ``/blindspots/scorecard``."""
+    options = _options(settings, lang)
+
+    def page() -> str:
+        with state.database.engine.connect() as conn:
+            base = data.read_base(conn, options.max_features)
+        return blindspots_page(base, blindspots, options, audit, who, area,
+                               printable=print_layout == "a4")
     return HTMLResponse(await lane.run(page))

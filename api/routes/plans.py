@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
+from gridgis.gis.errors import NotFound
 from gridgis.gis.linking import publish_plan
 from gridgis.gis.resources import RESOURCES, Repository
+from gridgis.gis.services.blindspots import publish_blocker
 
 from ..auth import allow
-from ..deps import CatalogDep, ConnDep, SettingsDep
+from ..deps import CatalogDep, ConnDep, SettingsDep, StateDep
 from ..geojson import single
 from ..models.common import ERRORS
 from ..models.resources import MODELS
@@ -23,14 +26,37 @@ router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictQueryRoute
                    responses=ERRORS)
 
 
+def coverage_gate(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "write"))],
+                  state: StateDep,
+                  force: Annotated[bool, Query(description="publish although the plan has "
+                                                           "coverage gaps or overlaps")] = False,
+                  reason: Annotated[str | None, Query(
+                      min_length=1, max_length=500,
+                      description="why, when forced (recorded in the audit log)")] = None
+                  ) -> str | None:
+    """The plan's coverage problem when publishing is forced past it (409 when it is
+    not); checked before the publishing transaction starts, with no connection held
+    while it is computed."""
+    with state.database.engine.connect() as conn:
+        name = conn.execute(sa.text("SELECT name FROM grid_plans WHERE id = :id"),
+                            {"id": plan_id}).scalar()
+    if name is None:
+        raise NotFound(f"no grid plan with id {plan_id}")
+    problem = publish_blocker(state.blindspots, name, force, reason)
+    return f"forced despite {problem}; reason: {reason}" if problem else None
+
+
 @router.post("/{plan_id:int}/publish", summary="Publish a plan", response_model=MODELS["plans"].one,
              description="Retires the published plan, publishes this one and relinks every "
                          "person, place, thing and incident to its grids, in one transaction "
                          "of at most GRIDGIS_API_PUBLISH_TIMEOUT_MS (503 and nothing changed "
                          "beyond it; a city too large for that publishes with `gridgis plans "
                          "publish NAME`). The header X-Relinked says how many entities "
-                         "changed grid.")
+                         "changed grid. A plan with coverage gaps or overlaps (see "
+                         "`/blindspots/coverage`) is a 409 unless `force=true` and a "
+                         "`reason`, which the audit log records.")
 def publish(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "write"))],
+            forced: Annotated[str | None, Depends(coverage_gate)],
             conn: ConnDep, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     plans = Repository(catalog, RESOURCES["plans"], who)
     plans.guard.check_row(conn, plan_id)  # planners publish drafts only
@@ -38,7 +64,8 @@ def publish(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "writ
     changed = publish_plan(conn, plan_id, time_limit_ms=settings.api.publish_timeout_ms)
     after = plans.get(conn, plan_id)
     record(conn, who, Entry("publish", "plans", record_ids=[plan_id], before=before,
-                            after=after, detail=f"{changed} entities relinked"))
+                            after=after, detail=f"{changed} entities relinked"
+                            + (f"; {forced}" if forced else "")))
     response = single(after, False)
     response.headers["X-Relinked"] = str(changed)
     return response

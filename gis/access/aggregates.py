@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..taxonomy import SPECIAL_GROUPS
 from .principal import Principal
 
-PEOPLE_COUNTS = ("people", "floating", "special_groups", "registered")
+PEOPLE_COUNTS = ("people", "floating", "special_groups", "registered", "unwatched_special")
 DERIVED_FROM_PEOPLE = ("incidents_per_1000",)
 
 

@@ -28,7 +28,7 @@ BASE = ("areas", "plans", "grids")
 PLACES = ("buildings", "places", "things", "organisations")
 DATA = (*BASE, *PLACES, "households", "people", "incidents", "workers")
 # Not resources of the grid model, but things a role may use.
-FEATURES = ("hotspots", "stats", "maps", "assignments", "audit", "users")
+FEATURES = ("hotspots", "blindspots", "stats", "maps", "assignments", "audit", "users")
 EVERYTHING = (*DATA, *FEATURES)
 # Layers a deployment may open to anyone (people, households and workers never).
 MAY_BE_PUBLIC = (*BASE, *PLACES, "incidents")
@@ -40,14 +40,15 @@ PERSONAL_RESOURCES = ("people", "workers", "incidents")
 
 READ: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,
-    "planner": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots", "stats",
-                "maps"),
-    "police": (*DATA, "hotspots", "stats", "maps"),
-    "patrol_leader": (*BASE, *PLACES, "incidents", "workers", "hotspots", "stats", "maps"),
-    "grid_worker": (*BASE, *PLACES, "households", "people", "incidents", "workers", "stats",
-                    "maps"),
-    "viewer": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots", "stats",
-               "maps"),
+    "planner": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
+                "blindspots", "stats", "maps"),
+    "police": (*DATA, "hotspots", "blindspots", "stats", "maps"),
+    "patrol_leader": (*BASE, *PLACES, "incidents", "workers", "hotspots", "blindspots",
+                      "stats", "maps"),
+    "grid_worker": (*BASE, *PLACES, "households", "people", "incidents", "workers",
+                    "blindspots", "stats", "maps"),
+    "viewer": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
+               "blindspots", "stats", "maps"),
 }
 WRITE: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,

@@ -19,13 +19,13 @@ from . import population
 from .accounts import DemoAccount, create_accounts
 from .district import divide
 from .entities import categorise_places, household_points, incident_anchors
-from .load import insert_roads, load_all
+from .load import add_flawed_draft, insert_roads, load_all
 from .model import load_model
 from .osm import ATTRIBUTION, read_helsinki
 
-DEMO_TABLES = ["grid_assignments", "incidents", "organisations", "things", "places",
-               "people", "households", "buildings", "workers", "grids", "grid_plans",
-               "areas", "roads"]
+DEMO_TABLES = ["visits", "patrol_points", "grid_assignments", "incidents", "organisations",
+               "things", "places", "people", "households", "buildings", "workers", "grids",
+               "grid_plans", "areas", "roads"]
 # Emptied by a reset too, but their ids go on: the audit log, which a reset leaves as it
 # is (it is append-only), names users by id.
 ACCOUNT_TABLES = ["app_credentials", "app_users"]
@@ -105,10 +105,13 @@ def build_demo(db: Database, options: DemoOptions | None = None,
     summary = DemoSummary()
     with tempfile.TemporaryDirectory(prefix="gridgis-demo-") as tmp:
         say("loading through gridgis import")
+        end = (pd.Timestamp(model["incidents"]["start"], tz=model["incidents"]["time_zone"])
+               + pd.DateOffset(months=options.months or int(model["incidents"]["months"])))
         summary.counts = load_all(db, Path(tmp), crs, district, osm, homes, residents,
-                                  places, events, model, rng)
+                                  places, events, model, rng, end.tz_convert("UTC"))
     with db.engine.begin() as conn:
         insert_roads(conn, osm.roads, crs)
+        add_flawed_draft(conn)
         conn.execute(sa.text(
             "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),

@@ -14,16 +14,19 @@ import sqlalchemy as sa
 from ..db import Database
 from ..importing import Mapping, import_file
 from ..linking import publish_plan
+from . import fieldwork
 from .district import District
 from .entities import grid_workers
 from .osm import OsmLayers
 
 PLAN_NAME = "示范网格方案 Demo plan"
+DRAFT_NAME = "调整草案 Draft plan (with a gap and an overlap)"
 
 
 def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLayers,
              homes: pd.DataFrame, residents: pd.DataFrame, places: gpd.GeoDataFrame,
-             events: pd.DataFrame, model: dict, rng: np.random.Generator) -> dict[str, int]:
+             events: pd.DataFrame, model: dict, rng: np.random.Generator,
+             today: pd.Timestamp) -> dict[str, int]:
     """Write each layer to a file in ``work`` and import it; returns rows inserted per kind."""
     counts: dict[str, int] = {}
     epsg = Mapping(crs=f"EPSG:{crs}")
@@ -36,7 +39,7 @@ def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLay
         else:
             frame.to_csv(path, index=False)
         report = import_file(db, kind, path, mapping=mapping, keep_extra=False, **kwargs)
-        counts[kind] = report.inserted
+        counts[kind] = counts.get(kind, 0) + report.inserted
 
     name_zh, name_en = model["district_name"]
     areas = pd.concat([
@@ -80,7 +83,10 @@ def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLay
                                                  "online"))
     load("things", cameras[["osm_id", "type", "range_m", "fov_deg", "bearing_deg", "status",
                             "geometry"]], Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
-    load("workers", grid_workers(district.grids, rng), plan_name=PLAN_NAME)
+    field = model["field_work"]
+    workers = fieldwork.leave_one_grid_unattended(grid_workers(district.grids, rng),
+                                                  field["inactive_workers"])
+    load("workers", workers, plan_name=PLAN_NAME)
     delay = pd.to_timedelta(rng.exponential(model["incidents"]["report_delay_minutes"] * 60,
                                             len(events)), unit="s")
     statuses = np.where(events["occurred_at"] < events["occurred_at"].max()
@@ -91,7 +97,26 @@ def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLay
         "reported_at": (events["occurred_at"] + delay).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "status": statuses, "source": "police_call", "synthetic": True,
         "subcategory": events["source"]}))
+    load_field_work(load, district, osm, homes, workers, model, today, rng)
     return counts
+
+
+def load_field_work(load, district: District, osm: OsmLayers, homes: pd.DataFrame,
+                    workers: pd.DataFrame, model: dict, today: pd.Timestamp,
+                    rng: np.random.Generator) -> None:
+    """Patrol bases, visits and patrol tracks up to ``today`` (the end of the incidents;
+    synthetic: see ``fieldwork``)."""
+    field = model["field_work"]
+    load("places", fieldwork.patrol_bases(district, osm.roads, field["posts"]),
+         Mapping(crs=f"EPSG:{district.grids.crs.to_epsg()}", external_id="external_id"))
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(homes["x"], homes["y"]),
+                              crs=district.grids.crs)
+    joined = gpd.sjoin(points, district.grids[["code", "geometry"]], predicate="within")
+    grid_of_home = joined[~joined.index.duplicated()]["code"].reindex(points.index)
+    load("visits", fieldwork.visits(homes, grid_of_home, workers, today, field, rng))
+    load("patrol_points", fieldwork.patrol_tracks(
+        district, osm.roads, today, field, model["incidents"]["time_zone"], rng),
+        Mapping(crs=f"EPSG:{district.grids.crs.to_epsg()}"))
 
 
 def insert_roads(conn: sa.Connection, roads: gpd.GeoDataFrame, crs: int) -> None:
@@ -108,3 +133,23 @@ def insert_roads(conn: sa.Connection, roads: gpd.GeoDataFrame, crs: int) -> None
          "oneways": lines["oneway"].astype(bool).tolist(),
          "ids": [f"{i}-{k}" for k, i in enumerate(lines["osm_id"])],
          "wkbs": [bytes(b) for b in shapely.to_wkb(lines.geometry.values)]})
+
+
+def add_flawed_draft(conn: sa.Connection) -> None:
+    """A draft copy of the published plan with one grid drawn 15 m short of its
+    neighbours (a gap) and another 10 m over them (an overlap): what the coverage audit
+    and ``gridgis plans publish`` must catch."""
+    plan = conn.execute(sa.text(
+        "INSERT INTO grid_plans (name, description, state) VALUES (:n, :d, 'draft') "
+        "RETURNING id"), {"n": DRAFT_NAME, "d": "demo: a draft that must not be published "
+                          "as it is"}).scalar_one()
+    conn.execute(sa.text("""
+        WITH published AS (SELECT g.*, row_number() OVER (ORDER BY code) AS n
+                           FROM grids g JOIN grid_plans p ON p.id = g.plan_id
+                           WHERE p.state = 'published')
+        INSERT INTO grids (plan_id, code, name, community_id, geom)
+        SELECT :plan, code, name, community_id,
+               CASE n WHEN 1 THEN ST_Multi(ST_Buffer(geom, -15))
+                      WHEN 6 THEN ST_Multi(ST_Buffer(geom, 10))
+                      ELSE geom END
+        FROM published"""), {"plan": plan})

@@ -143,6 +143,27 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("description", sensitive=True),  # free text: may name people
         _SYNTHETIC,
     ), "point"),
+    # A grid worker's visit to, or verification of, a household or a person.
+    Kind("visits", "visits", (
+        Field("visited_at", "datetime", required=True),
+        Field("kind", choices=taxonomy.VISIT_KINDS),
+        Field("outcome", choices=taxonomy.VISIT_OUTCOMES),
+        Field("worker_ref"),
+        Field("household_id_ref"),
+        Field("person_id_ref"),
+        Field("note", sensitive=True),
+        _SYNTHETIC,
+    ), None, references=(
+        Reference("worker_ref", "worker_id", "workers", "employee_no"),
+        Reference("household_id_ref", "household_id", "households", "external_id"),
+        Reference("person_id_ref", "person_id", "people", "external_id")), linked=False),
+    # GPS fixes of patrol units (CSV, or a GPX file's track_points layer).
+    Kind("patrol_points", "patrol_points", (
+        Field("unit", required=True),
+        Field("shift"),
+        Field("recorded_at", "datetime", required=True),
+        _SYNTHETIC,
+    ), "point", linked=False),
 )}
 
 

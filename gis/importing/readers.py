@@ -75,11 +75,11 @@ def open_source(path: Path, *, crs: str | None = None, layer: str | None = None,
         return _open_csv(path, override, x_column, y_column, wkt_column, chunk_rows)
     if path.suffix.lower() in (".geojson", ".json"):
         return _open_geojson(path, override, chunk_rows)
-    if path.suffix.lower() in (".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml"):
+    if path.suffix.lower() in (".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml", ".gpx"):
         return _open_ogr(path, override, layer, chunk_rows)
     raise InvalidInput(
         f"{path.name}: unsupported file type; use GeoJSON (.geojson), GeoPackage (.gpkg), "
-        "Shapefile (.shp or zipped .zip) or CSV (.csv)."
+        "Shapefile (.shp or zipped .zip), GPX (.gpx) or CSV (.csv)."
     )
 
 
@@ -304,6 +304,8 @@ def _open_ogr(path: Path, crs: CRS | None, layer: str | None, chunk_rows: int) -
         raise InvalidInput(f"{path.name} does not say which CRS it uses (no .prj file?); "
                            "pass --crs, for example --crs EPSG:2913.", field="--crs")
     total = int(info["features"])
+    if total < 0:  # drivers that do not know their count (GPX) count on request
+        total = int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
     columns = [str(c) for c in info["fields"]]
 
     def chunks() -> Iterator[RawChunk]:

@@ -293,22 +293,27 @@ def warm_worker() -> None:
     import scipy.spatial  # noqa: F401
 
 
-def run_analysis(name: str, args: tuple, version: int) -> Any:
-    """Compute one analysis in a worker process (its nested analyses and inputs cached
-    in the process)."""
+def worker_service() -> HotspotService:
+    """This worker process's service (made on first use, over its own connection)."""
     global _worker_service
     if _worker_service is None:
         from ..db import create_db_engine, current_srid
 
         if _worker_url is None:
-            raise RuntimeError("run_analysis outside an initialised worker process")
+            raise RuntimeError("an analysis outside an initialised worker process")
         engine = create_db_engine(_worker_url, pool_size=1, role=_worker_role)
         with engine.connect() as conn:
             srid = current_srid(conn)
         if srid is None:
             raise RuntimeError("the worker's database has no gridgis schema")
         _worker_service = HotspotService(engine, srid)
-    return getattr(_worker_service, f"_compute_{name}")(version, *args)
+    return _worker_service
+
+
+def run_analysis(name: str, args: tuple, version: int) -> Any:
+    """Compute one analysis in a worker process (its nested analyses and inputs cached
+    in the process)."""
+    return getattr(worker_service(), f"_compute_{name}")(version, *args)
 
 
 def _check_permutations(permutations: int) -> None:

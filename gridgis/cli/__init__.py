@@ -14,7 +14,7 @@ import typer
 
 from gridgis import __version__
 
-from . import analysis, assets, audit, data, database, demo, plans, serve, users
+from . import analysis, assets, audit, blindspots, data, database, demo, plans, serve, users
 from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -44,6 +44,7 @@ analysis.register(app)
 serve.register(app)
 demo.register(app)
 audit.register(app)
+blindspots.register(app)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from .console import out, progress
@@ -30,17 +32,30 @@ def list_plans() -> None:
 
 
 @app.command("publish")
-def publish(name: str) -> None:
-    """Publish a plan (retiring the current one) and relink everything to its grids."""
+def publish(
+    name: str,
+    force: Annotated[bool, typer.Option(
+        help="publish although the plan has coverage gaps or overlaps (needs --reason)")]
+    = False,
+    reason: Annotated[str | None, typer.Option(
+        help="why a flawed plan is published anyway (recorded in the audit log)")] = None,
+) -> None:
+    """Publish a plan (retiring the current one) and relink everything to its grids.
+
+    A plan with coverage gaps or overlaps (see `gridgis audit --plan NAME`) is refused
+    unless forced with a reason."""
     import sqlalchemy as sa
 
     from gridgis.gis.access import audit
     from gridgis.gis.db import open_database
     from gridgis.gis.errors import NotFound
     from gridgis.gis.linking import LINKED_TABLES, publish_plan
+    from gridgis.gis.services.blindspots import BlindSpotService, publish_blocker
 
     from .users import cli_actor
 
+    with open_database() as db:
+        problem = publish_blocker(BlindSpotService(db.engine, db.srid), name, force, reason)
     with open_database() as db, db.engine.begin() as conn, \
             progress(f"publishing {name}", total=len(LINKED_TABLES)) as steps:
         plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
@@ -49,7 +64,9 @@ def publish(name: str) -> None:
             raise NotFound(f"there is no grid plan named {name!r}")
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a CLI job, unbounded
         changed = publish_plan(conn, plan_id, progress=lambda table: steps.advance())
+        detail = f"{name}: {changed} entities changed grid"
+        if problem:
+            detail += f"; forced despite {problem}; reason: {reason}"
         audit.record(conn, None, audit.Entry(
-            "publish", "plans", record_ids=[plan_id],
-            detail=f"{name}: {changed} entities changed grid"), user_name=cli_actor())
+            "publish", "plans", record_ids=[plan_id], detail=detail), user_name=cli_actor())
     out.print(f"published {name}; {changed} entities changed grid")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
 
 from gridgis.api.app import create_app
@@ -176,3 +179,44 @@ def test_hotspot_page_renders_offline_with_its_layers_and_ranking(admin_token, s
         pdf = page.pdf(format="A4", landscape=True)
         assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
         _clean(log)
+
+
+def test_blind_spot_page_renders_offline_with_every_kind_and_the_scorecard(
+        admin_token, seeded, api_settings):
+    from tests.helpers import add_street_and_post
+    from tests.seed import add_hot_cluster
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        add_hot_cluster(conn)
+        add_street_and_post(conn, post_x=250)
+    with live_server(create_app(api_settings, database=db)) as url:
+        # The first audit starts the analysis workers (503 until it is ready): warm it
+        # up outside the browser, whose every request must succeed.
+        for _ in range(60):
+            warm = httpx.get(f"{url}/maps/blindspots?hot_class=90",
+                             headers={"Authorization": f"Bearer {admin_token}"}, timeout=60)
+            if warm.status_code != 503:
+                break
+            time.sleep(1)
+        assert warm.status_code == 200
+        with browser_page(url, admin_token) as (page, log):
+            for lang, label in (("en", "Scorecard (worst first)"), ("zh", "盲区评分（最差在前）")):
+                page.goto(f"{url}/maps/blindspots?lang={lang}&hot_class=90",
+                          wait_until="networkidle")
+                page.wait_for_selector(".leaflet-overlay-pane canvas")
+                layers = page.locator(".leaflet-control-layers-overlays label") \
+                    .all_inner_texts()
+                panel = page.locator(".gridgis-scorecard").inner_text()
+                assert label in panel and "110101001001" in panel
+                if lang == "en":
+                    for name in ("Grid blind-spot status", "Grids without an active worker",
+                                 "Camera views", "Reach by car", "Reach on foot",
+                                 "Police posts and patrol bases", "Suggested camera sites"):
+                        assert any(name in text for text in layers), (name, layers)
+                    assert "red: act now" in page.locator(".gridgis-legend").inner_text()
+                    screenshot(page, "blindspots-en")
+            page.goto(f"{url}/maps/blindspots?lang=zh&hot_class=90&print=a4",
+                      wait_until="networkidle")
+            assert page.locator(".gridgis-scorecard").count() == 1
+    _clean(log)

@@ -64,7 +64,8 @@ def test_synthetic_data_is_announced(seeded, api_settings):
         conn.execute(sa.text("UPDATE incidents SET synthetic = true"))
     with api_client(create_app(api_settings, database=db), db) as client:
         for url in ("/maps/grids?lang=en", "/maps/incidents?lang=en"):
-            assert "people and incidents are synthetic" in client.get(url).text
+            assert "visits, patrol tracks and patrol bases are synthetic" in \
+                client.get(url).text
 
 
 def test_no_tiles_by_default_and_configured_tiles_when_set(seeded):

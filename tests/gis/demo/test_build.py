@@ -44,13 +44,13 @@ def test_each_level_covers_the_district_without_gaps_or_overlaps(demo, level):
 def test_grids_cover_the_district_and_nest_in_their_communities(demo):
     db, _ = demo
     district = scalar(db, "SELECT ST_Area(geom) FROM areas WHERE level = 'district'")
-    assert scalar(db, "SELECT ST_Area(ST_Union(geom)) FROM grids") == \
+    assert scalar(db, "SELECT ST_Area(ST_Union(geom)) FROM published_grids") == \
         pytest.approx(district, rel=1e-6)
-    assert scalar(db, "SELECT sum(ST_Area(geom)) FROM grids") == \
+    assert scalar(db, "SELECT sum(ST_Area(geom)) FROM published_grids") == \
         pytest.approx(district, rel=1e-6)
     outside = scalar(db, """
         SELECT max(ST_Area(ST_Difference(g.geom, c.geom)))
-        FROM grids g JOIN areas c ON c.id = g.community_id""")
+        FROM published_grids g JOIN areas c ON c.id = g.community_id""")
     assert outside < 1.0  # m²: numerical noise only
     assert scalar(db, "SELECT count(*) FROM grids WHERE community_id IS NULL") == 0
     assert scalar(db, """SELECT count(*) FROM areas c LEFT JOIN areas s ON s.id = c.parent_id
@@ -73,21 +73,22 @@ def test_every_building_person_and_incident_lies_in_exactly_one_grid(demo):
         assert scalar(db, f"SELECT count(*) FROM {table} WHERE grid_id IS NULL") == 0, table
     assert scalar(db, """
         SELECT count(*) FROM people p
-        WHERE (SELECT count(*) FROM grids g WHERE ST_Intersects(g.geom, p.geom)) <> 1""") == 0
+        WHERE (SELECT count(*) FROM published_grids g WHERE ST_Intersects(g.geom, p.geom))
+              <> 1""") == 0
 
 
 def test_grid_workloads_are_within_the_documented_range(demo):
     db, _ = demo
     floor = load_model()[0]["partition"]["grid_min_households"]
-    low, high = (scalar(db, f"SELECT {f}(n) FROM (SELECT count(h.id) n FROM grids g LEFT JOIN "
-                            "households h ON h.grid_id = g.id GROUP BY g.id) x")
+    low, high = (scalar(db, f"SELECT {f}(n) FROM (SELECT count(h.id) n FROM published_grids g "
+                            "LEFT JOIN households h ON h.grid_id = g.id GROUP BY g.id) x")
                  for f in ("min", "max"))
     assert floor <= low and high <= 4 * floor
 
 
 def test_every_grid_has_a_primary_worker(demo):
     db, _ = demo
-    assert scalar(db, """SELECT count(*) FROM grids g WHERE NOT EXISTS (
+    assert scalar(db, """SELECT count(*) FROM published_grids g WHERE NOT EXISTS (
         SELECT 1 FROM grid_assignments a WHERE a.grid_id = g.id AND a.role = 'primary')""") == 0
 
 
@@ -116,3 +117,28 @@ def test_an_account_per_role_signs_in_with_the_password_shown_once(demo):
                   c=scoped["patrol_leader"][0]) == "subdistrict"
     assert scalar(db, "SELECT count(*) FROM published_grids WHERE code = :c",
                   c=scoped["grid_worker"][0]) == 1
+
+
+def test_the_blind_spot_audit_finds_something_of_every_kind(demo):
+    """The demo shows each kind of blind spot with something real to find."""
+    from gridgis.gis.demo.load import DRAFT_NAME
+    from gridgis.gis.services.blindspots import AuditOptions, BlindSpotService
+
+    db, _ = demo
+    service = BlindSpotService(db.engine, 32635)
+    options = AuditOptions(hot_class=90)
+    card = service.scorecard(options).grids
+    assert not service.scorecard(options).coverage_failed  # the published plan is clean
+    draft = service.coverage(AuditOptions(plan=DRAFT_NAME)).coverage
+    assert draft.gap_m2 > 1000 and draft.overlap_m2 > 1000  # the flawed draft is not
+    assert (card["workers"] == 0).sum() == 1  # the worker who left
+    assert (card["days_since_check"] > 90).sum() >= 3  # the stale grids
+    assert card["street_in_view_share"].between(0, 1).all()
+    assert (card["street_in_view_share"] < 1).all() and (card["street_in_view_share"] > 0).any()
+    assert (card["foot_beyond_share"] > 0).any()  # far from the two patrol bases
+    patrol = service.patrol(options)
+    assert patrol.has_data and len(patrol.cells)
+    assert patrol.cells["minutes_per_week"].max() > 0
+    assert (~patrol.cells["patrolled_recently"]).any()  # units cover two subdistricts
+    assert len(service.cameras(options).sites) == 10
+    assert set(card["status"]) <= {"red", "amber", "green"}
