@@ -13,6 +13,7 @@ from branca.element import Element
 
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.services.blindspot_options import AuditOptions
+from gridgis.gis.services.blindspot_report import visible_scorecard
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.layers.common import bounds, escape
 from gridgis.layers.legend import Legend
@@ -32,13 +33,16 @@ SHOWN_ROWS = 15
 
 def blindspots_page(base: BaseLayers, service: BlindSpotService, options: PageOptions,
                     audit: AuditOptions, who: Principal, area: shapely.Geometry | None,
-                    printable: bool = False) -> str:
+                    printable: bool = False, query: list[tuple[str, str]] | None = None
+                    ) -> str:
+    """The page; ``query`` (the request's parameters) is repeated by the print button,
+    so that the printout shows the same audit."""
     lang = options.lang
     m = base_map(base, options, t("blindspots_map", lang))
     card = service.scorecard(audit)
+    visible = visible_scorecard(card.grids, who)
     grids = service.grids(audit).merge(
-        card.grids[["code", "status", "neglected_incidents", "workers"]], on="code")
-    grids = _within(grids, area)
+        visible[["code", "status", "neglected_incidents", "workers"]], on="code")
     _status_layer(m, grids, lang)
     add_outlines(m, base, lang)
     coverage = service.coverage(audit)
@@ -73,11 +77,9 @@ def blindspots_page(base: BaseLayers, service: BlindSpotService, options: PageOp
         m.fit_bounds(box)
     m.add_child(Legend(t("bs_status", lang), [(STATUS_COLOURS[s], t(f"bs_{s}", lang))
                                               for s in ("red", "amber", "green")]))
-    m.add_child(Panel(_print_form(lang, audit)))
+    m.add_child(Panel(_print_form(lang, query or [])))
     root = page_root(m)
-    rows = card.grids
-    if who.grid_ids is not None:
-        rows = rows[rows["id"].isin(who.grid_ids)]
+    rows = visible
     problem = None if who.grid_ids is not None else _problem(coverage.coverage, lang)
     root.html.add_child(Element(_scorecard_panel(card.plan, rows, problem, lang)))
     if printable:
@@ -92,8 +94,9 @@ def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDa
 
 def _status_layer(m: folium.Map, grids: gpd.GeoDataFrame, lang: Lang) -> None:
     described = grids.assign(label=[
-        f"{c}: {s} · {n} {t('bs_neglected', lang)}" for c, s, n in
-        zip(grids["code"], grids["status"], grids["neglected_incidents"], strict=True)])
+        f"{c}: {s}" + (f" · {n} {t('bs_neglected', lang)}" if n is not None and n == n else "")
+        for c, s, n in zip(grids["code"], grids["status"], grids["neglected_incidents"],
+                           strict=True)])
     add_classed(m, described, name=t("bs_status", lang), key="status",
                 palette=STATUS_COLOURS, lines=["label"],
                 style={"weight": 0.8, "fillOpacity": 0.45, "color": "#555"})
@@ -162,10 +165,10 @@ def _reach_layers(m: folium.Map, service: BlindSpotService, audit: AuditOptions,
                         fill="#fee391", radius=9).add_to(m)
 
 
-def _print_form(lang: Lang, audit: AuditOptions) -> str:
-    plan = (f'<input type="hidden" name="plan" value="{escape(audit.plan)}">'
-            if audit.plan else "")
-    return (f'<form method="get">{plan}<button type="submit" name="print" value="a4">'
+def _print_form(lang: Lang, query: list[tuple[str, str]]) -> str:
+    kept = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                   for k, v in query if k != "print")
+    return (f'<form method="get">{kept}<button type="submit" name="print" value="a4">'
             f'{escape(t("print", lang))}</button></form>')
 
 
@@ -175,7 +178,7 @@ def _scorecard_panel(plan: str, rows, problem: str | None, lang: Lang) -> str:
     body = "".join(
         f'<tr><td>{escape(r.code)}</td><td><span class="gridgis-swatch" style="background:'
         f'{STATUS_COLOURS[r.status]}"></span>{escape(_status_label(r.status, lang))}'
-        f'</td><td>{int(r.neglected_incidents)}</td></tr>'
+        f'</td><td>{_count(r.neglected_incidents)}</td></tr>'
         for r in rows.head(SHOWN_ROWS).itertuples())
     warning = (f'<div class="gridgis-problem">{escape(t("bs_problem", lang))}: '
                f'{escape(problem)}</div>' if problem else "")
@@ -191,6 +194,10 @@ def _problem(coverage, lang: Lang) -> str | None:
     parts = [f"{len(frame)} × {t(key, lang)} {frame['area_m2'].sum():,.0f} m²"
              for frame, key in ((gaps, "bs_gap"), (overlaps, "bs_overlap")) if len(frame)]
     return "; ".join(parts) or None
+
+
+def _count(value) -> str:
+    return "" if value is None or value != value else str(int(value))
 
 
 def _status_label(status: str, lang: Lang) -> str:

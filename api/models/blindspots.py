@@ -14,14 +14,16 @@ from .analytics import Strict
 Status = Literal["green", "amber", "red", "none"]
 MEASURES = {rule.measure: rule for rule in Thresholds().rules()}
 INFORMATION = ("holes", "households", "people", "unwatched_special", "checked_share",
-               "incidents", "hot_cells")
+               "incidents", "hot_cells", "households_per_worker")
 
 ScorecardRow = create_model(  # type: ignore[call-overload]
     "ScorecardRow", __base__=Strict,
     id=(int, ...), code=(str, ...), community=(str | None, None),
     subdistrict=(str | None, None),
-    neglected_incidents=(int, Field(description="incidents in hotspot cells that no camera "
-                                                "sees or no patrol visited lately")),
+    neglected_incidents=(int | None, Field(description="incidents in hotspot cells that no "
+                                                       "camera sees or no patrol visited "
+                                                       "lately (null for roles that may "
+                                                       "not read hotspots)")),
     status=(Status, Field(description="the worst status of the grid's measures")),
     **{name: (float | None, Field(None, description=f"{rule.label[1]} ({rule.kind}); "
                                                    f"{rule.text()}"))

@@ -21,7 +21,7 @@ from gridgis.gis.access import aggregates, audit
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.errors import Forbidden
 from gridgis.gis.services.blindspot_options import MAX_SITES, AuditOptions
-from gridgis.gis.services.blindspot_report import coverage_problem, rows
+from gridgis.gis.services.blindspot_report import coverage_problem, rows, visible_scorecard
 
 from ..auth import allow
 from ..deps import BlindSpotsDep, LaneDep, SettingsDep, StateDep
@@ -58,13 +58,22 @@ def audit_options(
     sites: Annotated[int, Query(ge=0, le=MAX_SITES, description="new camera sites to "
                                                                "suggest")] = 10,
     site_range_m: Annotated[float, Query(ge=5, le=500)] = 30.0,
+    people_min: Annotated[float | None, Query(ge=0, le=1e6)] = None,
+    people_max: Annotated[float | None, Query(ge=0, le=1e6)] = None,
+    min_checked_share: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    street_in_view_min: Annotated[float, Query(ge=0, le=1)] = 0.2,
+    incidents_in_view_min: Annotated[float, Query(ge=0, le=1)] = 0.2,
+    car_beyond_red: Annotated[float, Query(ge=0, le=1)] = 0.1,
+    foot_beyond_amber: Annotated[float, Query(ge=0, le=1)] = 0.25,
 ) -> AuditOptions:
     if who.scoped and plan is not None:
         raise Forbidden("a user limited to some grids audits the published plan only",
                         field="plan")
     return AuditOptions(plan, None, sliver_m2, households_min, households_max,
                         stale_days, foot_min, car_min, hot_class, months, presence_days,
-                        recent_days, sites, site_range_m)
+                        recent_days, sites, site_range_m, people_min, people_max,
+                        min_checked_share, street_in_view_min, incidents_in_view_min,
+                        car_beyond_red, foot_beyond_amber)
 
 
 OptionsDep = Annotated[AuditOptions, Depends(audit_options)]
@@ -125,9 +134,7 @@ async def scorecard(who: Who, lane: LaneDep, service: BlindSpotsDep,
     def answer() -> Response:
         card = service.scorecard(options)
         coverage = service.coverage(options)
-        grids = card.grids
-        if who.grid_ids is not None:
-            grids = grids[grids["id"].isin(who.grid_ids)]
+        grids = visible_scorecard(card.grids, who)
         min_count = settings.auth.min_count
         grid_rows = [aggregates.withhold_small(r, who, min_count) for r in rows(grids)]
         if f == "csv":
@@ -170,7 +177,8 @@ async def coverage(who: Who, lane: LaneDep, service: BlindSpotsDep,
                                   crs=service.srid)
         if area is not None:  # what lies outside every grid lies outside the scope too
             points = points.iloc[0:0]
-        _audit_people(state, who, points)
+        _audit_reads(state, who, {kind: points.loc[points["kind"] == kind, "id"]
+                                  .astype(int).tolist() for kind in set(points["kind"])})
         summary = {"plan": report.plan.name, "region_m2": report.coverage.region_m2,
                    "covered_m2": report.coverage.covered_m2,
                    "gap_m2": report.coverage.gap_m2, "overlap_m2": report.coverage.overlap_m2,
@@ -180,12 +188,14 @@ async def coverage(who: Who, lane: LaneDep, service: BlindSpotsDep,
     return await lane.run(answer)
 
 
-def _audit_people(state, who: Principal, points: gpd.GeoDataFrame) -> None:
-    for kind in ("people", "households"):
-        ids = points.loc[points["kind"] == kind, "id"].astype(int).tolist()
-        if ids and who.audited_read(kind):
-            with state.database.engine.begin() as conn:
-                audit.record(conn, who, audit.read_entry(kind, who, ids))
+def _audit_reads(state, who: Principal, kind_ids: dict[str, list[int]]) -> None:
+    """Record the reads of rows whose reads are audited (people, workers, incidents...)."""
+    entries = [audit.read_entry(kind, who, ids) for kind, ids in kind_ids.items()
+               if ids and who.audited_read(kind)]
+    if entries:
+        with state.database.engine.begin() as conn:
+            for entry in entries:
+                audit.record(conn, who, entry)
 
 
 @router.get("/responsibility", summary="Responsibility per grid and worker",
@@ -195,7 +205,7 @@ def _audit_people(state, who: Principal, points: gpd.GeoDataFrame) -> None:
                         "verification, share of households checked; per worker: load "
                         "against the norm. `f=csv` gives the grid rows.")
 async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
-                         options: OptionsDep, settings: SettingsDep,
+                         options: OptionsDep, settings: SettingsDep, state: StateDep,
                          f: Annotated[str, Query(pattern="^(json|csv)$")] = "json"
                          ) -> Response:
     def answer() -> Response:
@@ -211,10 +221,14 @@ async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
             buffer = io.StringIO()
             pd.DataFrame(grid_rows, columns=grids.columns).to_csv(buffer, index=False)
             return Response(buffer.getvalue(), media_type=CSV)
-        if not who.may("read", "workers"):
+        if who.may("read", "workers"):
+            _audit_reads(state, who, {"workers": workers["worker_id"].astype(int).tolist()})
+        else:
             workers = workers.drop(columns=["name", "employee_no"])
+        worker_rows = [aggregates.withhold_small(r, who, settings.auth.min_count)
+                       for r in rows(workers)]
         return JSONResponse({"plan": report.plan, "grids": grid_rows,
-                             "workers": rows(workers)})
+                             "workers": worker_rows})
     return await lane.run(answer)
 
 

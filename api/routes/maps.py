@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gridgis.gis.access.principal import Principal
@@ -103,7 +103,8 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
 
 
 @router.get("/maps/blindspots", summary="Blind-spot map", responses=HTML)
-async def blindspots_map(area: BlindSpotScopeDep, who: AnyoneDep, lane: LaneDep,
+async def blindspots_map(request: Request, area: BlindSpotScopeDep, who: AnyoneDep,
+                         lane: LaneDep,
                          state: StateDep, blindspots: BlindSpotsDep, settings: SettingsDep,
                          audit: CommunityOptionsDep, _assets: AssetsDep, lang: LangQuery = None,
                          print_layout: Annotated[Literal["a4"] | None, Query(
@@ -118,5 +119,6 @@ async def blindspots_map(area: BlindSpotScopeDep, who: AnyoneDep, lane: LaneDep,
         with state.database.engine.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return blindspots_page(base, blindspots, options, audit, who, area,
-                               printable=print_layout == "a4")
+                               printable=print_layout == "a4",
+                               query=list(request.query_params.multi_items()))
     return HTMLResponse(await lane.run(page))

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from ..taxonomy import SPECIAL_GROUPS
 from .principal import Principal
 
-PEOPLE_COUNTS = ("people", "floating", "special_groups", "registered", "unwatched_special")
+PEOPLE_COUNTS = ("people", "floating", "special_groups", "registered", "special",
+                 "unwatched_special")
 DERIVED_FROM_PEOPLE = ("incidents_per_1000",)
 
 
@@ -44,7 +45,10 @@ def withhold_small(row: dict[str, Any], who: Principal, min_count: int) -> dict[
 
 
 def _small(value: Any, min_count: int) -> Any:
-    return None if isinstance(value, int) and 0 < value < min_count else value
+    """None for a count (or a share of people, such as a load per worker) in
+    (0, min_count)."""
+    return None if isinstance(value, int | float) and not isinstance(value, bool) \
+        and 0 < value < min_count else value
 
 
 def scope_area(conn: sa.Connection, who: Principal) -> shapely.Geometry | None:

@@ -3,8 +3,10 @@
 A camera's **view** is the sector from its position along ``bearing_deg`` (clockwise
 from north), ``fov_deg`` wide and ``range_m`` deep, minus every building footprint and
 the shadow each footprint casts away from the camera: a visibility polygon, not a bare
-wedge. A building that contains the camera, or lies within ``MOUNT_M`` of it, is the
-wall it is mounted on and casts no shadow.
+wedge. A camera inside a footprint or within ``MOUNT_M`` of one is mounted on that wall:
+it is moved ``OFF_WALL_M`` out from the nearest point of the wall (outwards), and the
+building then blocks it like any other, so a camera facing its own wall sees nothing
+through it.
 
 The shadow of a footprint is the union, over its outer edges (a, b), of the polygon
 a, b, b', m', a' where the primed points continue the rays from the camera through a,
@@ -22,6 +24,7 @@ import pandas as pd
 import shapely
 
 MOUNT_M = 1.0
+OFF_WALL_M = 0.5
 FAR = 1.5
 ARC_STEP_DEG = 5.0
 
@@ -45,16 +48,16 @@ def view_polygons(cameras: gpd.GeoDataFrame, buildings: gpd.GeoSeries | np.ndarr
                   ) -> np.ndarray:
     """The visibility polygon of each camera (``bearing_deg``, ``fov_deg``, ``range_m``
     columns; points), cut by ``buildings`` (polygons in the same CRS)."""
-    x, y = shapely.get_x(cameras.geometry.values), shapely.get_y(cameras.geometry.values)
+    footprints = _valid(np.asarray(getattr(buildings, "values", buildings), dtype=object))
+    x, y = off_the_wall(shapely.get_x(cameras.geometry.values),
+                        shapely.get_y(cameras.geometry.values), footprints)
     wedges = sectors(x, y, cameras["bearing_deg"].to_numpy(float),
                      cameras["fov_deg"].to_numpy(float), cameras["range_m"].to_numpy(float))
-    footprints = _valid(np.asarray(getattr(buildings, "values", buildings), dtype=object))
     if not len(footprints) or not len(wedges):
         return wedges
     cam_idx, bld_idx = shapely.STRtree(footprints).query(wedges, predicate="intersects")
-    cams = shapely.points(x[cam_idx], y[cam_idx])
-    mounted = shapely.dwithin(footprints[bld_idx], cams, MOUNT_M)
-    cam_idx, bld_idx = cam_idx[~mounted], bld_idx[~mounted]
+    inside = shapely.intersects(footprints[bld_idx], shapely.points(x[cam_idx], y[cam_idx]))
+    cam_idx, bld_idx = cam_idx[~inside], bld_idx[~inside]  # a camera still inside: a hall
     shadows, owner = _shadows(x, y, cameras["range_m"].to_numpy(float), cam_idx,
                               footprints[bld_idx])
     blockers = np.concatenate([footprints[bld_idx], shadows])
@@ -67,6 +70,37 @@ def view_polygons(cameras: gpd.GeoDataFrame, buildings: gpd.GeoSeries | np.ndarr
     for i in np.flatnonzero(ends > starts):
         views[i] = shapely.difference(wedges[i], shapely.union_all(blockers[starts[i]:ends[i]]))
     return views
+
+
+def off_the_wall(x: np.ndarray, y: np.ndarray, footprints: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Camera positions moved ``OFF_WALL_M`` out from the footprint they are mounted on
+    (inside it, or within ``MOUNT_M`` of it)."""
+    x, y = np.array(x, dtype=float), np.array(y, dtype=float)
+    if not len(footprints) or not len(x):
+        return x, y
+    points = shapely.points(x, y)
+    cam, building = shapely.STRtree(footprints).query(points, predicate="dwithin",
+                                                      distance=MOUNT_M)
+    first = np.unique(cam, return_index=True)[1]  # the first wall each camera is on
+    cam, building = cam[first], building[first]
+    walls = shapely.boundary(footprints[building])
+    nearest = shapely.get_coordinates(shapely.get_point(
+        shapely.shortest_line(walls, points[cam]), 0))
+    away = np.column_stack([x[cam], y[cam]]) - nearest
+    inside = shapely.intersects(footprints[building], points[cam])
+    away[inside] *= -1  # from inside, outwards through the nearest wall
+    length = np.hypot(*away.T)
+    # A camera exactly on its wall: outwards along the wall's normal is unknown, so
+    # step out towards the polygon's outside by probing both sides of the wall.
+    flat = length < 1e-6
+    away[flat] = nearest[flat] - shapely.get_coordinates(
+        shapely.centroid(footprints[building[flat]]))
+    length[flat] = np.hypot(*away[flat].T)
+    unit = away / np.where(length > 0, length, 1)[:, None]
+    moved = nearest + unit * OFF_WALL_M
+    x[cam], y[cam] = moved[:, 0], moved[:, 1]
+    return x, y
 
 
 def _valid(polygons: np.ndarray) -> np.ndarray:

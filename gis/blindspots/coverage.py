@@ -32,7 +32,7 @@ class Coverage:
     region_m2: float
     covered_m2: float
     gaps: gpd.GeoDataFrame  # area_m2, sliver, community, grids (touching grid codes)
-    overlaps: gpd.GeoDataFrame  # grid_a, grid_b, area_m2, sliver
+    overlaps: gpd.GeoDataFrame  # grid_a, grid_b, area_m2, sliver, community
     grids: pd.DataFrame  # per grid code: parts, holes, sliver_parts, outside_community_m2,
     #                      gap_m2 (touching gaps), overlap_m2
 
@@ -66,6 +66,7 @@ def plan_coverage(grids: gpd.GeoDataFrame, region: shapely.Geometry | None,
         region = union
     gaps = _gaps(region, union, geoms, codes, communities, sliver_m2, grids.crs)
     overlaps = _overlaps(geoms, codes, sliver_m2, grids.crs)
+    overlaps["community"] = _community_of(overlaps.geometry.values, communities)
     per_grid = _per_grid(grids, geoms, communities, sliver_m2)
     gap_by_grid: dict[str, float] = {}
     for row in gaps[~gaps["sliver"]].itertuples():
@@ -90,19 +91,25 @@ def _gaps(region, union, geoms, codes, communities, sliver_m2, crs) -> gpd.GeoDa
     pieces, area = pieces[keep], area[keep]
     tree = shapely.STRtree(geoms)
     touching = [codes[tree.query(p, predicate="intersects")].tolist() for p in pieces]
-    community: list[str | None] = [None] * len(pieces)
-    if communities is not None and len(communities) and len(pieces):
-        centre = shapely.point_on_surface(pieces)
-        ctree = shapely.STRtree(communities.geometry.values)
-        piece_idx, comm_idx = ctree.query(centre, predicate="intersects")
-        ccodes = communities["code"].to_numpy()
-        for p, c in zip(piece_idx, comm_idx, strict=True):
-            community[p] = ccodes[c]
+    community = _community_of(pieces, communities)
     order = np.argsort(-area, kind="stable")
     return gpd.GeoDataFrame({
         "area_m2": area[order], "sliver": area[order] < sliver_m2,
         "community": [community[i] for i in order], "grids": [touching[i] for i in order],
     }, geometry=pieces[order], crs=crs)
+
+
+def _community_of(pieces: np.ndarray, communities: gpd.GeoDataFrame | None) -> list:
+    """The community each piece's interior point lies in (None: none)."""
+    community: list[str | None] = [None] * len(pieces)
+    if communities is not None and len(communities) and len(pieces):
+        centre = shapely.point_on_surface(pieces)
+        piece_idx, comm_idx = shapely.STRtree(communities.geometry.values).query(
+            centre, predicate="intersects")
+        codes = communities["code"].to_numpy()
+        for p, c in zip(piece_idx, comm_idx, strict=True):
+            community[p] = codes[c]
+    return community
 
 
 def _overlaps(geoms, codes, sliver_m2, crs) -> gpd.GeoDataFrame:

@@ -10,9 +10,10 @@ every street, on foot and by car, over the road network.
   its length over the mode's speed. On foot every edge goes both ways and motorways
   are closed; by car footways, paths, steps, pedestrian streets and cycleways are
   closed and one-way streets go only in their drawn direction.
-- **Origins** are joined to their nearest node of the largest connected piece of the
-  mode's network; the straight distance to it is added at the mode's speed (walking
-  speed for the car's access too: the car is parked at the post).
+- **Origins** are joined to the nearest point of the nearest street of the largest
+  connected piece of the mode's network, the straight distance walked (the car is parked
+  at the post); from there they go along that street both ways (a one-way street, by
+  car, only forwards).
 - **A point on a street** is reached through either end of its edge on foot, by car
   through its start only when the street is one-way, plus the way along the edge; an
   edge's time (on the map) is that of its middle. Streets no origin reaches are
@@ -35,7 +36,6 @@ import pandas as pd
 import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 Mode = Literal["foot", "car"]
 SNAP_M = 0.01
@@ -166,17 +166,25 @@ class RoadGraph:
         return csr_array((weights[first] + 1e-9, (rows[first], cols[first])),
                          shape=(size, size))
 
-    def _main_piece(self, minutes: np.ndarray, open_: np.ndarray) -> np.ndarray:
-        """The nodes of the largest connected piece of the open network (a post beside
-        a footway island joins the street network, not the island)."""
+    def _join(self, origins: np.ndarray, minutes: np.ndarray, open_: np.ndarray,
+              speeds: Speeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each origin's nearest edge of the largest connected piece of the open network
+        (a post beside a footway island joins the street network, not the island), the
+        fraction along it, and the minutes walked to it."""
         from scipy.sparse.csgraph import connected_components
 
-        ends = np.concatenate([self.edges["source"].to_numpy()[open_],
-                               self.edges["target"].to_numpy()[open_]])
         _, label = connected_components(
             self._matrix(minutes, open_, np.zeros(len(open_), bool)), directed=False)
-        biggest = np.bincount(label[ends]).argmax()
-        return np.unique(ends[label[ends] == biggest])
+        source_label = label[self.edges["source"].to_numpy()]
+        biggest = np.bincount(source_label[open_]).argmax()
+        candidates = np.flatnonzero(open_ & (source_label == biggest))
+        lines = self.edges.geometry.values[candidates]
+        points = shapely.points(origins)
+        on_edge = candidates[shapely.STRtree(lines).nearest(points)]
+        along = shapely.line_locate_point(self.edges.geometry.values[on_edge], points,
+                                          normalized=True)
+        walked = shapely.distance(self.edges.geometry.values[on_edge], points)
+        return on_edge, along, walked / (speeds.foot_kmh * 1000 / 60)
 
     def open_for(self, mode: Mode) -> np.ndarray:
         highway = self.edges["highway"].astype(str).to_numpy()
@@ -197,23 +205,32 @@ class RoadGraph:
             else np.zeros(len(self.edges), bool)
         if not open_.any() or not len(origins):
             return np.full(len(self.edges) if at is None else len(at[0]), np.inf)
-        usable = self._main_piece(minutes, open_)
-        distance, nearest = cKDTree(self.nodes[usable]).query(origins)
-        start = usable[nearest]
-        access = distance / (speeds.foot_kmh * 1000 / 60)
-        # One search from a virtual node joined to every origin's node by its access
-        # time: the nearest origin wins everywhere.
-        matrix = self._matrix(minutes, open_, one_way, sources=(start, access))
+        on_edge, along, access = self._join(origins, minutes, open_, speeds)
+        src = self.edges["source"].to_numpy()
+        dst = self.edges["target"].to_numpy()
+        # One search from a virtual node joined to the ends of every origin's edge (the
+        # walk to the edge, then along it; a one-way street only forwards): the nearest
+        # origin wins everywhere.
+        back = ~one_way[on_edge]
+        sources = (np.concatenate([dst[on_edge], src[on_edge][back]]),
+                   np.concatenate([access + minutes[on_edge] * (1 - along),
+                                   (access + minutes[on_edge] * along)[back]]))
+        matrix = self._matrix(minutes, open_, one_way, sources=sources)
         at_node = dijkstra(matrix, directed=True, indices=len(self.nodes),
                            limit=limit_min)[:-1]
         edge, fraction = at if at is not None else (np.arange(len(self.edges)),
                                                     np.full(len(self.edges), 0.5))
-        s = self.edges["source"].to_numpy()[edge]
-        t = self.edges["target"].to_numpy()[edge]
+        s, t = src[edge], dst[edge]
         through_start = at_node[s] + minutes[edge] * fraction
         through_end = np.where(one_way[edge], np.inf,
                                at_node[t] + minutes[edge] * (1 - fraction))
-        result = np.where(open_[edge], np.minimum(through_start, through_end), np.inf)
+        result = np.minimum(through_start, through_end)
+        for e, f, a in zip(on_edge, along, access, strict=True):  # on the origin's own edge
+            same = edge == e
+            ahead = (fraction[same] - f) * minutes[e]
+            direct = np.where(ahead >= 0, ahead, np.inf if one_way[e] else -ahead)
+            result[same] = np.minimum(result[same], a + direct)
+        result = np.where(open_[edge], result, np.inf)
         if np.isfinite(limit_min):
             result[result > limit_min] = np.inf
         return result

@@ -4,7 +4,8 @@ subdistrict. Grids are ordered so that the worst come first, and among equals th
 with the most incidents in hotspots that no camera sees and no patrol visits.
 
 A measure with no data (no patrol tracks at all, say) is ``none`` and does not count
-towards the overall status; the rule says why.
+towards the overall status; so is a measure that does not apply to a grid, marked by a
+true ``<measure>_na`` column (days since the last check in a grid where nobody lives).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Thresholds:
     households_min: float = 300
     households_max: float = 500
     stale_days: int = 90
+    people_min: float | None = None
+    people_max: float | None = None
     street_in_view_min: float = 0.2
     incidents_in_view_min: float = 0.2
     car_beyond_red: float = 0.1
@@ -75,9 +78,11 @@ class Thresholds:
             Rule("sliver_parts", "coverage", ("碎片数", "sliver parts"), amber_above=0),
             Rule("workers", "responsibility", ("在岗网格员", "active grid workers"),
                  red_below=1),
-            Rule("households_per_worker", "responsibility",
-                 ("每名网格员户数", "households per worker"),
-                 amber_above=self.households_max, amber_below=self.households_min),
+            Rule("workers_off_norm", "responsibility",
+                 ("工作量超出规范的网格员", "workers whose load (all their grids) is "
+                                           f"outside {self.households_min:g}-"
+                                           f"{self.households_max:g} households"),
+                 amber_above=0),
             Rule("days_since_check", "responsibility",
                  ("距上次走访核查天数", "days since the last visit or check"),
                  amber_above=self.stale_days, red_above=2 * self.stale_days,
@@ -112,6 +117,9 @@ def score(measures: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> pd.D
     for rule in thresholds.rules():
         values = out[rule.measure] if rule.measure in out else pd.Series(np.nan, out.index)
         status = rule.status(values)
+        not_applicable = f"{rule.measure}_na"
+        if not_applicable in out:
+            status[out[not_applicable].fillna(False).astype(bool)] = "none"
         out[f"{rule.measure}_status"] = status
         worst = np.maximum(worst, status.map(SEVERITY))
     names = {v: k for k, v in SEVERITY.items()}
@@ -119,12 +127,39 @@ def score(measures: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> pd.D
     out["severity"] = worst
     out = out.sort_values(["severity", "neglected_incidents", "code"],
                           ascending=[False, False, True], kind="stable")
-    return out.drop(columns="severity").reset_index(drop=True)
+    return out.drop(columns=["severity", *(c for c in out if c.endswith("_na"))]) \
+        .reset_index(drop=True)
 
 
-def roll_up(scored: pd.DataFrame, level: str) -> pd.DataFrame:
+HOTSPOT_MEASURES = ("dead_corners", "unpatrolled_hotspots")
+HOTSPOT_FIGURES = ("neglected_incidents", "hot_cells")
+
+
+def without_hotspots(scored: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard for those who may not read hotspots: the measures made of hotspot
+    cells blanked (status none) and the overall status the worst of the rest."""
+    out = scored.copy()
+    for measure in HOTSPOT_MEASURES:
+        if measure in out:
+            out[measure] = np.nan
+            out[f"{measure}_status"] = "none"
+    for figure in HOTSPOT_FIGURES:
+        if figure in out:
+            out[figure] = None
+    statuses = [c for c in out if c.endswith("_status")]
+    worst = out[statuses].apply(lambda column: column.map(SEVERITY)).max(axis=1) \
+        if statuses else pd.Series(-1, index=out.index)
+    names = {v: k for k, v in SEVERITY.items()}
+    out["status"] = worst.map(names)
+    return out
+
+
+def roll_up(scored: pd.DataFrame, level: str,
+            areas: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per ``level`` (``community`` or ``subdistrict``): grids red, amber and green, the
-    worst status, and the totals of the additive measures."""
+    worst status, and the totals of the additive measures. Areas are not additive over
+    grids (a gap between two grids touches both): ``areas`` gives their totals per code
+    of the level (columns ``gap_m2``, ``overlap_m2``), counted once each."""
     groups = scored.groupby(scored[level].fillna(""), sort=True)
     out = pd.DataFrame({
         "grids": groups.size(),
@@ -133,8 +168,11 @@ def roll_up(scored: pd.DataFrame, level: str) -> pd.DataFrame:
         "status": groups["status"].apply(
             lambda s: max(s, key=lambda v: SEVERITY[v]) if len(s) else "none"),
     })
-    for column in ("gap_m2", "overlap_m2", "dead_corners", "unpatrolled_hotspots",
-                   "neglected_incidents", "unwatched_special"):
+    for column in ("dead_corners", "unpatrolled_hotspots", "neglected_incidents",
+                   "unwatched_special"):
         if column in scored:
             out[column] = groups[column].sum(min_count=1)
+    if areas is not None:
+        for column in ("gap_m2", "overlap_m2"):
+            out[column] = areas[column].reindex(out.index).fillna(0.0)
     return out.reset_index().rename(columns={level: "code"})

@@ -215,6 +215,18 @@ def patrol_fixes(conn: sa.Connection, srid: int, start: pd.Timestamp,
                             geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=srid)
 
 
+LATEST = {("visits", "visited_at"), ("patrol_points", "recorded_at")}
+
+
+def latest(conn: sa.Connection, table: str, column: str) -> pd.Timestamp | None:
+    """The latest time in ``table.column`` that is not in the future."""
+    if (table, column) not in LATEST:
+        raise ValueError(f"not a time column of the audit: {table}.{column}")
+    value = conn.execute(sa.text(
+        f"SELECT max({column}) FROM {table} WHERE {column} <= now()")).scalar()  # noqa: S608
+    return pd.Timestamp(value).tz_convert("UTC") if value is not None else None
+
+
 def any_patrol_points(conn: sa.Connection) -> bool:
     return bool(conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM patrol_points)"))
                 .scalar_one())

@@ -31,6 +31,13 @@ class AuditOptions:
     recent_days: int = 7  # a hotspot without a patrol fix for this long is unpatrolled
     sites: int = 10  # new camera sites suggested
     site_range_m: float = 30.0  # range of a suggested camera (all-round)
+    people_min: float | None = None  # people per worker (no norm by default)
+    people_max: float | None = None
+    min_checked_share: float = 0.0  # of households checked within stale_days
+    street_in_view_min: float = 0.2  # amber below these shares
+    incidents_in_view_min: float = 0.2
+    car_beyond_red: float = 0.1  # red above this share of street beyond the car limit
+    foot_beyond_amber: float = 0.25  # amber above this share beyond the walking limit
 
     def __post_init__(self) -> None:
         checks = [
@@ -47,6 +54,12 @@ class AuditOptions:
              "must be between 1 and presence_days"),
             (0 <= self.sites <= MAX_SITES, "sites", f"must be between 0 and {MAX_SITES}"),
             (5 <= self.site_range_m <= 500, "site_range_m", "must be between 5 and 500 m"),
+            (self.people_min is None or self.people_max is None
+             or 0 <= self.people_min <= self.people_max, "people_min",
+             "and people_max need 0 <= min <= max"),
+            *((0 <= getattr(self, share) <= 1, share, "must be a share between 0 and 1")
+              for share in ("min_checked_share", "street_in_view_min",
+                            "incidents_in_view_min", "car_beyond_red", "foot_beyond_amber")),
         ]
         for ok, field, message in checks:
             if not ok:
@@ -54,9 +67,14 @@ class AuditOptions:
 
     @property
     def norms(self) -> Norms:
-        return Norms(self.households_min, self.households_max, stale_days=self.stale_days)
+        return Norms(self.households_min, self.households_max, self.people_min,
+                     self.people_max, self.stale_days, self.min_checked_share)
 
     @property
     def thresholds(self) -> Thresholds:
-        return Thresholds(households_min=self.households_min,
-                          households_max=self.households_max, stale_days=self.stale_days)
+        return Thresholds(
+            households_min=self.households_min, households_max=self.households_max,
+            stale_days=self.stale_days, people_min=self.people_min,
+            people_max=self.people_max, street_in_view_min=self.street_in_view_min,
+            incidents_in_view_min=self.incidents_in_view_min,
+            car_beyond_red=self.car_beyond_red, foot_beyond_amber=self.foot_beyond_amber)

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..access.principal import Principal
 from ..blindspots.coverage import Coverage
+from ..blindspots.scorecard import without_hotspots
 
 
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -47,3 +49,11 @@ def coverage_problem(coverage: Coverage) -> str | None:
         problems.append(f"{len(overlaps)} overlap(s) of {overlaps['area_m2'].sum():,.0f} m² "
                         f"(largest between grids {first['grid_a']} and {first['grid_b']})")
     return "; ".join(problems) or None
+
+
+def visible_scorecard(grids: pd.DataFrame, who: Principal) -> pd.DataFrame:
+    """The scorecard rows ``who`` may see: their grids only when scoped, and without the
+    measures made of hotspot cells unless they may read hotspots."""
+    if who.grid_ids is not None:
+        grids = grids[grids["id"].isin(who.grid_ids)]
+    return grids if who.may("read", "hotspots") else without_hotspots(grids)

@@ -144,7 +144,19 @@ class BlindSpotService:
         return self._read("plan", (options.plan,), version, read)
 
     def _period(self, options: AuditOptions) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The incidents' last ``months``: up to just after the latest incident."""
         return self.hotspots.period(None, None, pd.DateOffset(months=options.months))
+
+    def _today(self, table: str, column: str) -> pd.Timestamp:
+        """The audit's "now" for records of ``table``: just after the latest of them or
+        of the incidents, whichever is later, and never after the clock, so that data
+        that arrive late are judged as of their own date."""
+        with self.engine.connect() as conn:
+            latest = inputs.latest(conn, table, column)
+        end = self.hotspots.period(None, None, pd.Timedelta(days=1))[1]
+        if latest is not None:
+            end = max(end, latest + pd.Timedelta(seconds=1))
+        return min(end, pd.Timestamp.now("UTC"))
 
     def _hot_cells(self, options: AuditOptions, version) -> gpd.GeoDataFrame:
         start, end = self._period(options)
@@ -195,7 +207,7 @@ class BlindSpotService:
     def _compute_responsibility(self, version, options: AuditOptions
                                 ) -> ResponsibilityReport:
         plan, _ = self._plan(options, version)
-        today = self._period(options)[1]
+        today = self._today("visits", "visited_at")
         with self.engine.connect() as conn:
             registry = inputs.grid_registry(conn, plan, today - pd.Timedelta(
                 days=options.stale_days))
@@ -277,8 +289,7 @@ class BlindSpotService:
         streets = network.edges[["highway", "oneway", "geometry"]].copy()
         modes: tuple[Mode, ...] = ("foot", "car")
         for mode in modes:
-            streets[f"{mode}_min"] = network.street_minutes(
-                origins, mode, Speeds(), limit_min=4 * limits.of(mode))
+            streets[f"{mode}_min"] = network.street_minutes(origins, mode, Speeds())
         samples, weight, edge, fraction = pg.street_samples(network.edges.geometry.values,
                                                             with_fractions=True)
         sample_grid = pg.grid_of(samples, grids)
@@ -301,7 +312,7 @@ class BlindSpotService:
 
     def _compute_patrol(self, version, options: AuditOptions) -> PatrolReport:
         _, grids = self._plan(options, version)
-        end = self._period(options)[1]
+        end = self._today("patrol_points", "recorded_at")
         start = end - pd.Timedelta(days=options.presence_days)
         with self.engine.connect() as conn:
             has_data = inputs.any_patrol_points(conn)
@@ -340,6 +351,9 @@ class BlindSpotService:
             measures = measures.merge(frame[["code", *columns]], on="code", how="left")
         measures["neglected_incidents"] = _neglected(cameras.dead_corners, patrol,
                                                      measures["code"])
+        measures["workers_off_norm"] = _off_norm(duty.workers, measures["code"])
+        measures["days_since_check_na"] = (measures["households"] == 0) \
+            & (measures["people"] == 0)
         if options.community is not None:
             if options.community not in set(measures["community"]):
                 raise InvalidInput(f"no grid of the plan lies in a community with code "
@@ -349,8 +363,9 @@ class BlindSpotService:
         rules = [{"measure": r.measure, "kind": r.kind, "label_zh": r.label[0],
                   "label_en": r.label[1], "rule": r.text()}
                  for r in options.thresholds.rules()]
-        return Scorecard(plan.name, scored, roll_up(scored, "community"),
-                         roll_up(scored, "subdistrict"), rules,
+        areas = _area_totals(coverage.coverage, grids)
+        return Scorecard(plan.name, scored, roll_up(scored, "community", areas["community"]),
+                         roll_up(scored, "subdistrict", areas["subdistrict"]), rules,
                          coverage.coverage.has_gaps_or_overlaps)
 
 
@@ -371,6 +386,30 @@ def publish_blocker(service: BlindSpotService, plan: str, force: bool,
         raise Conflict(f"plan {plan!r} has {problem}; fix it (gridgis audit --plan) or "
                        "publish with force and a reason")
     return problem
+
+
+def _off_norm(workers: pd.DataFrame, codes: pd.Series) -> np.ndarray:
+    """Per grid, its active workers whose whole load is outside the norm."""
+    off = workers[(workers["households_status"] != "ok") | (workers["people_status"] != "ok")]
+    per_grid = off.explode("grids").groupby("grids")["worker_id"].nunique() \
+        if len(off) else pd.Series(dtype=int)
+    return codes.map(per_grid).fillna(0).astype(int).to_numpy()
+
+
+def _area_totals(coverage, grids: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
+    """Gap and overlap areas (not slivers) per community and subdistrict, each piece
+    counted once, in the community its interior point lies in."""
+    parent = grids.drop_duplicates("community").set_index("community")["subdistrict"]
+    totals = {}
+    for level in ("community", "subdistrict"):
+        columns = {}
+        for name, frame in (("gap_m2", coverage.gaps), ("overlap_m2", coverage.overlaps)):
+            solid = frame[~frame["sliver"]]
+            key = solid["community"] if level == "community" \
+                else solid["community"].map(parent)
+            columns[name] = solid["area_m2"].groupby(key.to_numpy()).sum()
+        totals[level] = pd.DataFrame(columns).fillna(0.0)
+    return totals
 
 
 def _neglected(dead: gpd.GeoDataFrame, patrol: PatrolReport, codes: pd.Series

@@ -39,6 +39,31 @@ def register(root: typer.Typer) -> None:
             help="streets farther by car from every post are blind spots")] = 5.0,
         foot_min: Annotated[float, typer.Option(
             help="streets farther on foot from every post are blind spots")] = 10.0,
+        people_min: Annotated[float | None, typer.Option(
+            help="workload norm, people per worker (none by default)")] = None,
+        people_max: Annotated[float | None, typer.Option(
+            help="workload norm, people per worker (none by default)")] = None,
+        min_checked_share: Annotated[float, typer.Option(
+            help="stale too when fewer of the households were checked")] = 0.0,
+        hot_class: Annotated[int, typer.Option(
+            help="weakest Gi* class of a hotspot cell: 90, 95 or 99")] = 95,
+        months: Annotated[int, typer.Option(
+            help="incidents and hotspots: months back from the latest")] = 12,
+        presence_days: Annotated[int, typer.Option(
+            help="patrol presence over these last days")] = 28,
+        recent_days: Annotated[int, typer.Option(
+            help="a hotspot without a patrol fix for longer is unpatrolled")] = 7,
+        sites: Annotated[int, typer.Option(help="new camera sites to suggest")] = 10,
+        site_range_m: Annotated[float, typer.Option(
+            help="range of a suggested (all-round) camera, m")] = 30.0,
+        street_in_view_min: Annotated[float, typer.Option(
+            help="amber below this share of street length in view")] = 0.2,
+        incidents_in_view_min: Annotated[float, typer.Option(
+            help="amber below this share of incidents in view")] = 0.2,
+        car_beyond_red: Annotated[float, typer.Option(
+            help="red above this share of streets beyond the car limit")] = 0.1,
+        foot_beyond_amber: Annotated[float, typer.Option(
+            help="amber above this share of streets beyond the walking limit")] = 0.25,
     ) -> None:
         """Find every blind spot of a plan: coverage, responsibility, cameras, reach and
         patrol presence, per grid, worst first.
@@ -52,9 +77,16 @@ def register(root: typer.Typer) -> None:
         from gridgis.gis.services.blindspot_report import coverage_problem, rows
         from gridgis.gis.services.blindspots import AuditOptions, BlindSpotService
 
-        options = AuditOptions(plan=plan, community=community, sliver_m2=sliver_m2,
-                               households_min=households_min, households_max=households_max,
-                               stale_days=stale_days, car_min=car_min, foot_min=foot_min)
+        options = AuditOptions(
+            plan=plan, community=community, sliver_m2=sliver_m2,
+            households_min=households_min, households_max=households_max,
+            stale_days=stale_days, car_min=car_min, foot_min=foot_min, hot_class=hot_class,
+            months=months, presence_days=presence_days, recent_days=recent_days,
+            sites=sites, site_range_m=site_range_m, people_min=people_min,
+            people_max=people_max, min_checked_share=min_checked_share,
+            street_in_view_min=street_in_view_min,
+            incidents_in_view_min=incidents_in_view_min, car_beyond_red=car_beyond_red,
+            foot_beyond_amber=foot_beyond_amber)
         with open_database() as db:
             service = BlindSpotService(db.engine, db.srid)
             with err.status("auditing blind spots"):

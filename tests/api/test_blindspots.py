@@ -61,9 +61,15 @@ def test_bad_options_are_422s_that_name_them(client, params, field):
     assert response.status_code == 422 and response.json()["field"] == field
 
 
-def test_one_community(client):
-    card = get(client, "/blindspots/scorecard", params={"community": "110101001001"}).json()
-    assert len(card["grids"]) == 9  # every seeded grid is in the west community
+def test_one_community(client, seeded):
+    db, ids = seeded
+    with db.engine.begin() as conn:  # the east column of grids into the east community
+        conn.execute(sa.text("UPDATE grids SET community_id = :c WHERE code LIKE '%2__'"),
+                     {"c": ids["110101001002"]})
+    west = get(client, "/blindspots/scorecard", params={"community": "110101001001"}).json()
+    east = get(client, "/blindspots/scorecard", params={"community": "110101001002"}).json()
+    assert len(west["grids"]) == 6 and len(east["grids"]) == 3
+    assert {g["community"] for g in east["grids"]} == {"110101001002"}
     assert client.get("/blindspots/cameras", params={"community": "110101001001"}) \
         .status_code == 422  # a layer of the whole plan: not an option there
 
@@ -83,9 +89,17 @@ def test_anonymous_is_401_and_each_role_gets_what_it_may(seeded, api_settings):
         small = [r for r in rows if r["code"] == "110101001001101"][0]
         assert small["people"] is None
         assert get(viewer, "/blindspots/cameras").status_code == 200
+        duty = get(viewer, "/blindspots/responsibility").json()
+        own = [g for g in duty["grids"] if g["code"] == OWN][0]
+        assert own["special"] is None and own["people"] is None  # 1 and 2 residents
+        assert [w["people"] for w in duty["workers"]] == [None]
     with api_client(app, db, "grid_worker", scope=[OWN]) as worker:
         card = get(worker, "/blindspots/scorecard").json()
         assert [r["code"] for r in card["grids"]] == [OWN]
+        # No right to hotspots: no measure made of hotspot cells.
+        assert card["grids"][0]["dead_corners"] is None
+        assert card["grids"][0]["dead_corners_status"] == "none"
+        assert card["grids"][0]["neglected_incidents"] is None
         assert card["communities"] == [] and card["outside"] == {}
         assert get(worker, "/blindspots/cameras").status_code == 403  # hotspot cells
         assert worker.get("/blindspots/scorecard", params={"plan": "2026"}).status_code == 403

@@ -198,29 +198,30 @@ def naive_views(cameras, footprints) -> list:
 
 
 def networkx_minutes(graph: RoadGraph, origins: np.ndarray, speeds: Speeds) -> np.ndarray:
-    """Foot reach by networkx's multi-source Dijkstra on the same graph (the reference)."""
+    """Foot reach to the middle of every edge by networkx's Dijkstra on the same graph
+    and the same joins of the posts to their streets (the reference)."""
     import networkx as nx
-    from scipy.spatial import cKDTree
 
     g = nx.Graph()
     per_minute = speeds.foot_kmh * 1000 / 60
     edges = graph.edges
-    for s, t, length in zip(edges["source"], edges["target"], edges["length_m"], strict=True):
-        w = length / per_minute
-        if not g.has_edge(s, t) or g[s][t]["weight"] > w:
+    minutes = edges["length_m"].to_numpy() / per_minute
+    for s, t, w in zip(edges["source"], edges["target"], minutes, strict=True):
+        if not g.has_edge(int(s), int(t)) or g[int(s)][int(t)]["weight"] > w:
             g.add_edge(int(s), int(t), weight=w)
-    main = max(nx.connected_components(g), key=len)
-    nodes = np.array(sorted(main))
-    distance, nearest = cKDTree(graph.nodes[nodes]).query(origins)
+    on_edge, along, access = graph._join(origins, minutes, np.ones(len(edges), bool), speeds)
     g.add_node("origin")
-    for node, d in zip(nodes[nearest], distance, strict=True):
-        w = d / per_minute
-        if not g.has_edge("origin", int(node)) or g["origin"][int(node)]["weight"] > w:
-            g.add_edge("origin", int(node), weight=w)
+    for e, f, a in zip(on_edge, along, access, strict=True):
+        for node, w in ((int(edges["source"][e]), a + minutes[e] * f),
+                        (int(edges["target"][e]), a + minutes[e] * (1 - f))):
+            if not g.has_edge("origin", node) or g["origin"][node]["weight"] > w:
+                g.add_edge("origin", node, weight=w)
     lengths = nx.single_source_dijkstra_path_length(g, "origin")
     at = np.array([lengths.get(i, np.inf) for i in range(len(graph.nodes))])
-    minutes = edges["length_m"].to_numpy() / per_minute
-    return np.minimum(at[edges["source"]], at[edges["target"]]) + minutes / 2
+    result = np.minimum(at[edges["source"]], at[edges["target"]]) + minutes / 2
+    for e, f, a in zip(on_edge, along, access, strict=True):
+        result[e] = min(result[e], a + abs(0.5 - f) * minutes[e])
+    return result
 
 
 def main() -> None:

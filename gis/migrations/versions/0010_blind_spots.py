@@ -100,10 +100,8 @@ def upgrade() -> None:
             RETURN NULL;
         END $$;
 
-        CREATE VIEW gis.patrol_points AS
-            SELECT id, unit, shift, recorded_at, geom FROM public.patrol_points;
-        GRANT SELECT ON gis.patrol_points TO gridgis_gis_reader, gridgis_planner,
-            gridgis_app;
+        -- Patrol tracks say where police units are, day by day: no desktop role reads
+        -- them (the service reads them as gridgis_app, by default privileges).
     """)
     for table in REGISTRY_TABLES:
         op.execute(f"""
@@ -117,7 +115,6 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_registry_version ON {table}")
     kept = [c for c in taxonomy.PLACE_CATEGORIES if c not in taxonomy.POST_CATEGORIES]
     op.execute(f"""
-        DROP VIEW gis.patrol_points;
         DROP FUNCTION gridgis_registry_changed();
         DROP TABLE gridgis_registry_version, patrol_points, visits;
         ALTER TABLE places DROP CONSTRAINT places_category_check;

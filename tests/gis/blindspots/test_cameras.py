@@ -58,16 +58,29 @@ def test_a_building_casts_a_shadow_and_the_rest_stays_in_view():
     assert shadow == pytest.approx(near / 2 * 50 ** 2 - 20 * 5, rel=0.02)
 
 
-def test_a_camera_mounted_on_a_building_sees_out_and_a_courtyard_is_seen_into():
+def test_a_courtyard_open_towards_the_camera_is_seen_into():
     u_shape = Polygon([(20, -20), (40, -20), (40, 20), (20, 20), (20, 15), (35, 15),
                        (35, -15), (20, -15)])  # open towards the camera at the origin
-    views = view_polygons(cameras((0, 0, 90, 120, 60), (2, 50, 0, 360, 20)),
-                          [u_shape, box(0, 45, 2, 50.5)])
-    assert views[0].covers(Point(30, 0))  # inside the courtyard
-    assert not views[0].intersects(Point(45, 0))  # behind its back wall
-    assert views[1].area == pytest.approx(math.pi * 20 ** 2, rel=0.01)  # on its wall
-    assert list(in_view(shapely.points([[30, 0], [45, 0], [2, 60]]), views)) == \
+    view = view_polygons(cameras((0, 0, 90, 120, 60)), [u_shape])[0]
+    assert view.covers(Point(30, 0))  # inside the courtyard
+    assert not view.intersects(Point(45, 0))  # behind its back wall
+    assert list(in_view(shapely.points([[30, 0], [45, 0], [10, 5]]), [view])) == \
         [True, False, True]
+
+
+def test_a_camera_on_a_wall_sees_out_and_not_through_its_building():
+    block = box(0, 0, 20, 20)
+    # On the west wall at (0, 10), one looking west (out), one east (into the block).
+    out, into = view_polygons(cameras((0, 10, 270, 90, 30), (0, 10, 90, 90, 30)), [block])
+    wedge = math.pi * 30 ** 2 / 4
+    assert out.area == pytest.approx(wedge, rel=0.01)  # nothing blocks it
+    assert not out.intersects(Point(10, 10))
+    assert into.area < 1.0  # the 0.5 m between the camera and its wall
+    assert not into.intersects(Point(10, 10)) and not into.intersects(Point(25, 10))
+    # Inside the footprint (a geocoding error) counts as on the nearest wall.
+    inside = view_polygons(cameras((1, 10, 270, 90, 30)), [block])[0]
+    assert inside.area == pytest.approx(wedge, rel=0.01)
+    assert inside.covers(Point(-10, 10))
 
 
 def test_the_greedy_picks_the_best_site_first_and_reports_gains():

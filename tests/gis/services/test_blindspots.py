@@ -98,9 +98,16 @@ def test_every_audit_on_the_seeded_district(district):
     # The street runs through the middle row; the other grids have no street.
     assert minutes.loc["110101001001001", "foot_beyond_share"] == 0
     assert np.isnan(minutes.loc["110101001001000", "foot_beyond_share"])
-    tight = service.reach(AuditOptions(foot_min=2.0)).grids.set_index("code")
-    # 6 km/h... at 5 km/h 2 minutes are 167 m: the east grid's street is beyond.
-    assert tight.loc["110101001001201", "foot_beyond_share"] == 1
+    # On foot at 5 km/h, 2 minutes are 166.7 m and 2.5 minutes 208.3 m from the post at
+    # the street's west end: a third of the middle grid's stretch (100-200 m) is beyond
+    # the first, none beyond the second; the east grid's (200-300 m) all and 92 %.
+    for limit, middle, east in ((2.0, 1 / 3, 1.0), (2.5, 0.0, 0.9167)):
+        shares = service.reach(AuditOptions(foot_min=limit)).grids.set_index("code")
+        assert shares.loc["110101001001101", "foot_beyond_share"] == \
+            pytest.approx(middle, abs=0.03)  # measured every 5 m
+        assert shares.loc["110101001001201", "foot_beyond_share"] == \
+            pytest.approx(east, abs=0.03)
+        assert shares.loc["110101001001001", "foot_beyond_share"] == 0
 
     cameras = service.cameras(options)
     assert len(cameras.views) == 1
