@@ -36,6 +36,7 @@ from .routes import (
     maps,
     plans,
     resources,
+    routes,
     session,
     stats,
 )
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(stats.router)
     app.include_router(hotspots.router)
     app.include_router(blindspots.router)
+    app.include_router(routes.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

@@ -11,6 +11,7 @@ from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache
 from gridgis.gis.services.hotspots import HotspotService, init_worker
+from gridgis.gis.services.roads import RoadService
 from gridgis.gis.services.runner import ProcessRunner
 
 from .lane import AnalyticsLane
@@ -37,6 +38,7 @@ class AppState:
         self._catalog: Catalog | None = None
         self._hotspots: HotspotService | None = None
         self._blindspots: BlindSpotService | None = None
+        self._roads: RoadService | None = None
 
     @property
     def srid(self) -> int:
@@ -80,3 +82,11 @@ class AppState:
                 self._blindspots = BlindSpotService(self.database.engine, hotspots.srid,
                                                     self.results, hotspots)
             return self._blindspots
+
+    @property
+    def roads(self) -> RoadService:
+        catalog = self.catalog
+        with self._lock:
+            if self._roads is None:
+                self._roads = RoadService(self.database.engine, catalog.srid, self.results)
+            return self._roads

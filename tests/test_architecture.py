@@ -18,5 +18,6 @@ def test_the_contracts_state_the_documented_floors():
     assert floors["layers"] == ["gridgis.cli", "gridgis.api", "gridgis.maps",
                                 "gridgis.layers : gridgis.gis"]
     pure = next(c for c in config["contracts"] if c["id"] == "pure-analytics")
-    assert pure["source_modules"] == ["gridgis.gis.hotspots", "gridgis.gis.blindspots"]
+    assert pure["source_modules"] == ["gridgis.gis.hotspots", "gridgis.gis.blindspots",
+                                        "gridgis.gis.network"]
     assert {"sqlalchemy", "gridgis.gis.db"} <= set(pure["forbidden_modules"])

@@ -28,7 +28,8 @@ BASE = ("areas", "plans", "grids")
 PLACES = ("buildings", "places", "things", "organisations")
 DATA = (*BASE, *PLACES, "households", "people", "incidents", "workers")
 # Not resources of the grid model, but things a role may use.
-FEATURES = ("hotspots", "blindspots", "stats", "maps", "assignments", "audit", "users")
+FEATURES = ("hotspots", "blindspots", "routes", "stats", "maps", "assignments", "audit",
+            "users")
 EVERYTHING = (*DATA, *FEATURES)
 # Layers a deployment may open to anyone (people, households and workers never).
 MAY_BE_PUBLIC = (*BASE, *PLACES, "incidents")
@@ -41,14 +42,14 @@ PERSONAL_RESOURCES = ("people", "workers", "incidents")
 READ: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,
     "planner": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
-                "blindspots", "stats", "maps"),
-    "police": (*DATA, "hotspots", "blindspots", "stats", "maps"),
+                "blindspots", "routes", "stats", "maps"),
+    "police": (*DATA, "hotspots", "blindspots", "routes", "stats", "maps"),
     "patrol_leader": (*BASE, *PLACES, "incidents", "workers", "hotspots", "blindspots",
-                      "stats", "maps"),
+                      "routes", "stats", "maps"),
     "grid_worker": (*BASE, *PLACES, "households", "people", "incidents", "workers",
-                    "blindspots", "stats", "maps"),
+                    "blindspots", "routes", "stats", "maps"),
     "viewer": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
-               "blindspots", "stats", "maps"),
+               "blindspots", "routes", "stats", "maps"),
 }
 WRITE: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,

@@ -1,19 +1,8 @@
 """Reach (人防): how long it takes to get from the nearest police post or patrol base to
 every street, on foot and by car, over the road network.
 
-- **Noding.** Roads as mapped meet in the middle of each other (a side street ends on
-  a vertex inside a main road's line). :func:`node_roads` splits every road wherever
-  another road touches or crosses it, so that the graph has a node at each junction.
-  Roads crossing without touching a shared point (bridges, tunnels) are noded too: the
-  road table has no layer information to tell them apart.
-- **Graph.** Nodes are edge ends (coordinates rounded to ``SNAP_M``); an edge's time is
-  its length over the mode's speed. On foot every edge goes both ways and motorways
-  are closed; by car footways, paths, steps, pedestrian streets and cycleways are
-  closed and one-way streets go only in their drawn direction.
-- **Origins** are joined to the nearest point of the nearest street of the largest
-  connected piece of the mode's network, the straight distance walked (the car is parked
-  at the post); from there they go along that street both ways (a one-way street, by
-  car, only forwards).
+- **The network** is :mod:`gridgis.gis.network.graph`: roads noded at junctions, travel
+  times per mode (one-way streets bind cars), posts joined to their nearest street.
 - **A point on a street** is reached through either end of its edge on foot, by car
   through its start only when the street is one-way, plus the way along the edge; an
   edge's time (on the map) is that of its middle. Streets no origin reaches are
@@ -21,42 +10,22 @@ every street, on foot and by car, over the road network.
   exceeds that mode's threshold (default 5 minutes by car, 10 on foot); per grid, the
   share of street length beyond it is measured at points every few metres.
 
-Shortest paths are scipy's Dijkstra from all origins at once (``min_only``), bounded
-by the largest threshold of interest, on a sparse matrix built from the edges.
+One search from all posts at once (scipy's Dijkstra from a virtual node).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
-
-Mode = Literal["foot", "car"]
-SNAP_M = 0.01
-NOT_FOR_CARS = frozenset({"footway", "path", "pedestrian", "steps", "cycleway", "bridleway",
-                          "corridor", "track"})
-NOT_ON_FOOT = frozenset({"motorway", "motorway_link", "trunk"})
-CAR_KMH = {"motorway": 80.0, "trunk": 60.0, "primary": 40.0, "secondary": 40.0,
-           "tertiary": 30.0, "residential": 25.0, "living_street": 10.0, "service": 15.0}
-
-
-@dataclass(frozen=True)
-class Speeds:
-    foot_kmh: float = 5.0
-    car_kmh: dict[str, float] = field(default_factory=lambda: dict(CAR_KMH))
-    car_default_kmh: float = 25.0
-
-    def metres_per_minute(self, mode: Mode, highway: np.ndarray) -> np.ndarray:
-        if mode == "foot":
-            return np.full(len(highway), self.foot_kmh * 1000 / 60)
-        kmh = np.array([self.car_kmh.get(h, self.car_default_kmh) for h in highway])
-        return kmh * 1000 / 60
+from ..network.graph import (  # noqa: F401 - the reach audit's vocabulary
+    CAR_KMH,
+    NOT_FOR_CARS,
+    NOT_ON_FOOT,
+    Mode,
+    RoadGraph,
+    Speeds,
+    node_roads,
+)
 
 
 @dataclass(frozen=True)
@@ -70,167 +39,3 @@ class Thresholds:
 
     def of(self, mode: Mode) -> float:
         return self.foot_min if mode == "foot" else self.car_min
-
-
-def node_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The roads split at every point where another road touches or crosses them: one
-    row per edge with the road's columns, ``road`` (its index in ``roads``) and the
-    noded line."""
-    lines = shapely.line_merge(roads.geometry.values)
-    lines = np.where(shapely.get_type_id(lines) == 1, lines, roads.geometry.values)
-    left, right = shapely.STRtree(lines).query(lines, predicate="intersects")
-    pairs = left != right
-    left, right = left[pairs], right[pairs]
-    meet = shapely.intersection(lines[left], lines[right])
-    points, owner = shapely.get_parts(meet, return_index=True)
-    # A shared stretch (two roads drawn over each other) meets in its end points.
-    ends = shapely.get_type_id(points) != 0
-    stretch_ends = shapely.boundary(points[ends])
-    extra, extra_owner = shapely.get_parts(stretch_ends, return_index=True)
-    points = np.concatenate([points[~ends], extra])
-    road = np.concatenate([left[owner][~ends], left[owner][ends][extra_owner]])
-    where = shapely.line_locate_point(lines[road], points)
-    cuts = pd.DataFrame({"road": road, "at": where})
-    cuts = cuts[(cuts["at"] > SNAP_M) & (cuts["at"] < shapely.length(lines[road]) - SNAP_M)]
-    by_road = cuts.sort_values(["road", "at"]).groupby("road")["at"].unique()
-    pieces, piece_road = [], []
-    for i, line in enumerate(lines):
-        at = by_road.get(i)
-        if at is None or not len(at):
-            pieces.append(line)
-            piece_road.append(i)
-            continue
-        bounds = np.concatenate([[0.0], at, [shapely.length(line)]])
-        for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-            if end - start > SNAP_M:
-                pieces.append(shapely.ops.substring(line, start, end))
-                piece_road.append(i)
-    index = np.asarray(piece_road, dtype=int)
-    edges = roads.drop(columns=roads.geometry.name).iloc[index].reset_index(drop=True)
-    edges["road"] = index
-    return gpd.GeoDataFrame(edges, geometry=np.asarray(pieces, dtype=object), crs=roads.crs)
-
-
-@dataclass
-class RoadGraph:
-    """The noded edges with their end nodes: ``source``/``target`` index ``nodes``."""
-
-    edges: gpd.GeoDataFrame  # highway, oneway, length_m, source, target, geometry
-    nodes: np.ndarray  # (n, 2) coordinates
-
-    @classmethod
-    def from_edges(cls, edges: gpd.GeoDataFrame) -> RoadGraph:
-        first = shapely.get_point(edges.geometry.values, 0)
-        last = shapely.get_point(edges.geometry.values, -1)
-        ends = np.vstack([shapely.get_coordinates(first), shapely.get_coordinates(last)])
-        keys = np.round(ends / SNAP_M).astype(np.int64)
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        n = len(edges)
-        frame = edges.assign(length_m=shapely.length(edges.geometry.values),
-                             source=inverse[:n].ravel(), target=inverse[n:].ravel())
-        return cls(frame.reset_index(drop=True), unique * SNAP_M)
-
-    def components(self) -> np.ndarray:
-        """The connected piece (on foot) each edge belongs to; 0 is the largest."""
-        from scipy.sparse.csgraph import connected_components
-
-        matrix = self._matrix(np.ones(len(self.edges)), np.ones(len(self.edges), bool),
-                              np.zeros(len(self.edges), bool))
-        _, label = connected_components(matrix, directed=False)
-        rank = pd.Series(label).value_counts().rank(method="first", ascending=False) - 1
-        return rank.astype(int).reindex(label[self.edges["source"]]).to_numpy()
-
-    def _matrix(self, minutes: np.ndarray, open_: np.ndarray, one_way: np.ndarray,
-                sources: tuple[np.ndarray, np.ndarray] | None = None) -> csr_array:
-        """The graph as a sparse matrix; with ``sources`` (nodes, access minutes), one
-        more node, the last, with an edge to each of those nodes."""
-        s = self.edges["source"].to_numpy()[open_]
-        t = self.edges["target"].to_numpy()[open_]
-        w = minutes[open_]
-        back = ~one_way[open_]
-        rows = np.concatenate([s, t[back]])
-        cols = np.concatenate([t, s[back]])
-        weights = np.concatenate([w, w[back]])
-        size = len(self.nodes)
-        if sources is not None:
-            rows = np.concatenate([rows, np.full(len(sources[0]), size)])
-            cols = np.concatenate([cols, sources[0]])
-            weights = np.concatenate([weights, sources[1]])
-            size += 1
-        # + 1e-9: explicit zeros would vanish from the sparse matrix; duplicates: the
-        # shortest of parallel edges counts, so they are reduced to their minimum first.
-        order = np.lexsort((weights, cols, rows))
-        rows, cols, weights = rows[order], cols[order], weights[order]
-        first = np.ones(len(rows), bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        return csr_array((weights[first] + 1e-9, (rows[first], cols[first])),
-                         shape=(size, size))
-
-    def _join(self, origins: np.ndarray, minutes: np.ndarray, open_: np.ndarray,
-              speeds: Speeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each origin's nearest edge of the largest connected piece of the open network
-        (a post beside a footway island joins the street network, not the island), the
-        fraction along it, and the minutes walked to it."""
-        from scipy.sparse.csgraph import connected_components
-
-        _, label = connected_components(
-            self._matrix(minutes, open_, np.zeros(len(open_), bool)), directed=False)
-        source_label = label[self.edges["source"].to_numpy()]
-        biggest = np.bincount(source_label[open_]).argmax()
-        candidates = np.flatnonzero(open_ & (source_label == biggest))
-        lines = self.edges.geometry.values[candidates]
-        points = shapely.points(origins)
-        on_edge = candidates[shapely.STRtree(lines).nearest(points)]
-        along = shapely.line_locate_point(self.edges.geometry.values[on_edge], points,
-                                          normalized=True)
-        walked = shapely.distance(self.edges.geometry.values[on_edge], points)
-        return on_edge, along, walked / (speeds.foot_kmh * 1000 / 60)
-
-    def open_for(self, mode: Mode) -> np.ndarray:
-        highway = self.edges["highway"].astype(str).to_numpy()
-        closed = NOT_ON_FOOT if mode == "foot" else NOT_FOR_CARS
-        return ~np.isin(highway, list(closed))
-
-    def street_minutes(self, origins: np.ndarray, mode: Mode, speeds: Speeds = Speeds(),
-                       limit_min: float = np.inf,
-                       at: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Minutes from the nearest origin (``(k, 2)`` coordinates) by ``mode`` to the
-        middle of each edge, or with ``at`` (edge indices, fractions along them) to
-        those points; ``inf`` where unreachable, closed to the mode, or beyond
-        ``limit_min``."""
-        open_ = self.open_for(mode)
-        speed = speeds.metres_per_minute(mode, self.edges["highway"].astype(str).to_numpy())
-        minutes = self.edges["length_m"].to_numpy() / speed
-        one_way = self.edges["oneway"].astype(bool).to_numpy() if mode == "car" \
-            else np.zeros(len(self.edges), bool)
-        if not open_.any() or not len(origins):
-            return np.full(len(self.edges) if at is None else len(at[0]), np.inf)
-        on_edge, along, access = self._join(origins, minutes, open_, speeds)
-        src = self.edges["source"].to_numpy()
-        dst = self.edges["target"].to_numpy()
-        # One search from a virtual node joined to the ends of every origin's edge (the
-        # walk to the edge, then along it; a one-way street only forwards): the nearest
-        # origin wins everywhere.
-        back = ~one_way[on_edge]
-        sources = (np.concatenate([dst[on_edge], src[on_edge][back]]),
-                   np.concatenate([access + minutes[on_edge] * (1 - along),
-                                   (access + minutes[on_edge] * along)[back]]))
-        matrix = self._matrix(minutes, open_, one_way, sources=sources)
-        at_node = dijkstra(matrix, directed=True, indices=len(self.nodes),
-                           limit=limit_min)[:-1]
-        edge, fraction = at if at is not None else (np.arange(len(self.edges)),
-                                                    np.full(len(self.edges), 0.5))
-        s, t = src[edge], dst[edge]
-        through_start = at_node[s] + minutes[edge] * fraction
-        through_end = np.where(one_way[edge], np.inf,
-                               at_node[t] + minutes[edge] * (1 - fraction))
-        result = np.minimum(through_start, through_end)
-        for e, f, a in zip(on_edge, along, access, strict=True):  # on the origin's own edge
-            same = edge == e
-            ahead = (fraction[same] - f) * minutes[e]
-            direct = np.where(ahead >= 0, ahead, np.inf if one_way[e] else -ahead)
-            result[same] = np.minimum(result[same], a + direct)
-        result = np.where(open_[edge], result, np.inf)
-        if np.isfinite(limit_min):
-            result[result > limit_min] = np.inf
-        return result

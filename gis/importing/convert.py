@@ -128,6 +128,8 @@ def convert_column(raw: pd.Series, f: Field, errors: RowErrors, timezone: str,
         result = pd.Series(pd.NA, index=raw.index, dtype="boolean")
         result[low.isin(TRUE_WORDS)] = True
         result[low.isin(FALSE_WORDS)] = False
+        if f.blank is not None:  # the column's default for a row that leaves it empty
+            result[empty] = f.blank
         bad = np.flatnonzero((~empty & result.isna()).to_numpy())
         errors.add(bad, f.name, lambda p: f"{raw.iat[p]!r} is not true/false")
         return result

@@ -30,20 +30,29 @@ def prepare_geometry(chunk: RawChunk, plan: ImportPlan, errors: RowErrors,
     source_crs = plan.source_crs.to_string() if plan.source_crs else "unknown CRS"
     assert wanted is not None
     types = shapely.get_type_id(geoms[present])
-    # Single-part multi-points are points; polygons are stored as multipolygons.
-    single_mp = present[(types == 4) & (shapely.get_num_geometries(geoms[present]) == 1)]
-    geoms[single_mp] = shapely.get_geometry(geoms[single_mp], 0)
+    # Single-part multi-points are points and single-part multi-lines lines; polygons
+    # are stored as multipolygons.
+    single = present[np.isin(types, (4, 5))
+                     & (shapely.get_num_geometries(geoms[present]) == 1)]
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
     types = shapely.get_type_id(geoms[present])
     is_point = types == 0
     is_polygon = (types == 3) | (types == 6)
-    allowed = {"point": is_point, "polygon": is_polygon,
+    is_line = types == 1
+    allowed = {"point": is_point, "polygon": is_polygon, "line": is_line,
                "point_or_polygon": is_point | is_polygon}[wanted]
     names = {"point": "a Point", "polygon": "a Polygon or MultiPolygon",
+             "line": "a LineString (split multi-part lines first, e.g. with ogr2ogr "
+                     "-explodecollections)",
              "point_or_polygon": "a Point, Polygon or MultiPolygon"}[wanted]
     wrong = present[~allowed]
     errors.add(wrong, "geometry",
                lambda p: f"expected {names}, got {getattr(geoms[p], 'geom_type', '?')}")
     geoms[wrong] = None
+    lines = present[allowed & is_line]
+    short = lines[shapely.length(geoms[lines]) == 0] if len(lines) else lines
+    errors.add(short, "geometry", "a line of zero length")
+    geoms[short] = None
     polygons = present[allowed & is_polygon]
     if len(polygons):
         _check_polygons(geoms, polygons, plan, errors, repaired)
@@ -72,7 +81,7 @@ def prepare_geometry(chunk: RawChunk, plan: ImportPlan, errors: RowErrors,
     result = np.full(len(geoms), None, dtype=object)
     keep = finite & inside
     result[present[keep]] = moved[keep]
-    if wanted != "point":
+    if wanted not in ("point", "line"):
         polygons_left = np.flatnonzero(pd.notna(result))
         polygons_left = polygons_left[shapely.get_type_id(result[polygons_left]) == 3]
         for p in polygons_left:

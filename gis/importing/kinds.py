@@ -9,7 +9,7 @@ from typing import Literal
 from .. import taxonomy
 
 FieldType = Literal["text", "int", "float", "bool", "date", "datetime"]
-GeometryKind = Literal["point", "polygon", "point_or_polygon"]
+GeometryKind = Literal["point", "polygon", "point_or_polygon", "line"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Field:
     choices: Mapping[str, object] | tuple[str, ...] | None = None
     sensitive: bool = False
     future: bool = False  # dates: may lie in the future (plans), else not past the clock
+    blank: bool | None = None  # bools: what an empty value means (None: unknown, NULL)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Kind:
         raise KeyError(name)
 
 
-_SYNTHETIC = Field("synthetic", "bool")
+_SYNTHETIC = Field("synthetic", "bool", blank=False)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("areas", "areas", (
@@ -75,7 +76,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("name", required=True),
         Field("phone", sensitive=True),
         Field("employee_no"),
-        Field("active", "bool"),
+        Field("active", "bool", blank=True),
         Field("grid_codes"),
         _SYNTHETIC,
     ), None, linked=False),
@@ -101,7 +102,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("sex", choices=("male", "female", "unknown")),
         Field("birth_date", "date", sensitive=True),
         Field("residence_type", choices=("registered", "floating")),
-        *(Field(group, "bool", sensitive=True) for group in taxonomy.SPECIAL_GROUPS),
+        *(Field(group, "bool", sensitive=True, blank=False)
+          for group in taxonomy.SPECIAL_GROUPS),
         Field("building_id_ref"),
         Field("household_id_ref"),
         _SYNTHETIC,
@@ -143,6 +145,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("description", sensitive=True),  # free text: may name people
         _SYNTHETIC,
     ), "point"),
+    # The street network (OpenStreetMap-style highway classes), for reach and routing.
+    Kind("roads", "roads", (
+        Field("name"),
+        Field("highway", required=True),
+        Field("oneway", "bool", blank=False),
+    ), "line", linked=False),
     # A grid worker's visit to, or verification of, a household or a person.
     Kind("visits", "visits", (
         Field("visited_at", "datetime", required=True),

@@ -24,16 +24,17 @@ from ..blindspots import cameras as cam
 from ..blindspots import per_grid as pg
 from ..blindspots.coverage import Coverage, plan_coverage
 from ..blindspots.presence import presence
-from ..blindspots.reach import Mode, RoadGraph, Speeds, node_roads
 from ..blindspots.reach import Thresholds as ReachThresholds
 from ..blindspots.responsibility import grid_responsibility, worker_loads
 from ..blindspots.scorecard import roll_up, score
 from ..errors import InvalidInput
+from ..network.graph import Mode, RoadGraph, Speeds
 from . import blindspot_inputs as inputs
 from .blindspot_options import AuditOptions
 from .cache import ResultCache
 from .hotspot_inputs import Selection, data_version
 from .hotspots import HotspotService
+from .roads import read_network
 
 MAX_OUTSIDE_LISTED = 1000
 MAX_SITE_CANDIDATES = 5000
@@ -176,15 +177,8 @@ class BlindSpotService:
     def _network(self, version) -> RoadGraph:
         """The noded road network (empty without roads: reach and street measures are
         then unknown)."""
-        def read():
-            with self.engine.connect() as conn:
-                roads = inputs.roads(conn, self.srid)
-            if roads.empty:
-                empty = roads.rename_geometry("geometry")
-                return RoadGraph(empty.assign(length_m=[], source=[], target=[]),
-                                 np.zeros((0, 2)))
-            return RoadGraph.from_edges(node_roads(roads))
-        return self._read("network", (), version, read)
+        return self._read("network", (), version,
+                          lambda: read_network(self.engine, self.srid))
 
     # -- the computations (here, or in a worker process) -------------------------------
 

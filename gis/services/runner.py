@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -44,6 +45,9 @@ class InlineRunner:
 
     def close(self) -> None:
         pass
+
+
+STOP_GRACE_S = 1.5  # how long closing waits for terminated workers before killing them
 
 
 class ProcessRunner:
@@ -100,10 +104,19 @@ class ProcessRunner:
         for flight in flights:
             _settle(flight, error=Busy("the service is stopping", retry_after=5))
         if pool is not None:
-            processes = list(getattr(pool, "_processes", {}).values())
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            # A worker still starting up when the pool shuts down can outlive SIGTERM
+            # (or be started just then): terminate, wait briefly, then kill what is left.
+            processes += [p for p in (getattr(pool, "_processes", None) or {}).values()
+                          if p not in processes]
             for process in processes:
                 process.terminate()
+            deadline = time.monotonic() + STOP_GRACE_S
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.kill()
 
     # -- internals (called with the lock held) ------------------------------------------
 

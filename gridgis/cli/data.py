@@ -17,6 +17,19 @@ KIND_HELP = "what the file holds"
 CRS_HELP = "e.g. EPSG:4326 or 4326"
 
 
+def _print_network() -> None:
+    """The road network after an import: its junctions and connected pieces."""
+    from gridgis.gis.db import open_database
+    from gridgis.gis.services.roads import RoadService
+
+    with open_database() as db:
+        net = RoadService(db.engine, db.srid).summary()
+    out.print(f"road network: {net.edges:,} street segments between {net.junctions:,} "
+              f"junctions and ends; {net.pieces} connected piece(s), the largest holding "
+              f"{net.largest_share:.0%} of the segments"
+              + ("" if net.pieces <= 1 else " (the others cannot be reached from it)"))
+
+
 def register(root: typer.Typer) -> None:
     @root.command("import")
     def import_(
@@ -69,6 +82,8 @@ def register(root: typer.Typer) -> None:
         if report.rejections:
             print_rejections(report.rejections)
             out.print(f"{len(report.rejections)} rejected rows written to {report.rejects_file}")
+        if kind.value == "roads":
+            _print_network()
 
     @root.command("export")
     def export(

@@ -209,7 +209,7 @@ def networkx_minutes(graph: RoadGraph, origins: np.ndarray, speeds: Speeds) -> n
     for s, t, w in zip(edges["source"], edges["target"], minutes, strict=True):
         if not g.has_edge(int(s), int(t)) or g[int(s)][int(t)]["weight"] > w:
             g.add_edge(int(s), int(t), weight=w)
-    on_edge, along, access = graph._join(origins, minutes, np.ones(len(edges), bool), speeds)
+    on_edge, along, access = graph.join(origins, "foot", speeds)
     g.add_node("origin")
     for e, f, a in zip(on_edge, along, access, strict=True):
         for node, w in ((int(edges["source"][e]), a + minutes[e] * f),

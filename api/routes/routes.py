@@ -1,0 +1,60 @@
+"""Shortest paths over the road network (`/routes`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from gridgis.gis.access.principal import Principal
+from gridgis.gis.errors import InvalidInput, NotFound
+
+from ..auth import allow
+from ..deps import LaneDep, StateDep
+from ..geojson import GeoJSONResponse
+from ..models.common import ERRORS
+from ..models.routes import RouteFeature
+from ..routing import StrictQueryRoute
+
+router = APIRouter(prefix="/routes", tags=["routes"], route_class=StrictQueryRoute,
+                   responses=ERRORS)
+
+
+def lonlat(text: str, name: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(f"{name} must be lon,lat in WGS84", field=name) from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+            and -90 <= lat <= 90):
+        raise InvalidInput(f"{name} must be a longitude in -180..180 and a latitude in "
+                           "-90..90", field=name)
+    return lon, lat
+
+
+@router.get("", summary="Shortest path between two places", response_model=RouteFeature,
+            response_class=GeoJSONResponse,
+            description="The fastest way from `from` to `to` (lon,lat in WGS84) on foot or "
+                        "by car over the road network (one-way streets bind cars): the line, "
+                        "its minutes and metres. Each end joins its nearest street by a "
+                        "straight walk.")
+async def route(_who: Annotated[Principal, Depends(allow("routes"))], state: StateDep,
+                lane: LaneDep,
+                from_: Annotated[str, Query(alias="from", max_length=60,
+                                            description="lon,lat")],
+                to: Annotated[str, Query(max_length=60, description="lon,lat")],
+                mode: Annotated[Literal["foot", "car"], Query()] = "foot"
+                ) -> GeoJSONResponse:
+    start, end = lonlat(from_, "from"), lonlat(to, "to")
+
+    def answer() -> GeoJSONResponse:
+        path, line = state.roads.route(start, end, mode)
+        if line is None:
+            how = "by car" if mode == "car" else "on foot"
+            raise NotFound(f"no route between these places {how}")
+        return GeoJSONResponse({
+            "type": "Feature", "geometry": line.__geo_interface__,
+            "properties": {"mode": mode, "minutes": round(path.minutes, 3),
+                           "metres": round(path.metres, 1)}})
+    return await lane.run(answer)

@@ -1,0 +1,1 @@
+"""The road network: noding, the routable graph, reach and shortest paths (pure)."""

@@ -1,0 +1,89 @@
+"""The road network service: the roads read from PostGIS, noded and kept as a graph
+per version of the registry data (a road import or edit starts a new one), shortest
+paths between places given in WGS84, and a summary of the network's pieces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+import sqlalchemy as sa
+
+from ..errors import InvalidInput
+from ..network.graph import Mode, RoadGraph, Speeds, node_roads
+from ..network.paths import Path, shortest_path
+from . import blindspot_inputs as inputs
+from .cache import ResultCache
+
+
+@dataclass
+class NetworkSummary:
+    roads: int
+    edges: int
+    junctions: int
+    pieces: int  # connected pieces (on foot)
+    largest_share: float  # of the edges, in the largest piece
+
+
+def read_network(engine: sa.Engine, srid: int) -> RoadGraph:
+    """The noded road network (empty without roads)."""
+    with engine.connect() as conn:
+        roads = inputs.roads(conn, srid)
+    if roads.empty:
+        empty = roads.rename_geometry("geometry")
+        none = np.zeros(0, dtype=np.int64)
+        return RoadGraph(empty.assign(length_m=np.zeros(0), source=none, target=none),
+                         np.zeros((0, 2)))
+    return RoadGraph.from_edges(node_roads(roads))
+
+
+class RoadService:
+    def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None
+                 ) -> None:
+        self.engine = engine
+        self.srid = srid
+        self.cache = cache if cache is not None else ResultCache()
+        self._to_metric = pyproj.Transformer.from_crs(4326, srid, always_xy=True)
+        self._to_wgs84 = pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+
+    def graph(self) -> RoadGraph:
+        with self.engine.connect() as conn:
+            version = inputs.registry_version(conn)
+        return self.cache.get_or_compute(("road-network", version),
+                                         lambda: read_network(self.engine, self.srid))
+
+    def summary(self) -> NetworkSummary:
+        graph = self.graph()
+        pieces = graph.components() if len(graph.edges) else np.zeros(0, int)
+        return NetworkSummary(
+            roads=int(graph.edges["road"].nunique()) if len(graph.edges) else 0,
+            edges=len(graph.edges), junctions=len(graph.nodes),
+            pieces=int(pieces.max() + 1) if len(pieces) else 0,
+            largest_share=float((pieces == 0).mean()) if len(pieces) else 0.0)
+
+    def route(self, start: tuple[float, float], end: tuple[float, float], mode: Mode
+              ) -> tuple[Path, shapely.Geometry | None]:
+        """The shortest path between two WGS84 points: the path (metric) and its line
+        in WGS84."""
+        graph = self.graph()
+        if not len(graph.edges):
+            raise InvalidInput("there are no roads to route over: import some with "
+                               "`gridgis import roads`", field="from")
+        path = shortest_path(graph, self._metric(start), self._metric(end), mode, Speeds())
+        if path.geometry is None:
+            return path, None
+        return path, shapely.transform(path.geometry, lambda x, y: self._to_wgs84.transform(
+            x, y), interleaved=False)
+
+    def _metric(self, lonlat: tuple[float, float]) -> tuple[float, float]:
+        x, y = self._to_metric.transform(*lonlat)
+        return float(x), float(y)
+
+
+def summary_dict(summary: NetworkSummary) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(summary)
