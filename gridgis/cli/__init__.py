@@ -47,8 +47,19 @@ audit.register(app)
 blindspots.register(app)
 
 
+_stopped_by: list[int] = []  # the stop signal received, if any
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
+    _stopped_by.append(signum)
     raise SystemExit(128 + signum)
+
+
+def raise_if_stopping() -> None:
+    """Stop now if a stop signal came while a library swallowed the exit it raised
+    (called between the steps of long commands)."""
+    if _stopped_by:
+        raise SystemExit(128 + _stopped_by[0])
 
 
 def main() -> None:
@@ -61,6 +72,7 @@ def main() -> None:
         signal.signal(stop, _exit_on_signal)
     try:
         app()
+        raise_if_stopping()  # a stop that something swallowed is still no success
     except GridGisError as exc:
         error_line(exc.message)
         sys.exit(2)

@@ -53,7 +53,7 @@ def register(root: typer.Typer) -> None:
                         "another GRIDGIS_HOME for the demo, or `gridgis demo --reset` to "
                         "replace everything")
                 summary = build_demo(db, DemoOptions(months=months),
-                                     say=lambda text: out.print(f"… {text}", highlight=False),
+                                     say=_step,
                                      actor=cli_actor())
                 out.print("demo built in {:.0f} s: {}".format(summary.seconds, ", ".join(
                     f"{n} {k}" for k, n in summary.counts.items())), highlight=False)
@@ -84,3 +84,11 @@ def print_accounts(accounts: list[DemoAccount]) -> None:
     out.print("the passwords are shown this once and not stored (only their hashes are); "
               "`gridgis users passwd NAME` sets a new one, `gridgis users token NAME` makes "
               "an API token", highlight=False)
+
+
+def _step(text: str) -> None:
+    """A step of the demo build begins: stop first if asked to."""
+    from . import raise_if_stopping
+
+    raise_if_stopping()
+    out.print(f"… {text}", highlight=False)
