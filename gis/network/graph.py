@@ -98,6 +98,7 @@ class RoadGraph:
 
     edges: gpd.GeoDataFrame  # highway, oneway, length_m, source, target, geometry
     nodes: np.ndarray  # (n, 2) coordinates
+    _pieces: dict = field(default_factory=dict, repr=False, compare=False)  # per mode
 
     @classmethod
     def from_edges(cls, edges: gpd.GeoDataFrame) -> RoadGraph:
@@ -147,27 +148,29 @@ class RoadGraph:
         return csr_array((weights[first] + 1e-9, (rows[first], cols[first])),
                          shape=(size, size))
 
-    def join(self, points: np.ndarray, mode: Mode, speeds: Speeds = Speeds(),
-             minutes: np.ndarray | None = None, open_: np.ndarray | None = None
+    def _largest_piece(self, mode: Mode) -> np.ndarray:
+        """The edges of the largest connected piece of the network open to ``mode``
+        (computed once per mode: every search and join needs it)."""
+        from scipy.sparse.csgraph import connected_components
+
+        if mode not in self._pieces:
+            open_ = self.open_for(mode)
+            ones = np.ones(len(open_))
+            _, label = connected_components(
+                self._matrix(ones, open_, np.zeros(len(open_), bool)), directed=False)
+            source_label = label[self.edges["source"].to_numpy()]
+            biggest = np.bincount(source_label[open_]).argmax()
+            self._pieces[mode] = np.flatnonzero(open_ & (source_label == biggest))
+        return self._pieces[mode]
+
+    def join(self, points: np.ndarray, mode: Mode, speeds: Speeds = Speeds()
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each point's nearest edge of the largest connected piece of the network open
         to ``mode`` (a post beside a footway island joins the street network, not the
         island), the fraction along it, and the minutes walked to it."""
-        from scipy.sparse.csgraph import connected_components
-
-        origins = points
-        if open_ is None:
-            open_ = self.open_for(mode)
-        if minutes is None:
-            minutes = self.edges["length_m"].to_numpy() / speeds.metres_per_minute(
-                mode, self.edges["highway"].astype(str).to_numpy())
-        _, label = connected_components(
-            self._matrix(minutes, open_, np.zeros(len(open_), bool)), directed=False)
-        source_label = label[self.edges["source"].to_numpy()]
-        biggest = np.bincount(source_label[open_]).argmax()
-        candidates = np.flatnonzero(open_ & (source_label == biggest))
+        candidates = self._largest_piece(mode)
         lines = self.edges.geometry.values[candidates]
-        points = shapely.points(origins)
+        points = shapely.points(points)
         on_edge = candidates[shapely.STRtree(lines).nearest(points)]
         along = shapely.line_locate_point(self.edges.geometry.values[on_edge], points,
                                           normalized=True)
@@ -193,7 +196,7 @@ class RoadGraph:
         if not open_.any() or not len(origins):
             return Search(np.full(len(self.nodes), np.inf), None, empty, np.zeros(0),
                           np.zeros(0), minutes, one_way, open_)
-        on_edge, along, access = self.join(origins, mode, speeds, minutes, open_)
+        on_edge, along, access = self.join(origins, mode, speeds)
         src = self.edges["source"].to_numpy()
         dst = self.edges["target"].to_numpy()
         # A virtual node joined to the ends of every origin's edge (the walk to the edge,

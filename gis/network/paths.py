@@ -32,8 +32,7 @@ def shortest_path(graph: RoadGraph, start: tuple[float, float], end: tuple[float
     found = graph.search(np.array([start]), mode, speeds, predecessors=True)
     if not len(found.on_edge):
         return Path(np.inf, np.inf, None)
-    edge, fraction, walk_off = graph.join(np.array([end]), mode, speeds, found.minutes,
-                                          found.open_)
+    edge, fraction, walk_off = graph.join(np.array([end]), mode, speeds)
     e, g = int(edge[0]), float(fraction[0])
     src, dst = graph.edges["source"].to_numpy(), graph.edges["target"].to_numpy()
     m = found.minutes

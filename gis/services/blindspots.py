@@ -34,7 +34,7 @@ from .blindspot_options import AuditOptions
 from .cache import ResultCache
 from .hotspot_inputs import Selection, data_version
 from .hotspots import HotspotService
-from .roads import read_network
+from .roads import cached_network
 
 MAX_OUTSIDE_LISTED = 1000
 MAX_SITE_CANDIDATES = 5000
@@ -177,8 +177,7 @@ class BlindSpotService:
     def _network(self, version) -> RoadGraph:
         """The noded road network (empty without roads: reach and street measures are
         then unknown)."""
-        return self._read("network", (), version,
-                          lambda: read_network(self.engine, self.srid))
+        return cached_network(self.cache, self.engine, self.srid, version[1])
 
     # -- the computations (here, or in a worker process) -------------------------------
 
@@ -281,18 +280,21 @@ class BlindSpotService:
         origins = shapely.get_coordinates(posts.geometry.values)
         limits = ReachThresholds(options.foot_min, options.car_min)
         streets = network.edges[["highway", "oneway", "geometry"]].copy()
-        modes: tuple[Mode, ...] = ("foot", "car")
-        for mode in modes:
-            streets[f"{mode}_min"] = network.street_minutes(origins, mode, Speeds())
         samples, weight, edge, fraction = pg.street_samples(network.edges.geometry.values,
                                                             with_fractions=True)
         sample_grid = pg.grid_of(samples, grids)
         n = len(grids)
         per_grid = pd.DataFrame({"code": grids["code"].to_numpy()})
         per_grid["street_m"] = pg.sum_by(sample_grid, weight, n)
+        # One search per mode: every edge's middle (the map) and every sample (the shares).
+        middles = np.arange(len(streets))
+        at = (np.concatenate([middles, edge]),
+              np.concatenate([np.full(len(middles), 0.5), fraction]))
+        modes: tuple[Mode, ...] = ("foot", "car")
         for mode in modes:
-            minutes = network.street_minutes(origins, mode, Speeds(),
-                                             limit_min=4 * limits.of(mode), at=(edge, fraction))
+            reached = network.street_minutes(origins, mode, Speeds(), at=at)
+            streets[f"{mode}_min"] = reached[:len(middles)]
+            minutes = reached[len(middles):]
             open_ = network.open_for(mode)[edge]
             beyond = open_ & (minutes > limits.of(mode))
             per_grid[f"{mode}_beyond_share"] = pg.share(

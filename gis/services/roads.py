@@ -40,6 +40,14 @@ def read_network(engine: sa.Engine, srid: int) -> RoadGraph:
     return RoadGraph.from_edges(node_roads(roads))
 
 
+def cached_network(cache: ResultCache, engine: sa.Engine, srid: int,
+                   registry_version: int) -> RoadGraph:
+    """The network from ``cache`` (one entry per registry version, shared by routing and
+    the blind-spot audit), read and noded on a miss."""
+    return cache.get_or_compute(("road-network", registry_version),
+                                lambda: read_network(engine, srid))
+
+
 class RoadService:
     def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None
                  ) -> None:
@@ -52,8 +60,7 @@ class RoadService:
     def graph(self) -> RoadGraph:
         with self.engine.connect() as conn:
             version = inputs.registry_version(conn)
-        return self.cache.get_or_compute(("road-network", version),
-                                         lambda: read_network(self.engine, self.srid))
+        return cached_network(self.cache, self.engine, self.srid, version)
 
     def summary(self) -> NetworkSummary:
         graph = self.graph()
