@@ -34,6 +34,7 @@ from .routes import (
     grids,
     hotspots,
     maps,
+    patrols,
     plans,
     resources,
     routes,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(hotspots.router)
     app.include_router(blindspots.router)
     app.include_router(routes.router)
+    app.include_router(patrols.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

@@ -11,6 +11,7 @@ from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache
 from gridgis.gis.services.hotspots import HotspotService, init_worker
+from gridgis.gis.services.patrols import PatrolService
 from gridgis.gis.services.roads import RoadService
 from gridgis.gis.services.runner import ProcessRunner
 
@@ -39,6 +40,7 @@ class AppState:
         self._hotspots: HotspotService | None = None
         self._blindspots: BlindSpotService | None = None
         self._roads: RoadService | None = None
+        self._patrols: PatrolService | None = None
 
     @property
     def srid(self) -> int:
@@ -90,3 +92,12 @@ class AppState:
             if self._roads is None:
                 self._roads = RoadService(self.database.engine, catalog.srid, self.results)
             return self._roads
+
+    @property
+    def patrols(self) -> PatrolService:
+        hotspots = self.hotspots
+        with self._lock:
+            if self._patrols is None:
+                self._patrols = PatrolService(self.database.engine, hotspots.srid,
+                                              self.results, hotspots)
+            return self._patrols

@@ -44,6 +44,11 @@ class Busy(GridGisError):
         self.retry_after = retry_after
 
 
+class StillComputing(Busy):
+    """The answer is being computed and will be kept: it goes on after the asker was
+    told to come back (unlike a refusal, which starts nothing)."""
+
+
 class NotInitialised(GridGisError):
     """The database has no gridgis schema yet."""
 

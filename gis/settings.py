@@ -19,6 +19,14 @@ class DataSettings(BaseSettings):
                                 description="dates before it are refused as implausible")
     future_skew_hours: float = Field(default=24.0, ge=0, description="how far past the "
                                      "clock an occurrence may lie (clocks and zones differ)")
+    foot_kmh: float = Field(default=5.0, gt=0, le=20, description="walking speed")
+    bike_kmh: float = Field(default=15.0, gt=0, le=50, description="cycling speed")
+    car_kmh: dict[str, float] = Field(
+        default_factory=dict, description="driving speed by highway class, over the "
+        "defaults (JSON, e.g. {\"residential\": 20})")
+    timezone: str | None = Field(default=None, description="the district's local time "
+                                 "zone: shift times such as 08:00-16:00 are wall-clock "
+                                 "time here (default: the database's, else Asia/Shanghai)")
 
 
 class DatabaseSettings(BaseSettings):

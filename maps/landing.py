@@ -12,7 +12,8 @@ from .i18n import Lang, pick, t
 MAP_PAGES = [("/maps/grids", "grids_map", "maps"), ("/maps/incidents", "incidents_map",
                                                     "incidents"),
              ("/maps/hotspots", "hotspots_map", "hotspots"),
-             ("/maps/blindspots", "blindspots_map", "blindspots")]
+             ("/maps/blindspots", "blindspots_map", "blindspots"),
+             ("/maps/patrols", "patrols_map", "patrols")]
 OTHER_PAGES = [("/docs", "api_docs")]  # Swagger UI has no language of ours
 
 

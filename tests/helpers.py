@@ -114,3 +114,17 @@ def add_street_and_post(conn: sa.Connection, post_x: float) -> None:
     conn.execute(sa.text(
         "INSERT INTO places (name, category, geom) VALUES ('岗亭', 'police_post', "
         "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + post_x, "y": Y0 + 150})
+
+
+def add_street_lattice(conn: sa.Connection, post: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Streets along every 100 m line of the seeded district (x and y 0 to 300) and a
+    police post ``post`` metres from its south-west corner."""
+    for at in range(0, 301, 100):
+        for x0, y0, x1, y1 in ((at, 0, at, 300), (0, at, 300, at)):
+            conn.execute(sa.text(
+                "INSERT INTO roads (highway, oneway, geom) VALUES ('residential', false, "
+                "ST_SetSRID(ST_MakeLine(ST_MakePoint(:x0, :y0), ST_MakePoint(:x1, :y1)), "
+                "32635))"), {"x0": X0 + x0, "y0": Y0 + y0, "x1": X0 + x1, "y1": Y0 + y1})
+    conn.execute(sa.text(
+        "INSERT INTO places (name, category, geom) VALUES ('北岗亭', 'police_post', "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + post[0], "y": Y0 + post[1]})

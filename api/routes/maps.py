@@ -18,6 +18,7 @@ from gridgis.maps.grids import MEASURES, grids_page, read_grids_page
 from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
 from gridgis.maps.landing import landing_page
+from gridgis.maps.patrols import patrols_page
 
 from ..auth import AnyoneDep, MaybeSignedInDep, allow
 from ..deps import (
@@ -121,4 +122,35 @@ async def blindspots_map(request: Request, area: BlindSpotScopeDep, who: AnyoneD
         return blindspots_page(base, blindspots, options, audit, who, area,
                                printable=print_layout == "a4",
                                query=list(request.query_params.multi_items()))
+    return HTMLResponse(await lane.run(page))
+
+
+@router.get("/maps/patrols", summary="Patrol planning map", responses=HTML)
+async def patrols_map(who: Annotated[Principal, Depends(allow("patrols"))], lane: LaneDep,
+                      state: StateDep, settings: SettingsDep, _assets: AssetsDep,
+                      lang: LangQuery = None,
+                      plan: Annotated[int | None, Query(
+                          ge=1, description="the plan to show (default: the latest)")] = None
+                      ) -> HTMLResponse:
+    """A plan's routes and stops over the forecast risk, its comparison figures and
+    files, and a form to plan a shift."""
+    options = _options(settings, lang)
+    service = state.patrols
+
+    def page() -> str:
+        plans, _ = service.plans(who, 20)
+        shown = plan if plan is not None else next(
+            (p["id"] for p in plans if p["status"] == "ready"), None)
+        chosen = service.plan(shown, who) if shown is not None else None
+        routes = service.routes(chosen["id"]) if chosen and chosen["status"] == "ready" \
+            else None
+        risk = tracks = dosage = None
+        if chosen and chosen["status"] == "ready":
+            if who.may("read", "hotspots"):
+                risk = service.risk_cells(chosen)
+            tracks = service.fixes(chosen, wgs84=True)
+            dosage = service.dosage(chosen["id"], who) if len(tracks) else None
+        with state.database.engine.connect() as conn:
+            base = data.read_base(conn, options.max_features)
+        return patrols_page(base, options, who, chosen, routes, risk, plans, tracks, dosage)
     return HTMLResponse(await lane.run(page))

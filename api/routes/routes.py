@@ -14,7 +14,7 @@ from ..auth import allow
 from ..deps import LaneDep, StateDep
 from ..geojson import GeoJSONResponse
 from ..models.common import ERRORS
-from ..models.routes import RouteFeature
+from ..models.routes import MatrixIn, MatrixOut, RouteFeature
 from ..routing import StrictQueryRoute
 
 router = APIRouter(prefix="/routes", tags=["routes"], route_class=StrictQueryRoute,
@@ -44,17 +44,37 @@ async def route(_who: Annotated[Principal, Depends(allow("routes"))], state: Sta
                 from_: Annotated[str, Query(alias="from", max_length=60,
                                             description="lon,lat")],
                 to: Annotated[str, Query(max_length=60, description="lon,lat")],
-                mode: Annotated[Literal["foot", "car"], Query()] = "foot"
+                mode: Annotated[Literal["foot", "bike", "car"], Query()] = "foot"
                 ) -> GeoJSONResponse:
     start, end = lonlat(from_, "from"), lonlat(to, "to")
 
     def answer() -> GeoJSONResponse:
         path, line = state.roads.route(start, end, mode)
         if line is None:
-            how = "by car" if mode == "car" else "on foot"
+            how = {"foot": "on foot", "bike": "by bicycle", "car": "by car"}[mode]
             raise NotFound(f"no route between these places {how}")
         return GeoJSONResponse({
             "type": "Feature", "geometry": line.__geo_interface__,
             "properties": {"mode": mode, "minutes": round(path.minutes, 3),
                            "metres": round(path.metres, 1)}})
+    return await lane.run(answer)
+
+
+@router.post("/matrix", summary="Travel-time matrix", response_model=MatrixOut,
+             description="Minutes from every point to every other over the road network "
+                         "(row: from, column: to; null where there is no way), one search "
+                         "per point on one graph.")
+async def matrix(_who: Annotated[Principal, Depends(allow("routes"))], state: StateDep,
+                 lane: LaneDep, body: MatrixIn) -> dict:
+    for i, (lon, lat) in enumerate(body.points):
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            raise InvalidInput(f"point {i + 1} must be a longitude in -180..180 and a "
+                               "latitude in -90..90", field="points")
+
+    def answer() -> dict:
+        minutes = state.roads.matrix(list(body.points), body.mode)
+        return {"mode": body.mode, "minutes": [
+            [round(float(v), 3) if math.isfinite(v) else None for v in row]
+            for row in minutes]}
     return await lane.run(answer)

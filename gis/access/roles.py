@@ -28,8 +28,8 @@ BASE = ("areas", "plans", "grids")
 PLACES = ("buildings", "places", "things", "organisations")
 DATA = (*BASE, *PLACES, "households", "people", "incidents", "workers")
 # Not resources of the grid model, but things a role may use.
-FEATURES = ("hotspots", "blindspots", "routes", "stats", "maps", "assignments", "audit",
-            "users")
+FEATURES = ("hotspots", "blindspots", "routes", "patrols", "stats", "maps", "assignments",
+            "audit", "users")
 EVERYTHING = (*DATA, *FEATURES)
 # Layers a deployment may open to anyone (people, households and workers never).
 MAY_BE_PUBLIC = (*BASE, *PLACES, "incidents")
@@ -43,9 +43,9 @@ READ: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,
     "planner": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
                 "blindspots", "routes", "stats", "maps"),
-    "police": (*DATA, "hotspots", "blindspots", "routes", "stats", "maps"),
+    "police": (*DATA, "hotspots", "blindspots", "routes", "patrols", "stats", "maps"),
     "patrol_leader": (*BASE, *PLACES, "incidents", "workers", "hotspots", "blindspots",
-                      "routes", "stats", "maps"),
+                      "routes", "patrols", "stats", "maps"),
     "grid_worker": (*BASE, *PLACES, "households", "people", "incidents", "workers",
                     "blindspots", "routes", "stats", "maps"),
     "viewer": (*BASE, *PLACES, "households", "incidents", "workers", "hotspots",
@@ -54,8 +54,8 @@ READ: dict[str, tuple[str, ...]] = {
 WRITE: dict[str, tuple[str, ...]] = {
     "admin": EVERYTHING,
     "planner": ("plans", "grids", "assignments"),  # draft plans only: see gis.resources.guard
-    "police": ("incidents",),
-    "patrol_leader": (),
+    "police": ("incidents", "patrols"),
+    "patrol_leader": ("patrols",),  # patrol plans
     "grid_worker": ("people", "households", "places", "incidents"),
     "viewer": (),
 }

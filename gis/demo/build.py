@@ -22,10 +22,11 @@ from .entities import categorise_places, household_points, incident_anchors
 from .load import add_flawed_draft, insert_roads, load_all
 from .model import load_model
 from .osm import ATTRIBUTION, read_helsinki
+from .patrols import plan_and_track
 
-DEMO_TABLES = ["visits", "patrol_points", "grid_assignments", "incidents", "organisations",
-               "things", "places", "people", "households", "buildings", "workers", "grids",
-               "grid_plans", "areas", "roads"]
+DEMO_TABLES = ["patrol_routes", "patrol_plans", "visits", "patrol_points", "grid_assignments",
+               "incidents", "organisations", "things", "places", "people", "households",
+               "buildings", "workers", "grids", "grid_plans", "areas", "roads"]
 # Emptied by a reset too, but their ids go on: the audit log, which a reset leaves as it
 # is (it is append-only), names users by id.
 ACCOUNT_TABLES = ["app_credentials", "app_users"]
@@ -113,10 +114,14 @@ def build_demo(db: Database, options: DemoOptions | None = None,
         insert_roads(conn, osm.roads, crs)
         add_flawed_draft(conn)
         conn.execute(sa.text(
-            "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
-            {"a": ATTRIBUTION, "d": f"seed={seed}"})
+            "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d), "
+            "('timezone', :tz) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
+            {"a": ATTRIBUTION, "d": f"seed={seed}", "tz": model["incidents"]["time_zone"]})
         say("creating an account per role")
         summary.accounts = create_accounts(conn, actor)
+    say("planning a patrol shift and simulating its GPS tracks")
+    _, tracked = plan_and_track(db, crs, end.tz_convert("UTC"),
+                                model["incidents"]["time_zone"], seed)
+    summary.counts["patrol_points"] = summary.counts.get("patrol_points", 0) + tracked
     summary.seconds = time.perf_counter() - started
     return summary

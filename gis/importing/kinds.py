@@ -43,6 +43,7 @@ class Kind:
     references: tuple[Reference, ...] = ()
     natural_key: tuple[str, ...] = ()  # upsert key when --external-id is not given
     linked: bool = True  # carries grid_id
+    track: bool = False  # GPS fixes: checked as tracks once the whole file is in
 
     @property
     def field_names(self) -> list[str]:
@@ -171,7 +172,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("shift"),
         Field("recorded_at", "datetime", required=True),
         _SYNTHETIC,
-    ), "point", linked=False),
+    ), "point", linked=False, track=True),
 )}
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ..db import table_columns
 from ..errors import Rejection
 from .kinds import Kind
+from .tracks import check_tracks, snap_to_roads
 
 STAGE_TABLE = "_gridgis_stage"
 
@@ -43,11 +44,15 @@ class StagingTable:
         """Merge the staged rows; returns ``earlier`` plus the rows with bad references.
         Nothing is merged if there are any and ``skip_invalid`` is off."""
         rejections = list(earlier) + self._check_references()
+        if self.kind.track:
+            rejections = sorted(rejections + check_tracks(self.conn), key=lambda r: r.row)
         if rejections and not skip_invalid:
             return rejections
         if rejections:
             self.conn.execute(sa.text("DELETE FROM _gridgis_stage WHERE _row = ANY(:rows)"),
                               {"rows": [r.row for r in rejections]})
+        if self.kind.track:
+            snap_to_roads(self.conn)
         self._merge()
         if self.kind.name == "grids":
             self.conn.execute(sa.text("SELECT set_config('gridgis.defer_relink', 'off', true)"))

@@ -61,7 +61,7 @@ class ChunkWriter:
         self.ref_fields = [f for f in kind.field_names if f in ref_fields
                            and (f in plan.columns or f in plan.mapping.constants)]
         self.key = ("external_id",) if plan.mapping.external_id else kind.natural_key
-        self.staged = bool(self.key or self.ref_fields)
+        self.staged = bool(self.key or self.ref_fields or kind.track)
         self.seen_keys: dict[tuple, int] = {}
         self.duplicates: list[Rejection] = []
         self.stage: StagingTable | None = None

@@ -8,12 +8,13 @@ travel times per mode, and the time from a set of origins to any point on any st
   road table has no layer information to tell them apart.
 - **Graph.** Nodes are edge ends (coordinates rounded to ``SNAP_M``); an edge's time is
   its length over the mode's speed. On foot every edge goes both ways and motorways
-  are closed; by car footways, paths, steps, pedestrian streets and cycleways are
-  closed and one-way streets go only in their drawn direction.
+  are closed; by bicycle motorways and steps are closed and one-way streets go only in
+  their drawn direction; by car footways, paths, steps, pedestrian streets and
+  cycleways are closed and one-way streets go only in their drawn direction.
 - **Origins** (and destinations) are joined to the nearest point of the nearest street
   of the largest connected piece of the mode's network, the straight distance walked
   (the car is parked there); from there they go along that street both ways (a one-way
-  street, by car, only forwards).
+  street, by bicycle or car, only forwards).
 
 Searches are scipy's Dijkstra on a sparse matrix built from the edges, from a virtual
 node joined to every origin, so that one search serves all origins.
@@ -31,11 +32,12 @@ import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
-Mode = Literal["foot", "car"]
+Mode = Literal["foot", "bike", "car"]
 SNAP_M = 0.01
 NOT_FOR_CARS = frozenset({"footway", "path", "pedestrian", "steps", "cycleway", "bridleway",
                           "corridor", "track"})
 NOT_ON_FOOT = frozenset({"motorway", "motorway_link", "trunk"})
+NOT_FOR_BIKES = NOT_ON_FOOT | {"steps"}
 CAR_KMH = {"motorway": 80.0, "trunk": 60.0, "primary": 40.0, "secondary": 40.0,
            "tertiary": 30.0, "residential": 25.0, "living_street": 10.0, "service": 15.0}
 
@@ -43,12 +45,14 @@ CAR_KMH = {"motorway": 80.0, "trunk": 60.0, "primary": 40.0, "secondary": 40.0,
 @dataclass(frozen=True)
 class Speeds:
     foot_kmh: float = 5.0
+    bike_kmh: float = 15.0
     car_kmh: dict[str, float] = field(default_factory=lambda: dict(CAR_KMH))
     car_default_kmh: float = 25.0
 
     def metres_per_minute(self, mode: Mode, highway: np.ndarray) -> np.ndarray:
-        if mode == "foot":
-            return np.full(len(highway), self.foot_kmh * 1000 / 60)
+        if mode != "car":
+            steady = self.foot_kmh if mode == "foot" else self.bike_kmh
+            return np.full(len(highway), steady * 1000 / 60)
         kmh = np.array([self.car_kmh.get(h, self.car_default_kmh) for h in highway])
         return kmh * 1000 / 60
 
@@ -98,7 +102,11 @@ class RoadGraph:
 
     edges: gpd.GeoDataFrame  # highway, oneway, length_m, source, target, geometry
     nodes: np.ndarray  # (n, 2) coordinates
-    _pieces: dict = field(default_factory=dict, repr=False, compare=False)  # per mode
+    # Built once and kept (a graph is immutable): per mode, the open edges, the largest
+    # piece's edges and their search tree; per mode and speeds, the sparse matrix.
+    _pieces: dict = field(default_factory=dict, repr=False, compare=False)
+    _trees: dict = field(default_factory=dict, repr=False, compare=False)
+    _matrices: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_edges(cls, edges: gpd.GeoDataFrame) -> RoadGraph:
@@ -123,9 +131,10 @@ class RoadGraph:
         return rank.astype(int).reindex(label[self.edges["source"]]).to_numpy()
 
     def _matrix(self, minutes: np.ndarray, open_: np.ndarray, one_way: np.ndarray,
-                sources: tuple[np.ndarray, np.ndarray] | None = None) -> csr_array:
-        """The graph as a sparse matrix; with ``sources`` (nodes, access minutes), one
-        more node, the last, with an edge to each of those nodes."""
+                extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                extra_nodes: int = 0) -> csr_array:
+        """The graph as a sparse matrix; with ``extra`` (rows, columns, minutes), more
+        edges from ``extra_nodes`` virtual nodes numbered after the real ones."""
         s = self.edges["source"].to_numpy()[open_]
         t = self.edges["target"].to_numpy()[open_]
         w = minutes[open_]
@@ -133,12 +142,11 @@ class RoadGraph:
         rows = np.concatenate([s, t[back]])
         cols = np.concatenate([t, s[back]])
         weights = np.concatenate([w, w[back]])
-        size = len(self.nodes)
-        if sources is not None:
-            rows = np.concatenate([rows, np.full(len(sources[0]), size)])
-            cols = np.concatenate([cols, sources[0]])
-            weights = np.concatenate([weights, sources[1]])
-            size += 1
+        size = len(self.nodes) + extra_nodes
+        if extra is not None:
+            rows = np.concatenate([rows, extra[0]])
+            cols = np.concatenate([cols, extra[1]])
+            weights = np.concatenate([weights, extra[2]])
         # + 1e-9: explicit zeros would vanish from the sparse matrix; duplicates: the
         # shortest of parallel edges counts, so they are reduced to their minimum first.
         order = np.lexsort((weights, cols, rows))
@@ -147,6 +155,58 @@ class RoadGraph:
         first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
         return csr_array((weights[first] + 1e-9, (rows[first], cols[first])),
                          shape=(size, size))
+
+    def with_sources(self, mode: Mode, speeds: Speeds,
+                     links: tuple[np.ndarray, np.ndarray, np.ndarray], extra_nodes: int
+                     ) -> csr_array:
+        """The mode's network matrix (built once per mode and speeds) with
+        ``extra_nodes`` virtual nodes after the real ones, joined by ``links`` (rows,
+        columns, minutes) to real nodes: only their rows are new, so they are appended
+        to the cached matrix instead of building it again."""
+        key = (mode, speeds.foot_kmh, speeds.bike_kmh, speeds.car_default_kmh,
+               tuple(sorted(speeds.car_kmh.items())))
+        if key not in self._matrices:
+            minutes, one_way = self.edge_minutes(mode, speeds)
+            self._matrices[key] = self._matrix(minutes, self.open_for(mode), one_way)
+        base = self._matrices[key]
+        n = len(self.nodes)
+        rows, cols, weights = links
+        order = np.lexsort((weights, cols, rows))
+        rows, cols, weights = rows[order], cols[order], weights[order]
+        first = np.ones(len(rows), bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, weights = rows[first], cols[first], weights[first]
+        counts = np.bincount(rows - n, minlength=extra_nodes)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        return csr_array((np.concatenate([base.data, weights + 1e-9]),
+                          np.concatenate([base.indices, cols]), indptr),
+                         shape=(n + extra_nodes, n + extra_nodes))
+
+    def edge_minutes(self, mode: Mode, speeds: Speeds = Speeds()
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes along each edge by ``mode``, and which edges go one way for it."""
+        speed = speeds.metres_per_minute(mode, self.edges["highway"].astype(str).to_numpy())
+        one_way = self.edges["oneway"].astype(bool).to_numpy() if mode != "foot" \
+            else np.zeros(len(self.edges), bool)
+        return self.edges["length_m"].to_numpy() / speed, one_way
+
+    def origin_links(self, origins: np.ndarray, mode: Mode, speeds: Speeds, minutes,
+                     one_way, first_virtual: int, shared: bool):
+        """Each origin joined to its street: edges from a virtual node (one for all
+        origins when ``shared``, else one per origin from ``first_virtual``) to the ends
+        of the origin's edge (the walk to it, then along it; a one-way street only
+        forwards). Returns the join and the links (rows, columns, minutes)."""
+        on_edge, along, access = self.join(origins, mode, speeds)
+        src = self.edges["source"].to_numpy()
+        dst = self.edges["target"].to_numpy()
+        back = ~one_way[on_edge]
+        virtual = np.full(len(origins), first_virtual) if shared \
+            else first_virtual + np.arange(len(origins))
+        links = (np.concatenate([virtual, virtual[back]]),
+                 np.concatenate([dst[on_edge], src[on_edge][back]]),
+                 np.concatenate([access + minutes[on_edge] * (1 - along),
+                                 (access + minutes[on_edge] * along)[back]]))
+        return (on_edge, along, access), links
 
     def _largest_piece(self, mode: Mode) -> np.ndarray:
         """The edges of the largest connected piece of the network open to ``mode``
@@ -169,18 +229,21 @@ class RoadGraph:
         to ``mode`` (a post beside a footway island joins the street network, not the
         island), the fraction along it, and the minutes walked to it."""
         candidates = self._largest_piece(mode)
-        lines = self.edges.geometry.values[candidates]
+        if mode not in self._trees:
+            self._trees[mode] = shapely.STRtree(self.edges.geometry.values[candidates])
         points = shapely.points(points)
-        on_edge = candidates[shapely.STRtree(lines).nearest(points)]
+        on_edge = candidates[self._trees[mode].nearest(points)]
         along = shapely.line_locate_point(self.edges.geometry.values[on_edge], points,
                                           normalized=True)
         walked = shapely.distance(self.edges.geometry.values[on_edge], points)
         return on_edge, along, walked / (speeds.foot_kmh * 1000 / 60)
 
     def open_for(self, mode: Mode) -> np.ndarray:
-        highway = self.edges["highway"].astype(str).to_numpy()
-        closed = NOT_ON_FOOT if mode == "foot" else NOT_FOR_CARS
-        return ~np.isin(highway, list(closed))
+        if ("open", mode) not in self._pieces:
+            highway = self.edges["highway"].astype(str).to_numpy()
+            closed = {"foot": NOT_ON_FOOT, "bike": NOT_FOR_BIKES, "car": NOT_FOR_CARS}[mode]
+            self._pieces[("open", mode)] = ~np.isin(highway, list(closed))
+        return self._pieces[("open", mode)]
 
     def search(self, origins: np.ndarray, mode: Mode, speeds: Speeds = Speeds(),
                limit_min: float = np.inf, predecessors: bool = False) -> Search:
@@ -188,24 +251,15 @@ class RoadGraph:
         coordinates) by ``mode``: minutes to every node (and, with ``predecessors``,
         the node each is reached from; -9999 for the origins' own joins)."""
         open_ = self.open_for(mode)
-        speed = speeds.metres_per_minute(mode, self.edges["highway"].astype(str).to_numpy())
-        minutes = self.edges["length_m"].to_numpy() / speed
-        one_way = self.edges["oneway"].astype(bool).to_numpy() if mode == "car" \
-            else np.zeros(len(self.edges), bool)
+        minutes, one_way = self.edge_minutes(mode, speeds)
         empty = np.zeros(0, dtype=int)
         if not open_.any() or not len(origins):
             return Search(np.full(len(self.nodes), np.inf), None, empty, np.zeros(0),
                           np.zeros(0), minutes, one_way, open_)
-        on_edge, along, access = self.join(origins, mode, speeds)
-        src = self.edges["source"].to_numpy()
-        dst = self.edges["target"].to_numpy()
-        # A virtual node joined to the ends of every origin's edge (the walk to the edge,
-        # then along it; a one-way street only forwards): the nearest origin wins.
-        back = ~one_way[on_edge]
-        sources = (np.concatenate([dst[on_edge], src[on_edge][back]]),
-                   np.concatenate([access + minutes[on_edge] * (1 - along),
-                                   (access + minutes[on_edge] * along)[back]]))
-        matrix = self._matrix(minutes, open_, one_way, sources=sources)
+        # A virtual node joined to every origin's street: the nearest origin wins.
+        (on_edge, along, access), links = self.origin_links(
+            origins, mode, speeds, minutes, one_way, len(self.nodes), shared=True)
+        matrix = self.with_sources(mode, speeds, links, extra_nodes=1)
         found = dijkstra(matrix, directed=True, indices=len(self.nodes), limit=limit_min,
                          return_predecessors=predecessors)
         at_node, previous = (found[0][:-1], found[1][:-1]) if predecessors \

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy.sparse.csgraph import dijkstra
 from shapely import ops
 
 from .graph import Mode, RoadGraph, Search, Speeds
 
-MAX_MATRIX_POINTS = 200  # one search per origin: bounded for a request
 WALK_AND_DRIVE = Speeds()  # the default speeds
 
 
@@ -61,16 +61,44 @@ def shortest_path(graph: RoadGraph, start: tuple[float, float], end: tuple[float
 
 
 def travel_minutes(graph: RoadGraph, points: np.ndarray, mode: Mode,
-                   speeds: Speeds = WALK_AND_DRIVE) -> np.ndarray:
-    """Minutes from every point (``(k, 2)``) to every other by ``mode`` (inf: none)."""
-    if len(points) > MAX_MATRIX_POINTS:
-        raise ValueError(f"at most {MAX_MATRIX_POINTS} points")
-    edge, fraction, walk_off = graph.join(points, mode, speeds)
-    result = np.full((len(points), len(points)), np.inf)
-    for i, origin in enumerate(points):
-        found = graph.search(origin[None, :], mode, speeds)
-        result[i] = graph._arrival(found, edge, fraction) + walk_off
-        result[i, i] = 0.0
+                   speeds: Speeds = WALK_AND_DRIVE, limit_min: float = np.inf,
+                   batch: int = 64) -> np.ndarray:
+    """Minutes from every point (``(k, 2)``) to every other by ``mode`` (inf: none, or
+    beyond ``limit_min``).
+
+    One sparse matrix holds the network and a virtual node per point joined to its
+    street; the searches from those nodes run ``batch`` at a time (scipy's Dijkstra),
+    and each destination is reached through either end of its street, or straight
+    along it from an origin on the same street.
+    """
+    k = len(points)
+    result = np.full((k, k), np.inf)
+    open_ = graph.open_for(mode)
+    if not k or not open_.any():
+        return result
+    minutes, one_way = graph.edge_minutes(mode, speeds)
+    n = len(graph.nodes)
+    (edge, fraction, walk), links = graph.origin_links(
+        points, mode, speeds, minutes, one_way, n, shared=False)
+    matrix = graph.with_sources(mode, speeds, links, extra_nodes=k)
+    start = graph.edges["source"].to_numpy()[edge]
+    end = graph.edges["target"].to_numpy()[edge]
+    length = minutes[edge]
+    ends_open = ~one_way[edge]
+    for first in range(0, k, batch):
+        rows = np.arange(first, min(first + batch, k))
+        at_node = dijkstra(matrix, directed=True, indices=n + rows, limit=limit_min)
+        via_start = at_node[:, start] + length * fraction
+        via_end = np.where(ends_open, at_node[:, end] + length * (1 - fraction), np.inf)
+        arrive = np.minimum(via_start, via_end)
+        ahead = (fraction[None, :] - fraction[rows][:, None]) * length[None, :]
+        direct = np.where(ahead >= 0, ahead, np.where(ends_open, -ahead, np.inf))
+        same = edge[rows][:, None] == edge[None, :]
+        arrive = np.where(same, np.minimum(arrive, walk[rows][:, None] + direct), arrive)
+        result[rows] = arrive + walk[None, :]
+    result[np.arange(k), np.arange(k)] = 0.0
+    if np.isfinite(limit_min):
+        result[result > limit_min] = np.inf
     return result
 
 

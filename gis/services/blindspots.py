@@ -28,13 +28,13 @@ from ..blindspots.reach import Thresholds as ReachThresholds
 from ..blindspots.responsibility import grid_responsibility, worker_loads
 from ..blindspots.scorecard import roll_up, score
 from ..errors import InvalidInput
-from ..network.graph import Mode, RoadGraph, Speeds
+from ..network.graph import Mode, RoadGraph
 from . import blindspot_inputs as inputs
 from .blindspot_options import AuditOptions
 from .cache import ResultCache
 from .hotspot_inputs import Selection, data_version
 from .hotspots import HotspotService
-from .roads import cached_network
+from .roads import cached_network, configured_speeds
 
 MAX_OUTSIDE_LISTED = 1000
 MAX_SITE_CANDIDATES = 5000
@@ -292,7 +292,7 @@ class BlindSpotService:
               np.concatenate([np.full(len(middles), 0.5), fraction]))
         modes: tuple[Mode, ...] = ("foot", "car")
         for mode in modes:
-            reached = network.street_minutes(origins, mode, Speeds(), at=at)
+            reached = network.street_minutes(origins, mode, configured_speeds(), at=at)
             streets[f"{mode}_min"] = reached[:len(middles)]
             minutes = reached[len(middles):]
             open_ = network.open_for(mode)[edge]

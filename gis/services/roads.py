@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInput
 from ..network.graph import Mode, RoadGraph, Speeds, node_roads
-from ..network.paths import Path, shortest_path
+from ..network.paths import Path, shortest_path, travel_minutes
+from ..settings import DataSettings
 from . import blindspot_inputs as inputs
 from .cache import ResultCache
 
@@ -26,6 +27,16 @@ class NetworkSummary:
     junctions: int
     pieces: int  # connected pieces (on foot)
     largest_share: float  # of the edges, in the largest piece
+
+
+def configured_speeds() -> Speeds:
+    """Walking, cycling and driving speeds: the defaults, or ``GRIDGIS_FOOT_KMH``,
+    ``GRIDGIS_BIKE_KMH`` and ``GRIDGIS_CAR_KMH`` (by highway class, JSON)."""
+    settings = DataSettings()
+    base = Speeds()
+    return Speeds(foot_kmh=settings.foot_kmh, bike_kmh=settings.bike_kmh,
+                  car_kmh={**base.car_kmh, **settings.car_kmh},
+                  car_default_kmh=base.car_default_kmh)
 
 
 def read_network(engine: sa.Engine, srid: int) -> RoadGraph:
@@ -79,11 +90,21 @@ class RoadService:
         if not len(graph.edges):
             raise InvalidInput("there are no roads to route over: import some with "
                                "`gridgis import roads`", field="from")
-        path = shortest_path(graph, self._metric(start), self._metric(end), mode, Speeds())
+        path = shortest_path(graph, self._metric(start), self._metric(end), mode,
+                             configured_speeds())
         if path.geometry is None:
             return path, None
         return path, shapely.transform(path.geometry, lambda x, y: self._to_wgs84.transform(
             x, y), interleaved=False)
+
+    def matrix(self, points: list[tuple[float, float]], mode: Mode) -> np.ndarray:
+        """Minutes from every WGS84 point to every other (inf: no way)."""
+        graph = self.graph()
+        if not len(graph.edges):
+            raise InvalidInput("there are no roads to route over: import some with "
+                               "`gridgis import roads`", field="points")
+        x, y = self._to_metric.transform([p[0] for p in points], [p[1] for p in points])
+        return travel_minutes(graph, np.column_stack([x, y]), mode, configured_speeds())
 
     def _metric(self, lonlat: tuple[float, float]) -> tuple[float, float]:
         x, y = self._to_metric.transform(*lonlat)

@@ -23,7 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from ..errors import Busy
+from ..errors import Busy, StillComputing
 
 log = logging.getLogger("gridgis.analytics")
 Job = Callable[[], Any]  # picklable: a module-level function, its arguments bound
@@ -84,8 +84,9 @@ class ProcessRunner:
         try:
             return flight.result(timeout=self.wait_s)
         except FutureTimeout:
-            raise Busy("the analysis is still being computed; its result will be kept: ask "
-                       "again shortly", retry_after=self.retry_after) from None
+            raise StillComputing("the analysis is still being computed; its result will be "
+                                 "kept: ask again shortly",
+                                 retry_after=self.retry_after) from None
 
     @property
     def retry_after(self) -> int:

@@ -14,7 +14,7 @@ import typer
 
 from gridgis import __version__
 
-from . import analysis, assets, audit, blindspots, data, database, demo, plans, serve, users
+from . import analysis, assets, audit, blindspots, data, database, demo, patrol, plans, serve, users
 from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -38,6 +38,7 @@ app.add_typer(database.app, name="db")
 app.add_typer(plans.app, name="plans")
 app.add_typer(assets.app, name="assets")
 app.add_typer(users.app, name="users")
+app.add_typer(patrol.app, name="patrol")
 database.register(app)
 data.register(app)
 analysis.register(app)

@@ -72,3 +72,26 @@ def test_bad_places_are_422s(client, params, field):
 def test_without_roads_a_route_is_a_clear_422(client):
     response = client.get("/routes", params={"from": lonlat(0, 0), "to": lonlat(10, 10)})
     assert response.status_code == 422 and "gridgis import roads" in response.json()["detail"]
+
+
+def test_a_travel_time_matrix_over_the_imported_streets(seeded, client, tmp_path):
+    path = tmp_path / "roads.geojson"
+    roads_geojson(path)
+    import_file(seeded[0], "roads", path, skip_invalid=True, rejects_path=tmp_path / "r.csv")
+
+    def point(x, y):
+        return [float(v) for v in lonlat(x, y).split(",")]
+    body = {"points": [point(0, 140), point(310, 250), point(1000, 50)], "mode": "car"}
+    response = client.post("/routes/matrix", json=body)
+    assert response.status_code == 200, response.text
+    minutes = response.json()["minutes"]
+    walk = 10 / (5000 / 60)  # each end's 10 m walk to its street
+    assert minutes[0][0] == 0 and minutes[0][1] == pytest.approx(
+        walk * 2 + 300 / (25_000 / 60) + 100 / (25_000 / 60), abs=1e-3)
+    assert minutes[1][0] is None  # the one-way street back is a dead end
+    # the island street is not part of the largest piece: it joins the main network
+    assert minutes[0][2] is not None
+    bad = client.post("/routes/matrix", json={"points": [[200, 1]], "mode": "car"})
+    assert bad.status_code == 422 and bad.json()["field"] == "points"
+    too_many = client.post("/routes/matrix", json={"points": [[24.9, 60.1]] * 501})
+    assert too_many.status_code == 422

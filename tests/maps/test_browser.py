@@ -220,3 +220,73 @@ def test_blind_spot_page_renders_offline_with_every_kind_and_the_scorecard(
                       wait_until="networkidle")
             assert page.locator(".gridgis-scorecard").count() == 1
     _clean(log)
+
+
+def test_patrol_page_shows_a_plan_and_plans_another_offline(admin_token, seeded,
+                                                             api_settings):
+    import sqlalchemy as sa
+
+    from gridgis.gis.services.patrols import PatrolService
+    from tests.api.test_patrols import BODY
+    from tests.helpers import X0, Y0, add_street_lattice
+    from tests.seed import add_hot_cluster
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        add_street_lattice(conn)
+        add_hot_cluster(conn)
+    with live_server(create_app(api_settings, database=db)) as url:
+        created = httpx.post(f"{url}/patrols/plans", json=BODY, timeout=120,
+                             headers={"Authorization": f"Bearer {admin_token}"})
+        assert created.status_code in (201, 202), created.text
+        plan_id = created.json()["id"]
+        service = PatrolService(db.engine, 32635)
+        for _ in range(120):
+            plan = service.plan(plan_id, None)
+            if plan["status"] != "solving":
+                break
+            time.sleep(0.5)
+        stops = sum(len(u["stops"]) for u in plan["result"]["units"])
+        with db.engine.begin() as conn:  # a unit at the market, 08:00-08:15 local
+            conn.execute(sa.text(
+                "INSERT INTO patrol_points (unit, shift, recorded_at, geom) "
+                "SELECT 'P1', NULL, timestamptz '2026-06-30 00:00Z' + m * interval "
+                "'1 minute', ST_SetSRID(ST_MakePoint(:x + m, :y), 32635) "
+                "FROM generate_series(0, 15) m"), {"x": X0 + 100, "y": Y0 + 200})
+        with browser_page(url, admin_token) as (page, log):
+            for lang, heading in (("en", "Patrol planning"), ("zh", "巡逻路线规划")):
+                page.goto(f"{url}/maps/patrols?lang={lang}&plan={plan_id}",
+                          wait_until="networkidle")
+                page.wait_for_selector(".pt-stop")
+                panel = page.locator(".gridgis-panel").inner_text()
+                assert heading in panel and f"#{plan_id}" in panel
+                assert page.locator(".pt-stop").count() == stops  # every stop, numbered
+                routes = page.evaluate("""() => {
+                    const map = Object.values(window).find(v => v instanceof L.Map);
+                    let lines = 0;
+                    map.eachLayer(l => { if (l.feature && l.feature.geometry.type
+                                             === "LineString") lines++; });
+                    return lines; }""")
+                assert routes >= 1
+            assert "nearest-neighbour" in page.goto(
+                f"{url}/maps/patrols?lang=en", wait_until="networkidle").text()
+            layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+            for name in ("Patrol routes", "Patrol stops", "Where the units went (GPS)"):
+                assert any(name in text for text in layers), (name, layers)
+            panel = page.locator(".gridgis-panel").inner_text()
+            assert "Patrol feedback" in panel and "planned but not visited" in panel
+            screenshot(page, "patrols-en")
+            page.fill("#pt-form input[name=units]", "1")
+            page.fill("#pt-form input[name=shift]", "08:00-09:00")
+            page.fill("#pt-form input[name=top]", "3")
+            with page.expect_navigation(timeout=120_000):
+                page.click("#pt-form button")
+            page.wait_for_load_state("networkidle")
+            assert "plan=" in page.url
+            new_id = int(page.url.split("plan=")[1].split("&")[0])
+            assert new_id > plan_id
+            sheet = page.goto(f"{url}/patrols/plans/{plan_id}/sheet?unit=1",
+                              wait_until="networkidle")
+            assert sheet is not None and sheet.ok
+            assert page.locator("svg circle").count() >= 1
+    _clean(log)

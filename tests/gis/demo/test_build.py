@@ -142,3 +142,20 @@ def test_the_blind_spot_audit_finds_something_of_every_kind(demo):
     assert (~patrol.cells["patrolled_recently"]).any()  # units cover two subdistricts
     assert len(service.cameras(options).sites) == 10
     assert set(card["status"]) <= {"red", "amber", "green"}
+
+
+def test_the_demo_shift_is_planned_and_its_tracks_show_a_skipped_target(demo):
+    from gridgis.gis.services.patrols import PatrolService
+
+    db, _ = demo
+    service = PatrolService(db.engine, db.srid)
+    plans, total = service.plans(None)
+    assert total == 1 and plans[0]["status"] == "ready"
+    assert plans[0]["scope"]  # the patrol leader's subdistrict: they see it
+    result = service.plan(plans[0]["id"], None)["result"]
+    assert len(result["units"]) == 3 and result["dropped_mandatory"] == []
+    assert result["totals"]["value"] > result["comparison"]["naive"]["value"]
+    report = service.dosage(plans[0]["id"], None)
+    assert report["fixes"] > 1000 and len(report["units_seen"]) == 3
+    missed = [r["name"] for r in report["targets"] if r["planned_but_missed"]]
+    assert 1 <= len(missed) < report["targets_planned"] / 2

@@ -79,3 +79,39 @@ def test_the_matrix_agrees_with_single_paths_and_is_zero_on_the_diagonal():
     car = travel_minutes(BLOCK, points[[0, 2]], "car", SPEEDS)
     assert car[0, 1] == pytest.approx(300 / 500)  # with the one-way street
     assert car[1, 0] == pytest.approx(3700 / 500)  # against it: the long way round
+
+
+def test_the_matrix_is_the_same_whatever_the_batch_and_on_a_shared_street():
+    # Three points on the same (one-way) south side and two elsewhere.
+    points = np.array([[100, 0], [600, 0], [900, 0], [1000, 300], [0, 700]], dtype=float)
+    whole = travel_minutes(BLOCK, points, "car", SPEEDS)
+    for batch in (1, 2, 3):
+        assert travel_minutes(BLOCK, points, "car", SPEEDS, batch=batch) == \
+            pytest.approx(whole)
+    assert whole[0, 1] == pytest.approx(500 / 500)  # straight along the street
+    assert whole[1, 0] == pytest.approx(3500 / 500)  # against it: round the block
+    limited = travel_minutes(BLOCK, points, "car", SPEEDS, limit_min=2.0)
+    assert np.isinf(limited[1, 0]) and limited[0, 1] == pytest.approx(1.0)
+
+
+def test_bicycles_keep_to_one_way_streets_use_footways_and_not_steps():
+    speeds = Speeds(foot_kmh=6.0, bike_kmh=12.0)  # 200 m a minute by bicycle
+    # The west side runs south: 100 m down it to the footpath (open to bicycles), 1000 m
+    # across, then 100 m up the east side, which runs north.
+    path = shortest_path(BLOCK, (0, 600), (1000, 600), "bike", speeds)
+    assert path.metres == pytest.approx(1200) and path.minutes == pytest.approx(6.0)
+    # From below the path, going north against the west side is not allowed: round
+    # by the south and east sides.
+    assert shortest_path(BLOCK, (0, 400), (1000, 600), "bike", speeds).metres == \
+        pytest.approx(400 + 1000 + 600)
+    back = shortest_path(BLOCK, (0, 600), (0, 400), "bike", speeds)
+    assert back.metres == pytest.approx(200)  # with the one-way street
+    against = shortest_path(BLOCK, (0, 400), (0, 600), "bike", speeds)
+    assert against.metres > 1000  # not against it
+    stairs = network(([(0, 0), (100, 0)], "residential", False),
+                     ([(100, 0), (200, 0)], "steps", False),
+                     ([(100, 0), (100, 300), (200, 300), (200, 0)], "residential", False))
+    assert shortest_path(stairs, (0, 0), (200, 0), "foot", speeds).metres == \
+        pytest.approx(200)
+    assert shortest_path(stairs, (0, 0), (200, 0), "bike", speeds).metres == \
+        pytest.approx(100 + 300 + 100 + 300)
