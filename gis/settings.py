@@ -28,6 +28,19 @@ class DataSettings(BaseSettings):
                                  "zone: shift times such as 08:00-16:00 are wall-clock "
                                  "time here (default: the database's, else Asia/Shanghai)")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"GRIDGIS_TIMEZONE {value!r} is not a time zone "
+                                 "(e.g. Asia/Shanghai)") from None
+        return value
+
 
 class DatabaseSettings(BaseSettings):
     """Where the data lives.

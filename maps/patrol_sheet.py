@@ -15,8 +15,10 @@ MODE_LABELS = {"foot": "步行 on foot", "bike": "自行车 by bicycle", "car": 
 
 
 def route_sheet(plan: dict[str, Any], unit: dict[str, Any],
-                line: Sequence[tuple[float, float]]) -> str:
-    """The sheet's HTML (``plan`` as :meth:`PatrolService.plan` returns it)."""
+                line: Sequence[tuple[float, float]],
+                streets: Sequence[Sequence[tuple[float, float]]] = ()) -> str:
+    """The sheet's HTML (``plan`` as :meth:`PatrolService.plan` returns it; ``streets``
+    the street lines around the route, in lon/lat, drawn beneath it)."""
     result = plan["result"]
     post = result["post"]
     stops = unit["stops"]
@@ -54,7 +56,7 @@ th {{ background: #eee; }}
 <span>风险覆盖 Risk share: {unit['risk_share'] * 100:.0f} %</span>
 <span>随机种子 Seed: {plan['seed']}</span>
 </div>
-{_svg(line, stops, post)}
+{_svg(line, stops, post, streets)}
 {rest}
 <table><thead><tr><th>序号 No.</th><th>目标 Target</th><th>到达 Arrive</th>
 <th>离开 Leave</th><th>停留 Dwell (min)</th><th>风险 Risk</th></tr></thead>
@@ -66,11 +68,15 @@ th {{ background: #eee; }}
 
 
 def _svg(line: Sequence[tuple[float, float]], stops: list[dict[str, Any]],
-         post: dict[str, Any]) -> str:
+         post: dict[str, Any], streets: Sequence[Sequence[tuple[float, float]]]) -> str:
     points = [(float(x), float(y)) for x, y, *_ in line] + \
         [(s["lon"], s["lat"]) for s in stops] + [(post["lon"], post["lat"])]
     project = _projection(points)
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (project(p) for p in line))
+    base = "".join(
+        '<polyline points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in
+                                        (project(p) for p in street))
+        + '" fill="none" stroke="#c8c8c8" stroke-width="1.5"/>' for street in streets)
     marks = []
     px, py = project((post["lon"], post["lat"]))
     marks.append(f'<rect x="{px - 7:.1f}" y="{py - 7:.1f}" width="14" height="14" '
@@ -81,7 +87,7 @@ def _svg(line: Sequence[tuple[float, float]], stops: list[dict[str, Any]],
                      f'stroke="#c0392b" stroke-width="2"/><text x="{x:.1f}" y="{y + 4:.1f}" '
                      f'font-size="11" text-anchor="middle">{s["order"]}</text>')
     return (f'<svg viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" xmlns="http://www.w3.org/2000/svg" '
-            f'role="img" aria-label="route map">'
+            f'role="img" aria-label="route map">{base}'
             f'<polyline points="{path}" fill="none" stroke="#2c7fb8" stroke-width="3" '
             f'stroke-linejoin="round"/>{"".join(marks)}{_scale_bar(project, points)}</svg>')
 
@@ -108,6 +114,8 @@ def _scale_bar(project, points) -> str:
     metres_per_degree = 111_320.0
     per_metre = project.scale / metres_per_degree
     target = (WIDTH / 4) / per_metre
+    if target < 1.0:  # nothing to scale: a unit that stays at its post
+        return ""
     nice = 10 ** math.floor(math.log10(max(target, 1.0)))
     for step in (5, 2, 1):
         if step * nice <= target:

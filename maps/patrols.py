@@ -194,6 +194,8 @@ def _form(lang: Lang) -> str:
                 f"value='{escape(value)}' {extra}></label> ")
     modes = "".join(f"<option value='{m}'>{escape(t('pt_mode_' + m, lang))}</option>"
                     for m in ("foot", "bike", "car"))
+    sources = "".join(f"<option value='{v}'>{escape(t('pt_source_' + v, lang))}</option>"
+                      for v in ("forecast", "gi", "list"))
     return (f"<form id='pt-form' class='pt-form'><b>{escape(t('pt_new', lang))}</b><br>"
             + field("units", "pt_units", "3", "number", "min='1' max='20'")
             + f"<label>{escape(t('pt_mode', lang))} <select name='mode'>{modes}</select>"
@@ -201,7 +203,13 @@ def _form(lang: Lang) -> str:
             + field("shift", "pt_shift", "08:00-16:00", "text", "size='11'")
             + field("date", "pt_date", "", "date") + "<br>"
             + field("top", "pt_top", "30", "number", "min='1' max='300'")
+            + f"<label>{escape(t('pt_source', lang))} <select name='source'>{sources}"
+              "</select></label><br>"
+            + field("post", "pt_post", "", "text", "size='14'")
             + field("seed", "pt_seed", "", "number", "min='0'")
+            + f"<br><label>{escape(t('pt_extra', lang))}<br><textarea name='targets' "
+              "rows='2' cols='40' placeholder='学校 school, 24.94, 60.17, 15:30-16:00, "
+              "must'></textarea></label>"
             + f"<br><button type='submit'>{escape(t('pt_plan', lang))}</button> "
               "<span id='pt-status' role='status'></span></form>")
 
@@ -227,7 +235,18 @@ document.addEventListener("DOMContentLoaded", function () {
     var data = new FormData(form), body = {};
     ["units", "top", "seed"].forEach(function (k) {
       if (data.get(k)) body[k] = parseInt(data.get(k), 10); });
-    ["mode", "shift", "date"].forEach(function (k) { if (data.get(k)) body[k] = data.get(k); });
+    ["mode", "shift", "date", "source", "post"].forEach(function (k) {
+      if (data.get(k)) body[k] = data.get(k); });
+    // one extra target a line: name, lon, lat[, HH:MM-HH:MM][, must]
+    body.targets = String(data.get("targets") || "").split("\\n")
+      .map(function (line) { return line.split(",").map(function (v) { return v.trim(); }); })
+      .filter(function (p) { return p.length >= 3 && p[0]; })
+      .map(function (p) {
+        var t = {name: p[0], lon: parseFloat(p[1]), lat: parseFloat(p[2])};
+        p.slice(3).forEach(function (v) {
+          if (/^\\d{1,2}:\\d{2}-\\d{1,2}:\\d{2}$/.test(v)) t.window = v;
+          else if (/^(must|mandatory|必到)$/i.test(v)) t.mandatory = true; });
+        return t; });
     status.textContent = "…";
     fetch("/patrols/plans", {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": """ + token + """},

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from geojson_pydantic import FeatureCollection
 
 from gridgis.gis.access.principal import Principal
-from gridgis.gis.errors import Busy, InvalidInput, StillComputing
+from gridgis.gis.errors import Busy, Conflict, InvalidInput, StillComputing
 from gridgis.gis.patrol.export import plan_geojson
 from gridgis.gis.patrol.gpx import plan_gpx
 from gridgis.gis.services.patrol_options import MAX_UNITS, PatrolRequest, hand_targets, parse_shift
@@ -91,9 +91,11 @@ def get_patrol_plan(plan_id: int, who: Reader, state: StateDep) -> dict[str, Any
 
 
 def _ready(plan: dict[str, Any]) -> dict[str, Any]:
+    if plan["status"] == "solving":
+        raise Conflict(f"plan {plan['id']} is still being solved: ask again shortly")
     if plan["status"] != "ready":
-        raise InvalidInput(f"plan {plan['id']} is {plan['status']}: it has no routes",
-                           field="plan_id")
+        raise InvalidInput(f"plan {plan['id']} failed ({plan['failure']}): it has no "
+                           "routes", field="plan_id")
     return plan
 
 
@@ -153,13 +155,15 @@ def patrol_plan_sheet(plan_id: int, who: Reader, state: StateDep,
     chosen = _unit(plan, unit)[0]
     line = _lines(state, plan_id).get(chosen["unit"])
     coords = [] if line is None else shapely.get_coordinates(line).tolist()
-    return HTMLResponse(route_sheet(plan, chosen, coords))
+    streets = state.patrols.streets_near(plan_id, chosen["unit"])
+    return HTMLResponse(route_sheet(plan, chosen, coords, streets))
 
 
 @router.get("/plans/{plan_id:int}/dosage", summary="Where the units really were",
             description="Minutes the units' GPS fixes (imported as `patrol_points`, tied "
                         "to the plan by its shift: the fixes in the shift's hours whose "
-                        "`shift` names the plan, `#id` or its name, or nothing) lie within "
+                        "`shift` names the plan, `#id` or the id, or nothing; for a scoped "
+                        "plan those in its scope) lie within "
                         "`radius` m of each target, against the planned dwell; targets "
                         "planned but not visited.")
 def patrol_plan_dosage(plan_id: int, who: Reader, state: StateDep,

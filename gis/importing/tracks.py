@@ -17,20 +17,31 @@ SNAP_M = 25.0  # GPS error on streets between buildings
 SPIKES = sa.text("""
     WITH ordered AS (
         SELECT _row, geom, recorded_at,
-               lag(geom) OVER w AS before_geom, lag(recorded_at) OVER w AS before_at,
-               lead(geom) OVER w AS after_geom, lead(recorded_at) OVER w AS after_at
+               lag(geom) OVER w AS g_1, lag(recorded_at) OVER w AS t_1,
+               lead(geom) OVER w AS g1, lead(recorded_at) OVER w AS t1,
+               lag(geom, 2) OVER w AS g_2, lag(recorded_at, 2) OVER w AS t_2,
+               lead(geom, 2) OVER w AS g2, lead(recorded_at, 2) OVER w AS t2
         FROM _gridgis_stage
         WINDOW w AS (PARTITION BY unit, coalesce(shift, '') ORDER BY recorded_at, _row)),
     speeds AS (
-        SELECT _row,
-               ST_Distance(geom, before_geom) * 3.6
-                   / greatest(extract(epoch FROM recorded_at - before_at), 1) AS kmh_in,
-               ST_Distance(geom, after_geom) * 3.6
-                   / greatest(extract(epoch FROM after_at - recorded_at), 1) AS kmh_out
+        SELECT _row, t_1 IS NULL AS first, t1 IS NULL AS last,
+               ST_Distance(geom, g_1) * 3.6
+                   / greatest(extract(epoch FROM recorded_at - t_1), 1) AS kmh_in,
+               ST_Distance(geom, g1) * 3.6
+                   / greatest(extract(epoch FROM t1 - recorded_at), 1) AS kmh_out,
+               ST_Distance(geom, g_2) * 3.6
+                   / greatest(extract(epoch FROM recorded_at - t_2), 1) AS kmh_in2,
+               ST_Distance(geom, g2) * 3.6
+                   / greatest(extract(epoch FROM t2 - recorded_at), 1) AS kmh_out2
         FROM ordered)
     SELECT _row, round(greatest(kmh_in, kmh_out)) AS kmh FROM speeds
-    WHERE (kmh_in IS NOT NULL OR kmh_out IS NOT NULL)
-      AND coalesce(kmh_in > :max, true) AND coalesce(kmh_out > :max, true)
+    WHERE NOT (first AND last) AND CASE
+        -- a fix between two others: too fast to reach and too fast to leave
+        WHEN NOT first AND NOT last THEN kmh_in > :max AND kmh_out > :max
+        -- at an end: too fast to the next fix and to the one after it too (else the
+        -- next fix is the bad one)
+        WHEN first THEN kmh_out > :max AND coalesce(kmh_out2 > :max, true)
+        ELSE kmh_in > :max AND coalesce(kmh_in2 > :max, true) END
     ORDER BY _row""")
 
 OUTSIDE = sa.text("""

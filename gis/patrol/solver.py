@@ -269,35 +269,59 @@ def _number_visits(problem: PatrolProblem, routes: list[UnitRoute]) -> None:
 
 
 def naive(problem: PatrolProblem) -> PlanResult:
-    """The plan a leader might draw without the solver: each unit in turn walks to the
-    nearest target nobody has visited yet, as long as it can stay and still get back
-    in time (a window it would miss is skipped); no revisits, no breaks."""
-    left = set(range(len(problem.targets)))
+    """The plan a leader might draw without the solver, under the same rules: each unit
+    in turn walks to the nearest target nobody has visited yet, and when none is left to
+    the nearest it may visit again (in the same parts of the shift the solver allows,
+    ``min_gap_min`` apart), as long as it can stay and still get back in time; it takes
+    its break as soon as the break may start."""
+    windows: dict[int, list[tuple[float, float]]] = {}
+    for t, _, low, high in _visit_windows(problem):
+        windows.setdefault(t, []).append((low, high))
+    visits: dict[int, list[tuple[float, float]]] = {}
+    rest = problem.unit_break
     routes = []
     for unit in range(problem.units):
         place, clock, stops, travel = 0, 0.0, [], 0.0
+        break_start = None
         while True:
-            options = []
-            for t in left:
-                target = problem.targets[t]
-                arrive = clock + problem.travel[place, t + 1]
-                if target.window is not None:
-                    if arrive > target.window[1]:
-                        continue
-                    arrive = max(arrive, target.window[0])
+            if rest is not None and break_start is None and clock >= rest.earliest_min:
+                break_start = min(max(clock, rest.earliest_min), rest.latest_min)
+                clock = break_start + rest.duration_min
+            fresh: list[tuple[float, int, float, float]] = []
+            again: list[tuple[float, int, float, float]] = []
+            for t, target in enumerate(problem.targets):
+                done = visits.get(t, [])
+                if len(done) >= len(windows.get(t, [])):
+                    continue
+                low, high = windows[t][len(done)]
+                arrive = max(clock + problem.travel[place, t + 1], low)
                 depart = arrive + target.dwell_min
-                if depart + problem.travel[t + 1, 0] <= problem.shift_min:
-                    options.append((problem.travel[place, t + 1], t, arrive, depart))
+                if arrive > high or any(arrive < b + problem.min_gap_min
+                                        and a < depart + problem.min_gap_min
+                                        for a, b in done):
+                    continue
+                if rest is not None and break_start is None and \
+                        depart > rest.latest_min:
+                    continue  # the break comes first
+                (again if done else fresh).append(
+                    (problem.travel[place, t + 1], t, arrive, depart))
+            options = fresh or again
             if not options:
+                if rest is not None and break_start is None and clock < rest.latest_min:
+                    clock = rest.earliest_min  # wait for the break, then go on
+                    continue
                 break
             step, t, arrive, depart = min(options)
             travel += step
             stops.append(Stop(t, 1, arrive, depart, problem.targets[t].risk))
-            left.discard(t)
+            visits.setdefault(t, []).append((arrive, depart))
             place, clock = t + 1, depart
         travel += problem.travel[place, 0]
-        routes.append(UnitRoute(unit, stops, clock + problem.travel[place, 0], travel))
-    dropped = [t for t in left if problem.targets[t].mandatory]
+        routes.append(UnitRoute(unit, stops, clock + problem.travel[place, 0], travel,
+                                break_start))
+    _number_visits(problem, routes)
+    dropped = [t for t, target in enumerate(problem.targets)
+               if target.mandatory and t not in visits]
     return PlanResult(routes, "naive", dropped_mandatory=dropped)
 
 

@@ -6,7 +6,7 @@ inputs in, so that no connection is held while this computes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import geopandas as gpd
@@ -23,6 +23,7 @@ from ..times import zone
 from .patrol_options import PatrolRequest
 
 BREAK_FROM_H = 6.0  # shifts longer than this get a break, in their middle fifth
+MAX_OFF_STREET_M = 300.0  # a target farther from every street is reported, not planned
 
 
 @dataclass
@@ -64,10 +65,12 @@ def build_plan(request: PatrolRequest, data: PlanInputs, srid: int) -> BuiltPlan
     if chosen.empty:
         raise InvalidInput("there are no targets: no forecast risk or hot spot in the area, "
                            "and no targets were given", field="source")
-    xy = _on_streets(graph, shapely.get_coordinates(chosen.geometry.values), mode)
+    xy, off_street = _on_streets(graph, shapely.get_coordinates(chosen.geometry.values),
+                                 mode)
     points = np.vstack([np.array([data.post]), xy])
     travel = travel_minutes(graph, points, mode, data.speeds)
-    reachable = np.isfinite(travel[0, 1:]) & np.isfinite(travel[1:, 0])
+    reachable = np.isfinite(travel[0, 1:]) & np.isfinite(travel[1:, 0]) \
+        & (off_street <= MAX_OFF_STREET_M)
     unreachable = chosen.loc[~reachable, "name"].tolist()
     keep = np.flatnonzero(reachable)
     chosen, xy = chosen.iloc[keep].reset_index(drop=True), xy[keep]
@@ -104,13 +107,13 @@ def build_plan(request: PatrolRequest, data: PlanInputs, srid: int) -> BuiltPlan
     return BuiltPlan(result, lines)
 
 
-def _on_streets(graph: RoadGraph, xy: np.ndarray, mode) -> np.ndarray:
+def _on_streets(graph: RoadGraph, xy: np.ndarray, mode) -> tuple[np.ndarray, np.ndarray]:
     """Each point moved to the nearest point of a street the mode may use (where the
-    unit will stand)."""
+    unit will stand), and how far that is."""
     edge, along, _ = graph.join(xy, mode)
-    on = shapely.line_interpolate_point(graph.edges.geometry.values[edge], along,
-                                        normalized=True)
-    return shapely.get_coordinates(on)
+    on = shapely.get_coordinates(shapely.line_interpolate_point(
+        graph.edges.geometry.values[edge], along, normalized=True))
+    return on, np.hypot(*(on - xy).T)
 
 
 def _problem(request: PatrolRequest, chosen: gpd.GeoDataFrame, xy: np.ndarray,
@@ -124,8 +127,7 @@ def _problem(request: PatrolRequest, chosen: gpd.GeoDataFrame, xy: np.ndarray,
     for i, row in enumerate(chosen.itertuples(index=False)):
         window = None
         if isinstance(row.window, tuple):
-            window = (request.minutes_into_shift(row.window[0]),
-                      request.minutes_into_shift(row.window[1]))
+            window = request.window_minutes(row.window, str(row.name))
         dwell = row.dwell_min if row.dwell_min and np.isfinite(row.dwell_min) \
             else request.dwell_min
         targets.append(Target(str(row.name), float(xy[i, 0]), float(xy[i, 1]), float(risk[i]),
@@ -169,8 +171,9 @@ def _unit_line(graph: RoadGraph, problem: PatrolProblem, route, mode, speeds: Sp
 
 def _local(request: PatrolRequest, minutes: float) -> str:
     """The local wall-clock time ``minutes`` into the shift (ISO 8601 with offset)."""
-    start = request.shift_start.astimezone(zone(request.timezone))
-    return (start + timedelta(minutes=minutes)).isoformat(timespec="minutes")
+    start = request.shift_start.astimezone(UTC)  # minutes are real minutes
+    return (start + timedelta(minutes=minutes)).astimezone(zone(request.timezone)) \
+        .isoformat(timespec="minutes")
 
 
 def _unit_json(request, problem, route, line: UnitLine, xy, to_wgs84) -> dict[str, Any]:

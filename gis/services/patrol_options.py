@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from ..errors import InvalidInput
@@ -106,25 +106,43 @@ class PatrolRequest:
                 raise InvalidInput(message, field=name)
         if self.shift_start.tzinfo is None or self.shift_end.tzinfo is None:
             raise InvalidInput("the shift's times need a time zone", field="shift")
-        length = self.shift_end - self.shift_start
+        length = _utc(self.shift_end) - _utc(self.shift_start)
         if not timedelta(minutes=30) <= length <= timedelta(hours=MAX_SHIFT_H):
             raise InvalidInput(f"a shift lasts 30 minutes to {MAX_SHIFT_H} hours",
                                field="shift")
         zone(self.timezone)
+        for target in self.targets:
+            if target.window is not None:
+                self.window_minutes(target.window, target.name)
 
     @property
     def shift_min(self) -> float:
-        return (self.shift_end - self.shift_start).total_seconds() / 60
+        """The shift's real length (in UTC: a shift over a change of summer time is an
+        hour shorter or longer than its wall-clock times say)."""
+        return (_utc(self.shift_end) - _utc(self.shift_start)).total_seconds() / 60
 
-    def minutes_into_shift(self, clock: str) -> float:
-        """Minutes from the shift's start to the next ``HH:MM`` local time at or after
-        it (a window after midnight in a night shift lies on the next day)."""
-        local = self.shift_start.astimezone(zone(self.timezone))
-        hours, minutes = (int(v) for v in clock.split(":"))
-        at = datetime.combine(local.date(), time(hours, minutes), tzinfo=local.tzinfo)
-        if at < local - timedelta(minutes=1):
-            at += timedelta(days=1)
-        return (at - local).total_seconds() / 60
+    def window_minutes(self, window: tuple[str, str], name: str) -> tuple[float, float]:
+        """A target's ``HH:MM`` window as minutes into the shift: its end is the first
+        such local time after the shift starts (a night shift's 02:00 is the next day),
+        its start the last such time before that end; a window open before the shift
+        starts counts from the start. A window wholly outside the shift is an error."""
+        tz = zone(self.timezone)
+        start = _utc(self.shift_start)
+        local = start.astimezone(tz)
+
+        def at(clock: str, day_offset: int) -> datetime:
+            hours, minutes = (int(v) for v in clock.split(":"))
+            wall = datetime.combine(local.date() + timedelta(days=day_offset),
+                                    time(hours, minutes), tzinfo=tz)
+            return _utc(wall)
+        end = next(at(window[1], d) for d in (-1, 0, 1, 2) if at(window[1], d) > start)
+        opens = max(at(window[0], d) for d in (-2, -1, 0, 1) if at(window[0], d) < end)
+        low = (opens - start).total_seconds() / 60
+        high = (end - start).total_seconds() / 60
+        if max(low, 0.0) >= self.shift_min:
+            raise InvalidInput(f"target {name!r}: the window {window[0]}-{window[1]} lies "
+                               "outside the shift", field="targets")
+        return max(low, 0.0), min(high, self.shift_min)
 
     def parameters(self) -> dict[str, Any]:
         """Everything needed to plan again (JSON)."""
@@ -136,15 +154,22 @@ class PatrolRequest:
         return out
 
 
-def parse_shift(text: str, day: date | None, timezone: str) -> tuple[datetime, datetime]:
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def parse_shift(text: str, day: date | None, timezone_name: str
+                ) -> tuple[datetime, datetime]:
     """``08:00-16:00`` on ``day`` (default: today) in ``timezone``; an end at or before
     the start is on the next day (a night shift)."""
     parts = [p.strip() for p in text.split("-")]
     if len(parts) != 2 or not all(CLOCK.match(p) for p in parts):
         raise InvalidInput(f"shift {text!r} must be HH:MM-HH:MM, e.g. 08:00-16:00",
                            field="shift")
-    tz = zone(timezone)
+    tz = zone(timezone_name)
     day = day or datetime.now(tz).date()
+    if not date(1900, 1, 1) <= day <= date(9000, 1, 1):
+        raise InvalidInput(f"the shift's date {day} is implausible", field="date")
     start, end = (datetime.combine(day, time(int(p.split(":")[0]), int(p.split(":")[1])),
                                    tzinfo=tz) for p in parts)
     if end <= start:

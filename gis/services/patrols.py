@@ -35,6 +35,19 @@ log = logging.getLogger("gridgis.patrols")
 STALE_SOLVE = pd.Timedelta(hours=1)  # a plan still "solving" after this never will
 HOT_CLASS = 95  # Gi* targets: hot at 95 % or more
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+POST_MARGIN_M = 500.0  # a scoped plan's posts, targets and fixes may lie this far out
+FIXES = sa.text("""
+    SELECT unit, shift, recorded_at, geom FROM patrol_points
+    WHERE recorded_at >= :start AND recorded_at < :end
+      AND (shift IS NULL OR shift = ANY(:tags))
+      AND (CAST(:area AS bytea) IS NULL
+           OR ST_Intersects(geom, ST_GeomFromWKB(CAST(:area AS bytea), :srid)))
+    ORDER BY unit, recorded_at""")
+STREETS_NEAR = sa.text("""
+    SELECT ST_AsBinary(ST_Transform(r.geom, 4326)) FROM roads r, patrol_routes p
+    WHERE p.plan_id = :plan AND p.unit = :unit AND p.geom IS NOT NULL
+      AND r.geom && ST_Expand(p.geom, :margin)
+    LIMIT 5000""")
 # Plans of a scoped user's own scope only; everyone else sees all.
 LIST_PLANS = sa.text("""
     SELECT id, name, status, failure, planned_by, scope, shift_start, shift_end, mode,
@@ -76,7 +89,12 @@ class PatrolService:
 
     def create(self, request: PatrolRequest, who: Principal | None,
                user_name: str | None = None) -> int:
-        """Record the plan (status ``solving``) and its request; returns its id."""
+        """Record the plan (status ``solving``) and its request; returns its id. What can
+        be checked at once (the post, a scoped leader's post and targets) is checked
+        before anything is recorded."""
+        with self.engine.connect() as conn:
+            area = _scope_region(conn, request.scope)
+            _post(_in_scope(inputs.posts(conn, self.srid), area, request), request.post)
         with self.engine.begin() as conn:
             plan_id = conn.execute(sa.text("""
                 INSERT INTO patrol_plans (name, planned_by, scope, shift_start, shift_end,
@@ -125,9 +143,9 @@ class PatrolService:
             posts = inputs.posts(conn, self.srid)
             area = _scope_region(conn, request.scope)
         graph = cached_network(self.cache, self.engine, self.srid, version)
-        name, post = _post(posts, request.post)
-        return PlanInputs(graph, name, post, self._candidates(request, area),
-                          configured_speeds())
+        name, post = _post(_in_scope(posts, area, request), request.post)
+        candidates = self._candidates(request, area)
+        return PlanInputs(graph, name, post, candidates, configured_speeds())
 
     def _candidates(self, request: PatrolRequest, area: shapely.Geometry | None
                     ) -> gpd.GeoDataFrame:
@@ -236,8 +254,20 @@ class PatrolService:
         """The riskiest cells of the source the plan was made from (the forecast, or
         the hot spots), in WGS84 with ``risk``: what the map draws beneath the routes."""
         source = (plan.get("parameters") or {}).get("source", "forecast")
-        cells = self._hot_cells("gi" if source == "gi" else "forecast").head(limit)
+        cells = self._hot_cells("gi" if source == "gi" else "forecast")
+        area = self._plan_area(plan)
+        if area is not None and not cells.empty:
+            cells = cells[cells.intersects(area)]
+        cells = cells.head(limit)
         return cells[["cell", "risk", cells.geometry.name]].to_crs(4326)
+
+    def _plan_area(self, plan: dict[str, Any]) -> shapely.Geometry | None:
+        """Where a scoped plan may look (None: the district)."""
+        if not plan["scope"]:
+            return None
+        with self.engine.connect() as conn:
+            area = _scope_region(conn, tuple(plan["scope"]))
+        return area if area is not None else shapely.Polygon()
 
     def dosage(self, plan_id: int, who: Principal | None,
                radius_m: float = DEFAULT_RADIUS_M) -> dict[str, Any]:
@@ -272,17 +302,25 @@ class PatrolService:
 
     def fixes(self, plan: dict[str, Any], wgs84: bool = False) -> gpd.GeoDataFrame:
         """The GPS fixes of the plan's shift: those that name the plan in their shift
-        column (its id, #id or name) and those that name no shift."""
-        tags = [str(plan["id"]), f"#{plan['id']}", plan["name"]]
-        geom = "ST_Transform(geom, 4326)" if wgs84 else "geom"
+        column (``#id`` or the id) and those that name no shift; for a scoped plan only
+        those in its scope (plus a margin: a patrol walks the boundary streets)."""
+        area = self._plan_area(plan)
         with self.engine.connect() as conn:
-            return gpd.read_postgis(sa.text(
-                f"SELECT unit, shift, recorded_at, {geom} AS geom FROM patrol_points "  # noqa: S608
-                "WHERE recorded_at >= :start AND recorded_at < :end "
-                "AND (shift IS NULL OR shift = ANY(:tags)) ORDER BY unit, recorded_at"),
-                conn, geom_col="geom", crs=4326 if wgs84 else self.srid,
-                params={"start": plan["shift_start"], "end": plan["shift_end"],
-                        "tags": tags})
+            frame = gpd.read_postgis(FIXES, conn, geom_col="geom", crs=self.srid, params={
+                "start": plan["shift_start"], "end": plan["shift_end"],
+                "tags": [str(plan["id"]), f"#{plan['id']}"],
+                "area": None if area is None
+                else shapely.to_wkb(area.buffer(POST_MARGIN_M)), "srid": self.srid})
+        return frame.to_crs(4326) if wgs84 else frame
+
+    def streets_near(self, plan_id: int, unit: int, margin_m: float = 150.0
+                     ) -> list[list[tuple[float, float]]]:
+        """The streets around a unit's route (lon/lat lines): the route sheet's base."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(STREETS_NEAR, {"plan": plan_id, "unit": unit,
+                                               "margin": margin_m}).scalars().all()
+        return [[(float(x), float(y)) for x, y in shapely.get_coordinates(
+            shapely.from_wkb(bytes(wkb)))] for wkb in rows]
 
     def routes(self, plan_id: int) -> gpd.GeoDataFrame:
         """The units' routes in WGS84 (unit, name, minutes, metres, risk)."""
@@ -315,6 +353,26 @@ def _plan_row(row) -> dict[str, Any]:
         out["status"], out["failure"] = "failed", "the solve never finished (the " \
             "service stopped while it ran): plan again"
     return out
+
+
+def _in_scope(posts: gpd.GeoDataFrame, area: shapely.Geometry | None,
+              request: PatrolRequest) -> gpd.GeoDataFrame:
+    """A scoped leader's posts (in or near the scope), after checking that their
+    hand-picked targets lie there too."""
+    if area is None:
+        return posts
+    near = area.buffer(POST_MARGIN_M)
+    if request.targets:
+        to_metric = pyproj.Transformer.from_crs(4326, posts.crs, always_xy=True)
+        for target in request.targets:
+            if not near.intersects(shapely.Point(to_metric.transform(target.lon, target.lat))):
+                raise InvalidInput(f"target {target.name!r} lies outside your scope",
+                                   field="targets")
+    posts = posts[posts.intersects(near)]
+    if posts.empty:
+        raise InvalidInput("there is no police post or patrol base in or near your scope "
+                           "to start from", field="post")
+    return posts
 
 
 def _post(posts: gpd.GeoDataFrame, name: str | None) -> tuple[str, tuple[float, float]]:

@@ -135,7 +135,8 @@ def write_outputs(service, stored: dict, out_dir: Path) -> list[Path]:
         gpx = out_dir / f"unit-{number}.gpx"
         gpx.write_bytes(unit_gpx(stored["name"], unit, coords, result["post"]))
         sheet = out_dir / f"sheet-unit-{number}.html"
-        sheet.write_text(route_sheet(stored, unit, coords), encoding="utf-8")
+        streets = service.streets_near(stored["id"], unit["unit"])
+        sheet.write_text(route_sheet(stored, unit, coords, streets), encoding="utf-8")
         written += [gpx, sheet]
     geojson = out_dir / "plan.geojson"
     geojson.write_text(json.dumps(plan_geojson(stored, lines), ensure_ascii=False),

@@ -132,7 +132,9 @@ def test_plans_stay_within_their_scope_and_roles(streets):
     ({"post": "nowhere"}, None), ({"targets": [{"name": "x", "lon": 500, "lat": 0}]},
                                   "targets"),
     ({"source": "list", "targets": []}, "targets"), ({"shift": "08:00-08:10"}, "shift"),
-    ({"unknown": 1}, None), ({"time_limit_s": 3600}, "time_limit_s")])
+    ({"unknown": 1}, None), ({"time_limit_s": 3600}, "time_limit_s"),
+    ({"shift": "08:00-10:00", "targets": [target("late", 100, 100, window="12:00-13:00")]},
+     "targets"), ({"date": "9999-12-31", "shift": "22:00-06:00"}, "date")])
 def test_bad_requests_are_clear_4xx_and_record_no_half_plan(streets, change, field):
     db, as_role = streets
     with as_role("admin") as admin:
@@ -140,11 +142,13 @@ def test_bad_requests_are_clear_4xx_and_record_no_half_plan(streets, change, fie
     assert 400 <= response.status_code < 500, response.text
     body = response.json()
     assert body["detail"]
-    if field is not None and "field" in body:
-        assert field in str(body["field"]) or field in body["detail"]
+    if field is not None:
+        assert field in str(body.get("field")) or field in body["detail"], body
     with db.engine.connect() as conn:
         states = conn.execute(sa.text("SELECT status FROM patrol_plans")).scalars().all()
-    assert all(s == "failed" for s in states)  # recorded, then failed: never half-written
+        routes = conn.execute(sa.text("SELECT count(*) FROM patrol_routes")).scalar_one()
+    # refused before recording, or recorded and then failed: never half-written
+    assert set(states) <= {"failed"} and routes == 0
 
 
 def test_without_roads_or_posts_the_plan_fails_with_the_reason(seeded, api_settings):
@@ -154,3 +158,35 @@ def test_without_roads_or_posts_the_plan_fails_with_the_reason(seeded, api_setti
         response = admin.post("/patrols/plans", json=BODY)
         assert_problem(response, 422)
         assert "post" in response.json()["detail"]
+
+
+def test_a_leaders_plans_tracks_and_posts_stay_in_their_scope(streets):
+    db, as_role = streets
+    with db.engine.begin() as conn:  # a second district far away, with its own post
+        conn.execute(sa.text(
+            "INSERT INTO areas (level, code, name, geom) VALUES ('subdistrict', "
+            "'110101002', '西街道', ST_Multi(ST_MakeEnvelope(:x, :y, :x + 300, :y + 300, "
+            "32635)))"), {"x": X0 + 5000, "y": Y0})
+    with as_role("patrol_leader", ["110101001"]) as east:
+        plan = solved(east, {**BODY, "post": None})
+        assert plan["result"]["post"]["name"] == "北岗亭"
+        outside = east.post("/patrols/plans", json={
+            **BODY, "targets": [*TARGETS, target("far", 5100, 100)]})
+        assert_problem(outside, 422, "targets")
+        assert "outside your scope" in outside.json()["detail"]
+    with db.engine.begin() as conn:  # fixes inside and far outside the scope, untagged
+        for x in (102, 5100):
+            conn.execute(sa.text(
+                "INSERT INTO patrol_points (unit, recorded_at, geom) SELECT 'U' || :x, "
+                "timestamptz '2026-06-30 00:00Z' + m * interval '1 minute', "
+                "ST_SetSRID(ST_MakePoint(:px, :py), 32635) FROM generate_series(0, 5) m"),
+                {"x": x, "px": X0 + x, "py": Y0 + 200})
+    with as_role("patrol_leader", ["110101001"]) as east:
+        report = east.get(f"/patrols/plans/{plan['id']}/dosage").json()
+        assert report["units_seen"] == ["U102"]
+    with as_role("patrol_leader", ["110101002"]) as west:
+        assert west.get("/patrols/plans").json()["numberMatched"] == 0
+        assert_problem(west.get(f"/patrols/plans/{plan['id']}/dosage"), 404)
+        assert_problem(west.post("/patrols/plans", json=BODY), 422, "targets")
+        own = {**BODY, "targets": [target("west", 5100, 100)]}
+        assert_problem(west.post("/patrols/plans", json=own), 422, "post")

@@ -33,11 +33,14 @@ def test_a_jump_out_and_back_and_a_fix_far_outside_are_rejected(district, tmp_pa
         ("A", 2, 0, 290, 20_000),  # 20 km out and back within two minutes
         ("A", 3, 0, 170, 150), ("A", 4, 0, 250, 150),
         ("B", 0, 0, 5_000, 150),  # 4.7 km east of the district
-        ("B", 5, 0, 200, 150)]), encoding="utf-8")
+        ("B", 5, 0, 200, 150),
+        # a jump as a track's second fix: the first, before it, is good
+        ("C", 0, 0, 20, 150), ("C", 0, 10, 20, 1100), ("C", 0, 20, 30, 150)]),
+        encoding="utf-8")
     with pytest.raises(ImportRejected) as rejected:
         import_file(district, "patrol_points", path, mapping=Mapping(crs="EPSG:32635"))
     reasons = {r.row: r.reason for r in rejected.value.rejections}
-    assert set(reasons) == {3, 6}, reasons
+    assert set(reasons) == {3, 6, 9}, reasons
     assert "impossible speed" in reasons[3] and "km/h" in reasons[3]
     assert "outside the district" in reasons[6]
     with district.engine.connect() as conn:

@@ -72,14 +72,18 @@ def test_gpx_validates_against_the_gpx_1_1_schema_and_gdal_reads_it_back(schema,
 
 
 def test_the_route_sheet_is_one_bilingual_a4_page_with_every_stop_escaped():
-    html = route_sheet(PLAN, PLAN["result"]["units"][0], LINE)
+    streets = [[(24.94, 60.169), (24.96, 60.169)], [(24.945, 60.16), (24.945, 60.18)]]
+    html = route_sheet(PLAN, PLAN["result"]["units"][0], LINE, streets)
     assert "size: A4" in html and "<svg" in html
+    assert html.count("<polyline") == 3  # two streets beneath, the route
     for label in ("巡逻路线单 Patrol route sheet", "到达 Arrive", "离开 Leave", "必到 must",
                   "休息 Break: 12:00", "2026-06-30 08:00 – 16:00"):
         assert label in html, label
     assert "热点 1 &amp; &lt;b&gt;" in html and "<b>（必到" in html
     assert "岗亭 &lt;1&gt;" in html and "早班 &lt;test&gt;" in html
     assert html.count("<circle") == 3
+    empty = route_sheet(PLAN, {**PLAN["result"]["units"][0], "stops": []}, [])
+    assert "<circle" not in empty and " m</text>" not in empty  # no absurd scale bar
 
 
 def test_geojson_holds_routes_stops_and_the_post():
@@ -110,3 +114,22 @@ def test_dosage_counts_minutes_near_each_target_and_the_missed_ones():
     assert table["units_seen"].tolist() == ["1", "", "2"]
     with pytest.raises(ValueError, match="CRS"):
         dosage(targets, fixes.set_crs(4326, allow_override=True))
+
+
+def test_shift_times_are_real_minutes_across_summer_time_and_midnight():
+    from datetime import date
+
+    from gridgis.gis.errors import InvalidInput
+    from gridgis.gis.services.patrol_options import PatrolRequest, parse_shift
+
+    # Helsinki's clocks go forward at 03:00 on 2026-03-29: 22:00-06:00 is 7 hours.
+    start, end = parse_shift("22:00-06:00", date(2026, 3, 28), "Europe/Helsinki")
+    night = PatrolRequest("night", start, end, timezone="Europe/Helsinki")
+    assert night.shift_min == 420
+    assert night.window_minutes(("23:30", "00:30"), "bar") == (90.0, 150.0)
+    assert night.window_minutes(("05:00", "05:30"), "bakery") == (360.0, 390.0)
+    start, end = parse_shift("08:00-16:00", date(2026, 6, 30), "Asia/Shanghai")
+    day = PatrolRequest("day", start, end, timezone="Asia/Shanghai")
+    assert day.window_minutes(("07:30", "08:30"), "market") == (0.0, 30.0)  # opens early
+    with pytest.raises(InvalidInput, match="outside the shift"):
+        day.window_minutes(("17:00", "18:00"), "late")

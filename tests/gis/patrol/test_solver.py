@@ -102,23 +102,37 @@ def test_the_same_seed_gives_the_same_plan_and_another_seed_another_of_near_equa
     other = solver.plan(problem, solver.SolveOptions(seed=6, work=150, tolerance=0.05))
     assert stops(first) == stops(again) and first.seed == 5
     assert stops(first) != stops(other)
-    best = solver.solve(problem, work=150)
+    best = solver.search_longer(problem, 3.0)  # an independent, longer search
     for plan in (first, other):
         assert plan.value >= 0.95 * best.value
         assert solver.violations(problem, plan) == []
 
 
-def test_the_solver_beats_the_nearest_neighbour_plan():
+def test_the_solver_beats_the_nearest_neighbour_plan_which_may_revisit_too():
     problem = instance(30, 3, size=12000, visits=2)
     ours = solver.plan(problem, solver.SolveOptions(seed=1, work=200))
     naive = solver.naive(problem)
     assert solver.violations(problem, naive) == []
     assert ours.value > 1.1 * naive.value
+    few = instance(4, 3, size=2000, units=1, visits=2, min_gap_min=30.0)
+    again = solver.naive(few)  # all four are near: time is left to come back
+    assert max(s.visit for r in again.routes for s in r.stops) == 2
+    assert solver.violations(few, again) == []
 
 
-def test_unreachable_or_empty_problems_are_refused_clearly():
+def test_malformed_problems_are_refused_clearly():
     problem = instance(3, 1)
     with pytest.raises(ValueError, match="3 x 3"):
         PatrolProblem(problem.targets[:2], problem.post, 1, 60.0, problem.travel)
     with pytest.raises(ValueError, match="at least one unit"):
         PatrolProblem(problem.targets, problem.post, 0, 60.0, problem.travel)
+
+
+def test_a_window_that_cannot_be_met_is_reported_not_dropped_silently():
+    base = instance(3, 1, size=3000, units=1, shift=120.0)
+    far = Target("far", base.targets[0].x, base.targets[0].y, 1.0, 12.0, window=(0.0, 0.5),
+                 mandatory=True)  # half a minute after the start: nobody gets there
+    problem = PatrolProblem((far, *base.targets[1:]), base.post, 1, 120.0, base.travel)
+    plan = solver.plan(problem, solver.SolveOptions(seed=1, work=50, restarts=2))
+    assert plan.dropped_mandatory == [0]
+    assert solver.violations(problem, plan) == []
