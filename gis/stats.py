@@ -12,8 +12,10 @@ from .errors import InvalidInput, NotFound
 from .sqlfiles import incident_filter_params, read_query
 
 
-def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
-    """The grid (and its community, subdistrict, district and workers) at a location."""
+def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float,
+            at: datetime | None = None) -> dict:
+    """The grid (and its community, subdistrict, district and workers) at a location:
+    in the published plan, or with ``at`` in the plan that was published then."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(f"lon {lon}, lat {lat} is not a WGS84 location"
                            + (" (lon and lat look swapped)" if abs(lat) > 90 >= abs(lon)
@@ -21,11 +23,32 @@ def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float) -> dict:
     if not deployment_area(srid).contains(lon, lat):  # nor could it be projected
         raise NotFound(f"lon {lon}, lat {lat} lies outside the area this deployment covers, "
                        "so outside every grid")
+    if at is not None:
+        return _grid_at_on(conn, srid, lon, lat, at)
     row = conn.execute(sa.text(read_query("grid_at.sql")),
                        {"lon": lon, "lat": lat, "srid": srid}).first()
     if row is None:
         raise NotFound(f"lon {lon}, lat {lat} lies outside every grid of the published plan "
                        "(an unassigned location)")
+    result = dict(row._mapping)
+    result["workers"] = workers_of(conn, result["id"])
+    return result
+
+
+def _grid_at_on(conn: sa.Connection, srid: int, lon: float, lat: float,
+                at: datetime) -> dict:
+    if at.tzinfo is None:
+        raise InvalidInput("the date needs a time zone (or give a date alone)", field="date")
+    published = conn.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM grid_plan_periods WHERE valid_from <= :at "
+        "AND (valid_to IS NULL OR valid_to > :at))"), {"at": at}).scalar_one()
+    if not published:
+        raise NotFound(f"no grid plan was published on {at.isoformat()}")
+    row = conn.execute(sa.text(read_query("grid_at_on.sql")),
+                       {"lon": lon, "lat": lat, "srid": srid, "at": at}).first()
+    if row is None:
+        raise NotFound(f"lon {lon}, lat {lat} lay outside every grid of the plan published "
+                       f"on {at.isoformat()}")
     result = dict(row._mapping)
     result["workers"] = workers_of(conn, result["id"])
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from datetime import datetime
 from typing import Any, Literal
 
 from geojson_pydantic import MultiPolygon, Polygon
@@ -42,6 +43,10 @@ class GridAt(Strict):
     district_code: str | None
     district: str | None
     workers: list[GridWorker]
+    # with ``date``: the plan that was published then, and its period
+    plan_state: str | None = None
+    plan_valid_from: datetime | None = None
+    plan_valid_to: datetime | None = None
 
 
 class GridSummary(Strict):

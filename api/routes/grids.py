@@ -15,6 +15,7 @@ from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.db import require_id
 from gridgis.gis.errors import InvalidInput, NotFound
+from gridgis.gis.times import parse_instant
 
 from ..auth import allow
 from ..deps import CatalogDep, CategoriesDep, ConnDep, SettingsDep, TimeRangeDep
@@ -28,14 +29,19 @@ router = APIRouter(prefix="/grids", tags=["grids"], route_class=StrictQueryRoute
 
 @router.get("/at", summary="Which grid a location is in", response_model=GridAt,
             description="The published grid containing lon/lat (WGS84), with its community, "
-                        "subdistrict, district and responsible workers. 404 if the location "
-                        "is outside every grid.")
+                        "subdistrict, district and responsible workers; with `date`, the "
+                        "grid of the plan that was published then (and its period). 404 if "
+                        "the location is outside every grid, or no plan was published then.")
 def grid_at(_who: Annotated[Principal, Depends(allow("grids"))], conn: ConnDep,
             catalog: CatalogDep,
             lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
-            lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")]
+            lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")],
+            date: Annotated[str | None, Query(
+                max_length=40, description="ISO 8601 date or date-time (UTC unless it has "
+                                           "an offset): the plan published then")] = None
             ) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat)))
+    at = parse_instant(date, "date")
+    return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat, at)))
 
 
 @router.get("/{grid_id:int}/summary", summary="What a grid holds", response_model=GridSummary)

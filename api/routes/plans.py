@@ -7,9 +7,11 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
+from gridgis.gis.drafts import draft_from
 from gridgis.gis.errors import NotFound
 from gridgis.gis.linking import publish_plan
 from gridgis.gis.resources import RESOURCES, Repository
@@ -18,6 +20,7 @@ from gridgis.gis.services.blindspots import publish_blocker
 from ..auth import allow
 from ..deps import CatalogDep, ConnDep, SettingsDep, StateDep
 from ..geojson import single
+from ..models.analytics import Strict
 from ..models.common import ERRORS
 from ..models.resources import MODELS
 from ..routing import StrictQueryRoute
@@ -68,4 +71,28 @@ def publish(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "writ
                             + (f"; {forced}" if forced else "")))
     response = single(after, False)
     response.headers["X-Relinked"] = str(changed)
+    return response
+
+
+class DraftIn(Strict):
+    name: str = Field(min_length=1, max_length=200, description="the new draft's name")
+    description: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/{plan_id:int}/drafts", summary="Copy a plan into a new draft",
+             status_code=201, response_model=MODELS["plans"].one,
+             description="Copies the plan's grids (codes, names, communities, geometry) into "
+                         "a new draft that planners can edit while the published plan stays "
+                         "in force; 409 if the name is taken. Header X-Grids: grids copied.")
+def create_draft(plan_id: int, body: DraftIn,
+                 who: Annotated[Principal, Depends(allow("plans", "write"))],
+                 conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
+    draft, grids = draft_from(conn, plan_id, body.name, body.description)
+    plans = Repository(catalog, RESOURCES["plans"], who)
+    after = plans.get(conn, draft)
+    record(conn, who, Entry("create", "plans", record_ids=[draft], after=after,
+                            detail=f"draft of plan {plan_id}: {grids} grids copied"))
+    response = single(after, False)
+    response.status_code = 201
+    response.headers["X-Grids"] = str(grids)
     return response

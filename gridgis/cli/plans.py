@@ -8,7 +8,7 @@ import typer
 
 from .console import out, progress
 
-app = typer.Typer(help="Grid plans: list and publish.", no_args_is_help=True)
+app = typer.Typer(help="Grid plans: list, copy into drafts, publish.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -70,3 +70,61 @@ def publish(
         audit.record(conn, None, audit.Entry(
             "publish", "plans", record_ids=[plan_id], detail=detail), user_name=cli_actor())
     out.print(f"published {name}; {changed} entities changed grid")
+
+
+@app.command("draft")
+def draft(
+    name: Annotated[str, typer.Argument(help="the new draft's name")],
+    source: Annotated[str | None, typer.Option(
+        "--from", help="the plan to copy (default: the published one)")] = None,
+) -> None:
+    """Copy a plan into a new draft to edit while the published plan stays in force."""
+    import sqlalchemy as sa
+
+    from gridgis.gis.access import audit
+    from gridgis.gis.db import open_database
+    from gridgis.gis.drafts import draft_from, plan_id_by_name
+    from gridgis.gis.errors import NotFound
+
+    from .users import cli_actor
+
+    with open_database() as db, db.engine.begin() as conn:
+        if source is None:
+            source_id = conn.execute(sa.text(
+                "SELECT id FROM grid_plans WHERE state = 'published'")).scalar()
+            if source_id is None:
+                raise NotFound("no plan is published: name the plan to copy with --from")
+        else:
+            source_id = plan_id_by_name(conn, source)
+        draft_id, grids = draft_from(conn, source_id, name)
+        audit.record(conn, None, audit.Entry(
+            "create", "plans", record_ids=[draft_id],
+            detail=f"draft of plan {source_id}: {grids} grids copied"), user_name=cli_actor())
+    out.print(f"draft {name} (id {draft_id}): {grids} grids copied")
+
+
+@app.command("at")
+def at(
+    lon: Annotated[float, typer.Argument(help="WGS84 longitude")],
+    lat: Annotated[float, typer.Argument(help="WGS84 latitude")],
+    on: Annotated[str | None, typer.Option(
+        "--date", help="ISO 8601 date or date-time (UTC unless it has an offset): the "
+                       "plan published then (default: now)")] = None,
+) -> None:
+    """Which grid a location is in, now or on a date (answered from the history of
+    publication, also for retired plans)."""
+    from gridgis.gis import stats
+    from gridgis.gis.db import open_database
+    from gridgis.gis.times import parse_instant
+
+    when = parse_instant(on, "--date")
+    with open_database() as db, db.engine.connect() as conn:
+        found = stats.grid_at(conn, db.srid, lon, lat, when)
+    period = ""
+    if when is not None:
+        until = found["plan_valid_to"]
+        period = (f" (published {found['plan_valid_from']:%Y-%m-%d %H:%M} – "
+                  f"{'now' if until is None else f'{until:%Y-%m-%d %H:%M}'} UTC)")
+    out.print(f"grid {found['code']} {found['name'] or ''} of plan {found['plan']}{period}; "
+              f"community {found['community_code'] or '-'}, subdistrict "
+              f"{found['subdistrict_code'] or '-'}", highlight=False)
