@@ -50,9 +50,8 @@ def patrols_page(base: BaseLayers, options: PageOptions, who: Principal,
         add_classed(m, ranked, name=t("pt_risk", lang), key="k", palette=RISK_COLOURS,
                     lines=["label"], style={"weight": 0.3, "fillOpacity": 0.55,
                                             "color": "#999"})
-    ready = plan is not None and plan["status"] == "ready" and plan["result"]
-    if ready and routes is not None and not routes.empty:
-        assert plan is not None
+    if plan is not None and plan["status"] == "ready" and plan["result"] \
+            and routes is not None and not routes.empty:
         frame = routes.assign(k=routes["unit"].astype(int).astype(str),
                               label=routes["name"])
         frame = frame[frame.geometry.notna()]

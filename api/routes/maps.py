@@ -148,8 +148,9 @@ async def patrols_map(who: Annotated[Principal, Depends(allow("patrols"))], lane
         if chosen and chosen["status"] == "ready":
             if who.may("read", "hotspots"):
                 risk = service.risk_cells(chosen)
-            tracks = service.fixes(chosen, wgs84=True)
-            dosage = service.dosage(chosen["id"], who) if len(tracks) else None
+            fixes = service.fixes(chosen)  # read once: drawn, and counted for the dosage
+            dosage = service.plan_dosage(chosen, fixes) if len(fixes) else None
+            tracks = fixes.to_crs(4326)
         with state.database.engine.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return patrols_page(base, options, who, chosen, routes, risk, plans, tracks, dosage)

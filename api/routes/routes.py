@@ -26,10 +26,14 @@ def lonlat(text: str, name: str) -> tuple[float, float]:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
         raise InvalidInput(f"{name} must be lon,lat in WGS84", field=name) from None
+    return check_lonlat(lon, lat, name, name)
+
+
+def check_lonlat(lon: float, lat: float, what: str, field: str) -> tuple[float, float]:
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
             and -90 <= lat <= 90):
-        raise InvalidInput(f"{name} must be a longitude in -180..180 and a latitude in "
-                           "-90..90", field=name)
+        raise InvalidInput(f"{what} must be a longitude in -180..180 and a latitude in "
+                           "-90..90", field=field)
     return lon, lat
 
 
@@ -67,10 +71,7 @@ async def route(_who: Annotated[Principal, Depends(allow("routes"))], state: Sta
 async def matrix(_who: Annotated[Principal, Depends(allow("routes"))], state: StateDep,
                  lane: LaneDep, body: MatrixIn) -> dict:
     for i, (lon, lat) in enumerate(body.points):
-        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
-                and -90 <= lat <= 90):
-            raise InvalidInput(f"point {i + 1} must be a longitude in -180..180 and a "
-                               "latitude in -90..90", field="points")
+        check_lonlat(lon, lat, f"point {i + 1}", "points")
 
     def answer() -> dict:
         minutes = state.roads.matrix(list(body.points), body.mode)

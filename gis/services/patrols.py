@@ -279,7 +279,11 @@ class PatrolService:
         if plan["status"] != "ready":
             raise InvalidInput(f"plan {plan_id} is {plan['status']}: it has no targets",
                                field="plan_id")
-        fixes = self.fixes(plan)
+        return self.plan_dosage(plan, self.fixes(plan), radius_m)
+
+    def plan_dosage(self, plan: dict[str, Any], fixes: gpd.GeoDataFrame,
+                    radius_m: float = DEFAULT_RADIUS_M) -> dict[str, Any]:
+        """:meth:`dosage` of a ready plan and its fixes already read (:meth:`fixes`)."""
         result = plan["result"]
         planned = np.zeros(len(result["targets"]))
         for unit in result["units"]:
@@ -292,7 +296,7 @@ class PatrolService:
             {"name": [t["name"] for t in result["targets"]], "planned_min": planned},
             geometry=shapely.points(np.column_stack([x, y])), crs=self.srid)
         table = dosage(targets, fixes, radius_m)
-        return {"plan": plan_id, "radius_m": radius_m, "fixes": len(fixes),
+        return {"plan": plan["id"], "radius_m": radius_m, "fixes": len(fixes),
                 "units_seen": sorted(fixes["unit"].astype(str).unique().tolist()),
                 "targets_planned": int((planned > 0).sum()),
                 "targets_visited": int((table["visited"] & (planned > 0)).sum()),
@@ -300,18 +304,17 @@ class PatrolService:
                 "present_min": round(float(table["present_min"].sum()), 1),
                 "targets": table.replace({np.nan: None}).to_dict("records")}
 
-    def fixes(self, plan: dict[str, Any], wgs84: bool = False) -> gpd.GeoDataFrame:
+    def fixes(self, plan: dict[str, Any]) -> gpd.GeoDataFrame:
         """The GPS fixes of the plan's shift: those that name the plan in their shift
         column (``#id`` or the id) and those that name no shift; for a scoped plan only
         those in its scope (plus a margin: a patrol walks the boundary streets)."""
         area = self._plan_area(plan)
         with self.engine.connect() as conn:
-            frame = gpd.read_postgis(FIXES, conn, geom_col="geom", crs=self.srid, params={
+            return gpd.read_postgis(FIXES, conn, geom_col="geom", crs=self.srid, params={
                 "start": plan["shift_start"], "end": plan["shift_end"],
                 "tags": [str(plan["id"]), f"#{plan['id']}"],
                 "area": None if area is None
                 else shapely.to_wkb(area.buffer(POST_MARGIN_M)), "srid": self.srid})
-        return frame.to_crs(4326) if wgs84 else frame
 
     def streets_near(self, plan_id: int, unit: int, margin_m: float = 150.0
                      ) -> list[list[tuple[float, float]]]:
