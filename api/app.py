@@ -35,6 +35,7 @@ from .routes import (
     hotspots,
     maps,
     patrols,
+    plan_edits,
     plans,
     resources,
     routes,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(maps.router)
     app.include_router(grids.router)  # before the generic /grids/{id}
     app.include_router(plans.router)
+    app.include_router(plan_edits.router)
     app.include_router(stats.router)
     app.include_router(hotspots.router)
     app.include_router(blindspots.router)

@@ -46,6 +46,7 @@ class Package:
     files: tuple[str, ...]  # paths inside the package; directories copied whole
 
 
+GEOMAN = "@geoman-io/leaflet-geoman-free"
 PACKAGES = (
     Package("leaflet", "1.9.4", ("dist/leaflet.js", "dist/leaflet.css", "dist/images")),
     Package("leaflet.markercluster", "1.5.3", (
@@ -54,6 +55,7 @@ PACKAGES = (
     Package("leaflet.heat", "0.2.0", ("dist/leaflet-heat.js",)),
     Package("leaflet.fullscreen", "3.0.2", ("Control.FullScreen.js", "Control.FullScreen.css",
                                             "icon-fullscreen.svg")),
+    Package(GEOMAN, "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
     Package("swagger-ui-dist", "5.17.14", ("swagger-ui-bundle.js", "swagger-ui.css",
                                            "favicon-32x32.png")),
 )
@@ -100,7 +102,9 @@ def fetch(root: Path, force: bool = False) -> list[str]:
         if result.returncode != 0:
             raise ConfigurationError(f"npm pack failed: {result.stderr.strip()}")
         for package in wanted:
-            tarball = Path(tmp) / f"{package.name}-{package.version}.tgz"
+            # npm names a scoped package's tarball without the @ and with - for /
+            packed = package.name.lstrip("@").replace("/", "-")
+            tarball = Path(tmp) / f"{packed}-{package.version}.tgz"
             target = root / package.name
             shutil.rmtree(target, ignore_errors=True)
             with tarfile.open(tarball) as archive:

@@ -13,7 +13,8 @@ MAP_PAGES = [("/maps/grids", "grids_map", "maps"), ("/maps/incidents", "incident
                                                     "incidents"),
              ("/maps/hotspots", "hotspots_map", "hotspots"),
              ("/maps/blindspots", "blindspots_map", "blindspots"),
-             ("/maps/patrols", "patrols_map", "patrols")]
+             ("/maps/patrols", "patrols_map", "patrols"),
+             ("/maps/plans", "plans_map", "plans")]
 OTHER_PAGES = [("/docs", "api_docs")]  # Swagger UI has no language of ours
 
 

@@ -17,6 +17,8 @@ LOCAL = {
     "leaflet-heat.js": assets.url("leaflet.heat", "dist/leaflet-heat.js"),
     "Control.Fullscreen.js": assets.url("leaflet.fullscreen", "Control.FullScreen.js"),
     "Control.FullScreen.css": assets.url("leaflet.fullscreen", "Control.FullScreen.css"),
+    "leaflet_geoman_js": assets.url(assets.GEOMAN, "dist/leaflet-geoman.js"),
+    "leaflet_geoman_css": assets.url(assets.GEOMAN, "dist/leaflet-geoman.css"),
 }
 # Folium's defaults that these pages do not use (Bootstrap, jQuery, icon fonts).
 UNUSED = {"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",

@@ -19,5 +19,6 @@ def test_the_contracts_state_the_documented_floors():
                                 "gridgis.layers : gridgis.gis"]
     pure = next(c for c in config["contracts"] if c["id"] == "pure-analytics")
     assert pure["source_modules"] == ["gridgis.gis.hotspots", "gridgis.gis.blindspots",
-                                        "gridgis.gis.network", "gridgis.gis.patrol"]
+                                        "gridgis.gis.network", "gridgis.gis.patrol",
+                                        "gridgis.gis.planning"]
     assert {"sqlalchemy", "gridgis.gis.db"} <= set(pure["forbidden_modules"])

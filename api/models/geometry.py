@@ -34,6 +34,11 @@ class PointIn(_Geometry):
     coordinates: Position
 
 
+class LineStringIn(_Geometry):
+    type: Literal["LineString"]
+    coordinates: Annotated[list[Position], Field(min_length=2)]
+
+
 class PolygonIn(_Geometry):
     type: Literal["Polygon"]
     coordinates: Annotated[list[Ring], Field(min_length=1)]

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from gridgis.gis.access.aggregates import withhold_small
 from gridgis.gis.access.principal import Principal
+from gridgis.gis.errors import NotFound
 from gridgis.gis.i18n import Lang
+from gridgis.gis.services.plan_editing import draft_balance, grid_features, visible_features
 from gridgis.maps import data
 from gridgis.maps.base import PageOptions
 from gridgis.maps.blindspots import blindspots_page
@@ -19,6 +23,7 @@ from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
 from gridgis.maps.landing import landing_page
 from gridgis.maps.patrols import patrols_page
+from gridgis.maps.plans import plan_page
 
 from ..auth import AnyoneDep, MaybeSignedInDep, allow
 from ..deps import (
@@ -154,4 +159,49 @@ async def patrols_map(who: Annotated[Principal, Depends(allow("patrols"))], lane
         with state.database.engine.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return patrols_page(base, options, who, chosen, routes, risk, plans, tracks, dosage)
+    return HTMLResponse(await lane.run(page))
+
+
+@router.get("/maps/plans", summary="Grid planning map (the newest draft)", responses=HTML)
+async def newest_plan_map(who: Annotated[Principal, Depends(allow("plans"))], lane: LaneDep,
+                          state: StateDep, settings: SettingsDep, _assets: AssetsDep,
+                          lang: LangQuery = None) -> HTMLResponse:
+    """The map of the newest draft, or of the published plan when there is no draft."""
+    return await plans_map(None, who, lane, state, settings, _assets, lang)
+
+
+@router.get("/maps/plans/{plan_id:int}", summary="Grid planning map", responses=HTML)
+async def plans_map(plan_id: int | None, who: Annotated[Principal, Depends(allow("plans"))],
+                    lane: LaneDep, state: StateDep, settings: SettingsDep,
+                    _assets: AssetsDep, lang: LangQuery = None) -> HTMLResponse:
+    """A plan's grids with their live figures and the plan's balance; for a draft and a
+    user who may edit it, tools to split, merge, move a boundary, reassign an area and
+    undo, with refusals and coverage gaps drawn on the map."""
+    options = _options(settings, lang)
+
+    def page() -> str:
+        with state.database.engine.connect() as conn:
+            plans = [dict(r) for r in conn.execute(sa.text(
+                "SELECT id, name, state FROM grid_plans "
+                "ORDER BY state = 'draft' DESC, state = 'published' DESC, id DESC LIMIT 50")
+                ).mappings()]
+            shown = plan_id if plan_id is not None else \
+                next((p["id"] for p in plans if p["state"] != "retired"), None)
+            plan = next((p for p in plans if p["id"] == shown), None) or \
+                conn.execute(sa.text("SELECT id, name, state FROM grid_plans WHERE id = :p"),
+                             {"p": shown}).mappings().first()
+            if plan is None:
+                raise NotFound(f"no grid plan with id {plan_id}" if plan_id is not None
+                               else "there is no grid plan yet: import grids first")
+            plan_id_ = int(plan["id"])
+            features = visible_features(conn, who.grid_ids, grid_features(conn, plan_id_))
+            balance = draft_balance(conn, plan_id_)
+            base = data.read_base(conn, options.max_features)
+        for feature in features:
+            feature["properties"] = withhold_small(feature["properties"], who,
+                                                   settings.auth.min_count)
+        editable = who.may("write", "plans") and plan["state"] == "draft"
+        return plan_page(base, options, who, dict(plan),
+                         {"type": "FeatureCollection", "features": features}, balance,
+                         editable, plans)
     return HTMLResponse(await lane.run(page))

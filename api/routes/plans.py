@@ -13,15 +13,16 @@ from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.drafts import draft_from
 from gridgis.gis.errors import NotFound
-from gridgis.gis.linking import publish_plan
 from gridgis.gis.resources import RESOURCES, Repository
 from gridgis.gis.services.blindspots import publish_blocker
+from gridgis.gis.services.plan_handover import plan_handover, publish_with_workers
 
 from ..auth import allow
 from ..deps import CatalogDep, ConnDep, SettingsDep, StateDep
 from ..geojson import single
 from ..models.analytics import Strict
 from ..models.common import ERRORS
+from ..models.plans import HandoverOut
 from ..models.resources import MODELS
 from ..routing import StrictQueryRoute
 
@@ -57,20 +58,27 @@ def coverage_gate(plan_id: int, who: Annotated[Principal, Depends(allow("plans",
                          "publish NAME`). The header X-Relinked says how many entities "
                          "changed grid. A plan with coverage gaps or overlaps (see "
                          "`/blindspots/coverage`) is a 409 unless `force=true` and a "
-                         "`reason`, which the audit log records.")
+                         "`reason`, which the audit log records. Workers carry over to "
+                         "each new grid that clearly succeeds a grid of the plan in force "
+                         "(see `/plans/{id}/handover`); headers X-Workers-Carried and "
+                         "X-Grids-Undecided count the grids that got workers and those "
+                         "that need a decision.")
 def publish(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "write"))],
             forced: Annotated[str | None, Depends(coverage_gate)],
             conn: ConnDep, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     plans = Repository(catalog, RESOURCES["plans"], who)
     plans.guard.check_row(conn, plan_id)  # planners publish drafts only
     before = plans.get(conn, plan_id)
-    changed = publish_plan(conn, plan_id, time_limit_ms=settings.api.publish_timeout_ms)
+    changed, handover = publish_with_workers(conn, plan_id,
+                                             time_limit_ms=settings.api.publish_timeout_ms)
     after = plans.get(conn, plan_id)
     record(conn, who, Entry("publish", "plans", record_ids=[plan_id], before=before,
-                            after=after, detail=f"{changed} entities relinked"
-                            + (f"; {forced}" if forced else "")))
+                            after=after, detail=f"{changed} entities relinked; "
+                            + handover.summary() + (f"; {forced}" if forced else "")))
     response = single(after, False)
     response.headers["X-Relinked"] = str(changed)
+    response.headers["X-Workers-Carried"] = str(len(handover.carried))
+    response.headers["X-Grids-Undecided"] = str(len(handover.undecided))
     return response
 
 
@@ -96,3 +104,23 @@ def create_draft(plan_id: int, body: DraftIn,
     response.status_code = 201
     response.headers["X-Grids"] = str(grids)
     return response
+
+
+@router.get("/{plan_id:int}/handover", summary="Who would staff a plan's grids",
+            response_model=HandoverOut,
+            description="What publishing the plan now would do with the grid workers: a "
+                        "new grid takes over the workers of the grid of the plan in force "
+                        "it clearly succeeds (each holding the majority of the other's "
+                        "households, or area where there are none); `undecided` lists the "
+                        "grids that need a planner's decision, with the grids they overlap "
+                        "most first. Grids already staffed in the plan keep their own.")
+def handover(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "read"))],
+             conn: ConnDep) -> JSONResponse:
+    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :id"),
+                    {"id": plan_id}).first() is None:
+        raise NotFound(f"no grid plan with id {plan_id}")
+    found = plan_handover(conn, plan_id)
+    return JSONResponse({
+        "carried": [{k: item[k] for k in ("new", "old", "workers")} for item in found.carried],
+        "undecided": [{k: item[k] for k in ("new", "candidates")}
+                      for item in found.undecided]})

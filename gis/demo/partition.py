@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import Polygon
+
+from ..planning import regions
 
 
 def district_boundary(roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> Polygon:
@@ -111,58 +111,7 @@ def split_heavy_blocks(blocks: gpd.GeoDataFrame, homes: gpd.GeoDataFrame, weight
     return gpd.GeoDataFrame(geometry=rows, crs=blocks.crs)
 
 
-def regionalise(units: gpd.GeoDataFrame, weight: str, floor: float, seed: int) -> np.ndarray:
-    """Max-p regions of ``units`` with at least ``floor`` of ``weight`` each; a label per
-    unit (0..k-1), numbered north-west to south-east."""
-    if len(units) == 1 or units[weight].sum() < 2 * floor:
-        return np.zeros(len(units), dtype=int)
-    from libpysal.weights import KNN, Rook
-    from libpysal.weights.util import attach_islands
-    from spopt.region import MaxPHeuristic
-
-    frame = units[[weight, "geometry"]].reset_index(drop=True).copy()
-    centroids = frame.geometry.centroid
-    frame["cx"], frame["cy"] = centroids.x, centroids.y
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = Rook.from_dataframe(frame, use_index=False, silence_warnings=True)
-        if w.islands:
-            w = attach_islands(w, KNN.from_dataframe(frame, k=1, use_index=False))
-        np.random.seed(seed)  # spopt draws from numpy's global generator
-        model = MaxPHeuristic(frame, w, attrs_name=["cx", "cy"], threshold_name=weight,
-                              threshold=floor, top_n=2, max_iterations_construction=8,
-                              max_iterations_sa=2)
-        model.solve()
-    labels = np.asarray(model.labels_, dtype=int)
-    labels = _absorb_unassigned(frame, w, labels)
-    return _renumber(frame, labels)
-
-
-def _absorb_unassigned(frame, w, labels: np.ndarray) -> np.ndarray:
-    """Units max-p left out (label <= 0 in some versions) join a neighbouring region."""
-    labels = labels.copy()
-    if labels.min() >= 1:
-        return labels
-    while (labels <= 0).any():
-        changed = False
-        for i in np.flatnonzero(labels <= 0):
-            neighbours = [labels[j] for j in w.neighbors[i] if labels[j] > 0]
-            if neighbours:
-                labels[i] = max(set(neighbours), key=neighbours.count)
-                changed = True
-        if not changed:
-            labels[labels <= 0] = labels.max() + 1
-    return labels
-
-
-def _renumber(frame: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
-    """Stable numbering: regions ordered north to south, then west to east."""
-    keys = pd.DataFrame({"label": labels, "cx": frame["cx"], "cy": frame["cy"]}) \
-        .groupby("label")[["cx", "cy"]].mean()
-    keys["row"] = (-keys["cy"] // 400).astype(int)  # 400 m bands
-    order = keys.sort_values(["row", "cx"]).index.tolist()
-    mapping = {label: i for i, label in enumerate(order)}
-    return np.array([mapping[v] for v in labels])
+regionalise = regions.maxp_labels
 
 
 def dissolve(units: gpd.GeoDataFrame, labels: np.ndarray, weight: str) -> gpd.GeoDataFrame:

@@ -14,7 +14,20 @@ import typer
 
 from gridgis import __version__
 
-from . import analysis, assets, audit, blindspots, data, database, demo, patrol, plans, serve, users
+from . import (
+    analysis,
+    assets,
+    audit,
+    blindspots,
+    data,
+    database,
+    demo,
+    patrol,
+    plan_edits,
+    plans,
+    serve,
+    users,
+)
 from .console import err, error_line
 
 app = typer.Typer(help="gridgis: grid-management GIS (网格化管理地理信息系统).",
@@ -36,6 +49,7 @@ def root(version: Annotated[bool, typer.Option(
 
 app.add_typer(database.app, name="db")
 app.add_typer(plans.app, name="plans")
+plan_edits.register(plans.app)
 app.add_typer(assets.app, name="assets")
 app.add_typer(users.app, name="users")
 app.add_typer(patrol.app, name="patrol")

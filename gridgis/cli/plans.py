@@ -49,8 +49,9 @@ def publish(
     from gridgis.gis.access import audit
     from gridgis.gis.db import open_database
     from gridgis.gis.errors import NotFound
-    from gridgis.gis.linking import LINKED_TABLES, publish_plan
+    from gridgis.gis.linking import LINKED_TABLES
     from gridgis.gis.services.blindspots import BlindSpotService, publish_blocker
+    from gridgis.gis.services.plan_handover import publish_with_workers
 
     from .users import cli_actor
 
@@ -63,13 +64,15 @@ def publish(
         if plan_id is None:
             raise NotFound(f"there is no grid plan named {name!r}")
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a CLI job, unbounded
-        changed = publish_plan(conn, plan_id, progress=lambda table: steps.advance())
-        detail = f"{name}: {changed} entities changed grid"
+        changed, handover = publish_with_workers(conn, plan_id,
+                                                 progress=lambda table: steps.advance())
+        detail = f"{name}: {changed} entities changed grid; {handover.summary()}"
         if problem:
             detail += f"; forced despite {problem}; reason: {reason}"
         audit.record(conn, None, audit.Entry(
             "publish", "plans", record_ids=[plan_id], detail=detail), user_name=cli_actor())
-    out.print(f"published {name}; {changed} entities changed grid")
+    out.print(f"published {name}; {changed} entities changed grid; {handover.summary()}",
+              highlight=False)
 
 
 @app.command("draft")

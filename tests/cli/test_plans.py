@@ -59,3 +59,53 @@ def test_which_grid_a_place_is_in_now_and_on_a_past_date(run, tmp_path):
     assert past.returncode != 0 and "no grid plan was published on 2001-01-01" in past.stderr
     bad = run("plans", "at", *here, "--date", "soon")
     assert bad.returncode != 0 and "--date" in bad.stderr
+
+
+def test_a_draft_is_edited_from_the_command_line_and_undone(run, tmp_path):
+    import json
+
+    from tests.helpers import LAT0, LON0
+
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    run("plans", "draft", "edit me")
+    middle = LON0 + 0.0025
+    line = tmp_path / "line.geojson"
+    line.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": {
+        "type": "LineString", "coordinates": [[middle, LAT0 - 1e-5], [middle, LAT0 + 0.00501]]}}))
+    split = run("plans", "split", "edit me", "G00", line, "--new-code", "G00b")
+    assert split.returncode == 0, split.stderr
+    assert "split G00 into G00, G00b" in split.stdout
+    figures = run("plans", "figures", "edit me", "--csv", tmp_path / "f.csv")
+    assert figures.returncode == 0, figures.stderr
+    assert "grids=10" in figures.stdout and (tmp_path / "f.csv").read_text().count("\n") == 11
+    apart = run("plans", "merge", "edit me", "G00", "G22")
+    assert apart.returncode != 0 and "share no boundary" in apart.stderr
+    published = run("plans", "split", "default", "G00", line)
+    assert published.returncode != 0 and "only drafts are edited" in published.stderr
+    assert "undid: split G00" in run("plans", "undo", "edit me").stdout
+    nothing = run("plans", "undo", "edit me")
+    assert nothing.returncode != 0 and "no edit of this draft to undo" in nothing.stderr
+
+
+def test_the_diff_of_two_plans_as_tables_and_csv(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    run("import", "grids", grid_geojson(tmp_path / "g2.geojson", cols=2), "--plan", "narrow")
+    found = run("plans", "diff", "default", "narrow", "--csv-dir", tmp_path / "diff")
+    assert found.returncode == 0, found.stderr
+    assert "removed=3" in found.stdout and "unchanged=6" in found.stdout
+    assert (tmp_path / "diff" / "grids.csv").read_text().count("removed") == 3
+    missing = run("plans", "diff", "default", "nope")
+    assert missing.returncode != 0 and "no grid plan named 'nope'" in missing.stderr
+
+
+def test_generate_needs_communities_and_a_workable_band(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    narrow = run("plans", "generate", "g", "--min-households", "400",
+                 "--max-households", "500")
+    assert narrow.returncode != 0 and "at least 1.5" in narrow.stderr
+    bare = run("plans", "generate", "g", "--min-households", "300",
+               "--max-households", "500")
+    assert bare.returncode != 0 and "no communities" in bare.stderr
+    odd = run("plans", "generate", "g", "--min-households", "300",
+              "--max-households", "500", "--follow", "rivers")
+    assert odd.returncode != 0 and "streets or lattice" in odd.stderr

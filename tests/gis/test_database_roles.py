@@ -70,8 +70,9 @@ def test_a_planner_edits_draft_plan_grids_only_and_is_audited(seeded):
         conn.execute(sa.text("UPDATE grids SET name = '新网格' WHERE id = :g"),
                      {"g": draft_grid})
         conn.execute(sa.text(
-            "INSERT INTO grids (plan_id, code, geom) SELECT :p, 'D002', geom FROM grids "
-            "WHERE id = :g"), {"p": draft, "g": draft_grid})
+            "INSERT INTO grids (plan_id, code, geom) SELECT :p, 'D002', "
+            "ST_Translate(geom, 100, 0) FROM grids WHERE id = :g"),
+            {"p": draft, "g": draft_grid})
         gone = conn.execute(sa.text("DELETE FROM grids WHERE id = :g"),
                             {"g": ids["grid00"]}).rowcount
     assert gone == 0  # a published grid is not the planner's to delete

@@ -290,3 +290,55 @@ def test_patrol_page_shows_a_plan_and_plans_another_offline(admin_token, seeded,
             assert sheet is not None and sheet.ok
             assert page.locator("svg circle").count() >= 1
     _clean(log)
+
+
+def test_plan_page_splits_a_grid_drawn_by_mouse_and_undoes_it_offline(admin_token, seeded,
+                                                                       server):
+    from pyproj import Transformer
+
+    from tests.helpers import X0, Y0
+
+    _, ids = seeded
+    made = httpx.post(f"{server}/plans/{ids['plan']}/drafts", json={"name": "草案 draft"},
+                      headers={"Authorization": f"Bearer {admin_token}"})
+    assert made.status_code == 201, made.text
+    draft = made.json()["id"]
+    to_wgs84 = Transformer.from_crs(32635, 4326, always_xy=True)
+    ends = [to_wgs84.transform(X0 + x, Y0 + 40) for x in (-8, 108)]
+    where = """([lon, lat]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const p = map.latLngToContainerPoint([lat, lon]);
+        const box = map.getContainer().getBoundingClientRect();
+        return {x: box.left + p.x, y: box.top + p.y}; }"""
+    cell = "(key) => document.querySelector(`#pl-balance td[data-key='${key}']`).textContent"
+    with browser_page(server, admin_token) as (page, log):
+        page.goto(f"{server}/maps/plans/{ids['plan']}?lang=en", wait_until="networkidle")
+        assert "Read-only" in page.locator(".gridgis-panel").inner_text()
+        assert page.locator(".pl-tools").count() == 0
+        page.goto(f"{server}/maps/plans?lang=en", wait_until="networkidle")  # the newest
+        assert "草案 draft (draft)" in page.locator(".gridgis-panel").inner_text()
+        assert page.evaluate(cell, "pl_grids") == "9"
+        grid = page.evaluate(GRID_CENTRE, "110101001001000")
+        page.mouse.click(grid["x"], grid["y"])
+        assert "110101001001000" in page.locator("#pl-selected").inner_text()
+        page.click("button[data-action=split]")
+        start, end = (page.evaluate(where, list(e)) for e in ends)
+        page.mouse.click(start["x"], start["y"])
+        page.wait_for_timeout(400)  # a click, then a separate double click
+        with page.expect_response(lambda r: r.url.endswith(f"/plans/{draft}/edits")) as sent:
+            page.mouse.dblclick(end["x"], end["y"])  # the last vertex: finish
+        assert sent.value.status == 200, sent.value.text()
+        page.wait_for_function("() => document.querySelector("
+                               "\"#pl-balance td[data-key='pl_grids']\").textContent === '10'")
+        assert "Done" in page.locator("#pl-status").inner_text()
+        selected = page.locator("#pl-selected").inner_text()
+        assert "110101001001000-2" in selected  # both pieces, with their figures
+        screenshot(page, "plans-split-en")
+        with page.expect_response(lambda r: "/blindspots/coverage" in r.url), \
+                page.expect_response(lambda r: r.url.endswith(f"/plans/{draft}/undo")):
+            page.click("button[data-action=undo]")  # then the page checks coverage
+        page.wait_for_function("() => document.querySelector("
+                               "\"#pl-balance td[data-key='pl_grids']\").textContent === '9'")
+        page.goto(f"{server}/maps/plans/{draft}?lang=zh", wait_until="networkidle")
+        assert "拆分" in page.locator(".pl-tools").inner_text()
+    _clean(log)

@@ -159,3 +159,30 @@ def test_the_demo_shift_is_planned_and_its_tracks_show_a_skipped_target(demo):
     assert report["fixes"] > 1000 and len(report["units_seen"]) == 3
     missed = [r["name"] for r in report["targets"] if r["planned_but_missed"]]
     assert 1 <= len(missed) < report["targets_planned"] / 2
+
+
+def test_a_generated_plan_of_the_demo_keeps_every_grid_within_bounds(demo):
+    """Grids redrawn along the demo's real streets: 300 to 500 households each,
+    contiguous, inside their communities, no gaps or overlaps, and the report compares
+    them with the published plan."""
+    from gridgis.gis.services.blindspots import AuditOptions, BlindSpotService
+    from gridgis.gis.services.plan_generate import GenerateOptions, generate
+
+    db, _ = demo
+    report = generate(db.engine, 32635, GenerateOptions(
+        name="generated", min_households=300, max_households=500))
+    assert report.out_of_bounds == [] and report.proposed.out_of_bounds == 0
+    assert 300 <= report.proposed.min and report.proposed.max <= 500
+    assert report.proposed.cv < report.current.cv  # better balanced than the demo's
+    assert 0 < report.people_moved < report.people
+    coverage = BlindSpotService(db.engine, 32635).coverage(
+        AuditOptions(plan="generated")).coverage
+    assert not coverage.has_gaps_or_overlaps
+    assert (coverage.grids["parts"] == 1).all()
+    assert (coverage.grids["outside_community_m2"] < 1).all()
+    counted = scalar(db, """
+        SELECT count(*) FROM grids g JOIN grid_plans p ON p.id = g.plan_id
+        WHERE p.name = 'generated' AND (SELECT count(*) FROM households h
+                                        WHERE ST_Intersects(h.geom, g.geom))
+              NOT BETWEEN 300 AND 500""")
+    assert counted == 0
