@@ -27,7 +27,8 @@ LABEL_KEYS = ("pl_split", "pl_merge", "pl_move", "pl_save", "pl_cancel", "pl_rea
               "pl_undo", "pl_pick_one", "pl_pick_two", "pl_draw_line", "pl_draw_area",
               "pl_drag", "pl_refused", "pl_done", "pl_gap", "pl_overlap", "households",
               "people", "pl_special", "places", "incidents", "pl_area", "pl_compact",
-              "pl_contiguous", "yes", "no", "code")
+              "pl_contiguous", "yes", "no", "code", "pl_added", "pl_changed", "pl_removed",
+              "pl_unchanged", "pl_moved", "pl_households_moved")
 
 
 class Geoman(JSCSSMixin, MacroElement):
@@ -51,11 +52,15 @@ def plan_page(base: BaseLayers, options: PageOptions, who: Principal, plan: dict
     drawn = add_outlines(m, base, lang)
     if editable:
         m.add_child(Geoman())
-    m.add_child(Panel(_panel(plan, balance, lang, editable) + _others(plan, plans or [],
-                                                                      lang)))
+    published = next((p for p in plans or [] if p["state"] == "published"), None)
+    compare = published if published is not None and published["id"] != plan["id"] \
+        else None
+    m.add_child(Panel(_panel(plan, balance, lang, editable) + _compare(compare, lang)
+                      + _others(plan, plans or [], lang)))
     root = page_root(m)
     config = {"map": m.get_name(), "plan": plan["id"], "name": plan["name"],
               "editable": editable, "csrf": who.csrf or "", "grids": grids,
+              "published": compare["id"] if compare else None,
               "labels": {k: t(k, lang) for k in LABEL_KEYS}}
     # JSON inside <script>: "</" must not end the element early
     payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
@@ -86,6 +91,13 @@ def _panel(plan: dict[str, Any], balance: dict[str, Any], lang: Lang, editable: 
     return (f"<b>{escape(plan['name'])}</b> ({state})"
             f"<div id='pl-balance'>{_balance_html(balance, lang)}</div>{tools}"
             "<div id='pl-selected'></div><div id='pl-status' role='status'></div>")
+
+
+def _compare(published: dict[str, Any] | None, lang: Lang) -> str:
+    if published is None:
+        return ""
+    return (f"<p><button type='button' id='pl-compare'>{escape(t('pl_compare', lang))}: "
+            f"{escape(published['name'])}</button></p><div id='pl-diff'></div>")
 
 
 def _others(plan: dict[str, Any], plans: list[dict[str, Any]], lang: Lang) -> str:
@@ -133,10 +145,38 @@ document.addEventListener("DOMContentLoaded", function () {
                                           fillColor: "#f00", fillOpacity: 0.35}}).addTo(map);
   function text(s) { var d = document.createElement("span"); d.textContent = s;
                      return d.innerHTML; }
+  var diffStatus = null;  // code -> added / changed / unchanged, once compared
+  var DIFF_FILL = {added: "#31a354", changed: "#fd8d3c", unchanged: "#c6dbef"};
   function style(f) {
     var on = selected.indexOf(f.properties.code) >= 0;
+    var fill = f.properties.contiguous ? "#9ecae1" : "#fb6a4a";
+    var status = diffStatus && diffStatus[f.properties.code];
+    if (status) fill = DIFF_FILL[status];
     return {color: on ? "#ff7f00" : "#3366cc", weight: on ? 4 : 1.5,
-            fillColor: f.properties.contiguous ? "#9ecae1" : "#fb6a4a", fillOpacity: 0.35};
+            fillColor: fill, fillOpacity: 0.45};
+  }
+  function compare() {
+    fetch("/plans/diff?a=" + cfg.published + "&b=" + cfg.plan, {credentials: "same-origin"})
+      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+      .then(function (res) {
+        var box = document.getElementById("pl-diff");
+        if (res[0] !== 200) { box.textContent = res[1].detail || res[0]; return; }
+        diffStatus = {};
+        res[1].grids.forEach(function (g) { diffStatus[g.code] = g.status; });
+        var s = res[1].summary, removed = res[1].grids.filter(function (g) {
+          return g.status === "removed"; }).map(function (g) { return g.code; });
+        box.innerHTML = ["added", "changed", "unchanged"].map(function (k) {
+            return "<span style='background:" + DIFF_FILL[k] + "'>&nbsp;&nbsp;</span> "
+                   + text(L_["pl_" + k]) + " " + s[k]; }).join(" · ")
+          + "<br>" + text(L_.pl_removed) + " " + s.removed
+          + (removed.length ? ": " + text(removed.slice(0, 20).join(", ")) : "")
+          + "<br>" + text(L_.pl_moved) + " " + (s.people_moved == null ? "–" : s.people_moved)
+          + " · " + text(L_.pl_households_moved) + " " + s.households_moved;
+        grids.setStyle(style);
+      }).catch(function (e) { say(String(e), true); });
+  }
+  if (cfg.published) {
+    document.getElementById("pl-compare").addEventListener("click", compare);
   }
   function bind(f, layer) {
     layers[f.properties.code] = layer;
@@ -206,6 +246,7 @@ document.addEventListener("DOMContentLoaded", function () {
         grids.setStyle(style); show(); balance(out.balance);
         say(L_.pl_done + ": " + out.edit.summary, false);
         coverage();
+        if (diffStatus) compare();
       }).catch(function (e) { say(String(e), true); });
   }
   function drawThen(shape, hint, done) {
@@ -214,6 +255,12 @@ document.addEventListener("DOMContentLoaded", function () {
     map.pm.enableDraw(shape, {snappable: true, snapDistance: 15, finishOn: "dblclick"});
     pending = function (geometry) { done(geometry); };
   }
+  map.on("pm:drawend", function () {  // finished or cancelled (Esc)
+    setTimeout(function () {
+      if (pending) { pending = null; say(""); }
+      map.doubleClickZoom.enable();
+    }, 0);
+  });
   map.on("pm:create", function (e) {
     var geometry = e.layer.toGeoJSON().geometry; map.removeLayer(e.layer);
     setTimeout(function () { map.doubleClickZoom.enable(); }, 0);

@@ -20,6 +20,8 @@ from gridgis.gis.services.plan_editing import (
     draft_balance,
     edit_outcome,
     grid_features,
+    scope_codes,
+    visible_diff,
     visible_features,
 )
 from gridgis.gis.services.plan_edits import DraftEditor, Edit, Tolerances
@@ -111,7 +113,7 @@ def figures(plan_id: int, who: Reader, conn: ConnDep, settings: SettingsDep) -> 
                                                settings.auth.min_count)
     return JSONResponse(jsonable_encoder({
         "plan": plan_id, "grids": {"type": "FeatureCollection", "features": features},
-        "balance": draft_balance(conn, plan_id)}))
+        "balance": draft_balance(conn, plan_id, who.grid_ids)}))
 
 
 @router.get("/{plan_id:int}/edits", summary="A draft's edit log", response_model=EditLog,
@@ -126,7 +128,7 @@ def edit_log(plan_id: int, who: Reader, conn: ConnDep) -> JSONResponse:
 
 def _outcome(conn: sa.Connection, plan_id: int, done: Edit, who: Principal,
              min_count: int) -> JSONResponse:
-    outcome = edit_outcome(conn, plan_id, done)
+    outcome = edit_outcome(conn, plan_id, done, who.grid_ids)
     for feature in outcome["grids"]["features"]:
         feature["properties"] = withhold_small(feature["properties"], who, min_count)
     return JSONResponse(jsonable_encoder(outcome))
@@ -157,18 +159,21 @@ def diff(who: Reader, conn: ConnDep, settings: SettingsDep,
         raise InvalidInput("part goes with f=csv (and f=csv needs part)", field="part")
     _exists(conn, a)
     _exists(conn, b)
-    found = plan_diff(conn, a, b)
+    found = visible_diff(plan_diff(conn, a, b), scope_codes(conn, who.grid_ids, [a, b]))
     moves = found.moves.astype(object).where(found.moves.notna(), None).to_dict("records")
+    withheld = False
     for move in moves:
         if move["kind"] == "people":
-            move["n"] = withhold_small({"people": move["n"]}, who,
-                                       settings.auth.min_count)["people"]
+            shown = withhold_small({"people": move["n"]}, who,
+                                   settings.auth.min_count)["people"]
+            withheld = withheld or (shown is None and move["n"] is not None)
+            move["n"] = shown
     tables = {"grids": found.grids.astype(object).where(found.grids.notna(), None)
               .to_dict("records"), "moves": moves,
               "workers": found.workers.to_dict("records")}
     if part is not None:
         return csv_response(tables[part], f"plans-{a}-{b}-{part}.csv")
     summary: dict[str, int | None] = dict(found.summary())
-    summary["people_moved"] = withhold_small({"people": summary["people_moved"]}, who,
-                                             settings.auth.min_count)["people"]
+    summary["people_moved"] = None if withheld else withhold_small(
+        {"people": summary["people_moved"]}, who, settings.auth.min_count)["people"]
     return JSONResponse(jsonable_encoder({"a": a, "b": b, "summary": summary, **tables}))

@@ -15,6 +15,7 @@ from gridgis.gis.drafts import draft_from
 from gridgis.gis.errors import NotFound
 from gridgis.gis.resources import RESOURCES, Repository
 from gridgis.gis.services.blindspots import publish_blocker
+from gridgis.gis.services.plan_editing import scope_codes
 from gridgis.gis.services.plan_handover import plan_handover, publish_with_workers
 
 from ..auth import allow
@@ -120,7 +121,9 @@ def handover(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "rea
                     {"id": plan_id}).first() is None:
         raise NotFound(f"no grid plan with id {plan_id}")
     found = plan_handover(conn, plan_id)
+    codes = scope_codes(conn, who.grid_ids, [plan_id])
     return JSONResponse({
-        "carried": [{k: item[k] for k in ("new", "old", "workers")} for item in found.carried],
+        "carried": [{k: item[k] for k in ("new", "old", "workers")} for item in found.carried
+                    if codes is None or item["new"] in codes],
         "undecided": [{k: item[k] for k in ("new", "candidates")}
-                      for item in found.undecided]})
+                      for item in found.undecided if codes is None or item["new"] in codes]})

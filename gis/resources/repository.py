@@ -191,6 +191,8 @@ class Repository:
         if not row:
             raise InvalidInput("nothing to update: give at least one field or a geometry")
         self.guard.check_row(conn, row_id)
+        if self.spec.name == "grids" and "geom" in row:
+            self._refuse_draft_reshape(conn, row_id)
         before = self._read(conn, row_id)
         with translate_errors(self.spec):
             updated = conn.execute(sa.update(self.table).values(**row)
@@ -218,6 +220,17 @@ class Repository:
         if deleted is None:
             self._missing_or_stale(conn, row_id, version)
         self.guard.audit_write(conn, "delete", row_id, before, None)
+
+    def _refuse_draft_reshape(self, conn: sa.Connection, grid_id: int) -> None:
+        """A draft grid's shape changes through the plan's edits, which keep the draft a
+        partition and can be undone; here it would do neither."""
+        plan = conn.execute(sa.text(
+            "SELECT p.id FROM grids g JOIN grid_plans p ON p.id = g.plan_id "
+            "WHERE g.id = :g AND p.state = 'draft'"), {"g": grid_id}).scalar()
+        if plan is not None:
+            raise Conflict(f"a draft grid's shape changes with POST /plans/{plan}/edits "
+                           "(split, merge, reassign, redraw), which keeps the draft a "
+                           "partition and can be undone", field="geometry")
 
     def _missing_or_stale(self, conn: sa.Connection, row_id: int, version: int | None):
         current = conn.execute(sa.select(self.table.c.version)

@@ -3,9 +3,9 @@ households, places, things and incidents that would change grid; each worker's g
 workload before and after. Counts only: nobody's personal data leaves the database.
 
 Grids are matched by code. What lies in a grid that is identical in both plans (same
-code and geometry) stays put, so only what lies in the other grids is located, in both
-plans, by location (boundary included: the grid with the smallest code wins, as the
-links do).
+code and geometry) stays put, so only what lies in the other grids is placed: in the
+published plan by its link, in any other plan by location (boundary included: the grid
+with the smallest code wins, as the links do).
 """
 
 from __future__ import annotations
@@ -20,21 +20,24 @@ from .plan_figures import grid_workers, plan_households
 MOVED_KINDS = ("people", "households", "places", "things", "incidents")
 
 _MOVES = """
-WITH a AS (SELECT code, geom FROM grids WHERE plan_id = :a),
-     b AS (SELECT code, geom FROM grids WHERE plan_id = :b),
+WITH a AS (SELECT id, code, geom FROM grids WHERE plan_id = :a),
+     b AS (SELECT id, code, geom FROM grids WHERE plan_id = :b),
      same AS (SELECT a.code FROM a JOIN b ON a.code = b.code AND a.geom = b.geom),
      a_open AS (SELECT * FROM a WHERE code NOT IN (SELECT code FROM same)),
      b_open AS (SELECT * FROM b WHERE code NOT IN (SELECT code FROM same)),
-     in_a AS (SELECT e.id, min(g.code) AS code FROM a_open g
-              JOIN {table} e ON ST_Intersects(e.geom, g.geom) AND {point} GROUP BY e.id),
-     in_b AS (SELECT e.id, min(g.code) AS code FROM b_open g
-              JOIN {table} e ON ST_Intersects(e.geom, g.geom) AND {point} GROUP BY e.id)
+     in_a AS ({in_a}),
+     in_b AS ({in_b})
 SELECT in_a.code AS from_grid, in_b.code AS to_grid, count(*) AS n
 FROM in_a FULL JOIN in_b ON in_a.id = in_b.id
 WHERE in_a.code IS DISTINCT FROM in_b.code
 GROUP BY 1, 2
 ORDER BY 3 DESC, 1, 2
 """
+# where an entity is in a plan: by its link when the plan is the published one (what
+# the links say), else by location (boundary included, the smallest code winning)
+_LINKED = "SELECT e.id, g.code FROM {open} g JOIN {table} e ON e.grid_id = g.id"
+_LOCATED = ("SELECT e.id, min(g.code) AS code FROM {open} g JOIN {table} e "
+            "ON ST_Intersects(e.geom, g.geom) AND {point} GROUP BY e.id")
 _POINT = {"places": "ST_Intersects(CASE WHEN GeometryType(e.geom) = 'POINT' THEN e.geom "
                     "ELSE ST_PointOnSurface(e.geom) END, g.geom)"}
 
@@ -70,9 +73,17 @@ def plan_diff(conn: sa.Connection, a: int, b: int) -> PlanDiff:
     homes_b = plan_households(conn, b).set_index("code")["households"]
     grids = shapes.assign(households_a=shapes["code"].map(homes_a).astype("Int64"),
                           households_b=shapes["code"].map(homes_b).astype("Int64"))
+    published = conn.execute(sa.text(
+        "SELECT id FROM grid_plans WHERE state = 'published'")).scalar()
+
+    def where(plan: int, open_grids: str, kind: str) -> str:
+        rule = _LINKED if plan == published else _LOCATED
+        return rule.format(open=open_grids, table=kind, point=_POINT.get(kind, "true"))
+
     moves = pd.concat([
         pd.DataFrame(conn.execute(sa.text(_MOVES.format(
-            table=kind, point=_POINT.get(kind, "true"))), {"a": a, "b": b}).all(),
+            in_a=where(a, "a_open", kind), in_b=where(b, "b_open", kind))),
+            {"a": a, "b": b}).all(),
             columns=["from_grid", "to_grid", "n"]).assign(kind=kind)
         for kind in MOVED_KINDS], ignore_index=True)[["kind", "from_grid", "to_grid", "n"]]
     return PlanDiff(grids, moves, _workers(conn, a, b, homes_a, homes_b))

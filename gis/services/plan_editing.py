@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .plan_diff import PlanDiff
 from .plan_edits import Edit
 from .plan_figures import balance, grid_figures, grid_workers, plan_households
 
@@ -41,16 +42,35 @@ def grid_features(conn: sa.Connection, plan_id: int, codes: list[str] | None = N
     return features
 
 
-def draft_balance(conn: sa.Connection, plan_id: int) -> dict[str, Any]:
+def draft_balance(conn: sa.Connection, plan_id: int,
+                  scope_grids: frozenset[int] | None = None) -> dict[str, Any]:
+    """The plan's balance; for a user with a scope, of the grids they see."""
     households = plan_households(conn, plan_id)
+    codes = scope_codes(conn, scope_grids, [plan_id])
+    if codes is not None:
+        households = households[households["code"].isin(codes)]
     return asdict(balance(households, grid_workers(conn, plan_id)))
 
 
-def edit_outcome(conn: sa.Connection, plan_id: int, edit: Edit) -> dict[str, Any]:
+def scope_codes(conn: sa.Connection, scope_grids: frozenset[int] | None,
+                plan_ids: list[int]) -> set[str] | None:
+    """Codes of the grids of ``plan_ids`` in the communities of a user's scope (None:
+    no scope, every grid)."""
+    if scope_grids is None:
+        return None
+    return set(conn.execute(sa.text(
+        "SELECT code FROM grids WHERE plan_id = ANY(:plans) AND community_id = ANY(ARRAY("
+        "SELECT community_id FROM grids WHERE id = ANY(:scope) "
+        "AND community_id IS NOT NULL))"),
+        {"plans": plan_ids, "scope": sorted(scope_grids)}).scalars())
+
+
+def edit_outcome(conn: sa.Connection, plan_id: int, edit: Edit,
+                 scope_grids: frozenset[int] | None = None) -> dict[str, Any]:
     return {"edit": asdict(edit),
             "grids": {"type": "FeatureCollection",
                       "features": grid_features(conn, plan_id, edit.changed)},
-            "balance": draft_balance(conn, plan_id)}
+            "balance": draft_balance(conn, plan_id, scope_grids)}
 
 
 def visible_features(conn: sa.Connection, scope_grids: frozenset[int] | None,
@@ -62,3 +82,17 @@ def visible_features(conn: sa.Connection, scope_grids: frozenset[int] | None,
         "SELECT DISTINCT c.code FROM grids g JOIN areas c ON c.id = g.community_id "
         "WHERE g.id = ANY(:ids)"), {"ids": sorted(scope_grids)}).scalars())
     return [f for f in features if f["properties"]["community_code"] in communities]
+
+
+def visible_diff(found: PlanDiff, codes: set[str] | None) -> PlanDiff:
+    """The part of a diff a user with a scope sees: their grids, moves from or to them,
+    workers of their grids."""
+    if codes is None:
+        return found
+    grids = found.grids[found.grids["code"].isin(codes)]
+    moves = found.moves[found.moves["from_grid"].isin(codes)
+                        | found.moves["to_grid"].isin(codes)]
+    held = found.workers["grids_a"].str.split(", ") + found.workers["grids_b"].str.split(", ")
+    workers = found.workers[held.map(lambda c: bool(set(c) & codes))]
+    return PlanDiff(grids.reset_index(drop=True), moves.reset_index(drop=True),
+                    workers.reset_index(drop=True))

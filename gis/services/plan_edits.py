@@ -134,30 +134,65 @@ class DraftEditor:
         return self._reshape("redraw", target, drawn, clip=False, summary=f"redrew {code}")
 
     def undo(self) -> Edit:
-        """Restore the grids as they were before the draft's last edit."""
+        """Restore the grids as they were before the draft's last edit (with their
+        worker assignments), removing the grids it created."""
         last = self.conn.execute(sa.text(
             "SELECT id, op, summary, before, created FROM plan_edits WHERE plan_id = :p "
             "ORDER BY id DESC LIMIT 1"), {"p": self.plan_id}).first()
         if last is None:
             raise Conflict("there is no edit of this draft to undo")
+        restored_ids = [int(r["id"]) for r in last.before]
+        self._check_scope(list(last.created) + [
+            i for i in restored_ids if self._exists(i)])
+        if self.scope_grids is not None:  # grids the edit removed: by their community
+            self._check_communities({r["community_id"] for r in last.before})
         removed = self.conn.execute(sa.text(
             "DELETE FROM grids WHERE id = ANY(:ids) AND plan_id = :p RETURNING code"),
             {"ids": list(last.created), "p": self.plan_id}).scalars().all()
-        restored = self.conn.execute(sa.text("""
-            INSERT INTO grids (id, plan_id, code, name, community_id, external_id,
-                               properties, geom)
-            SELECT (r->>'id')::bigint, :p, r->>'code', r->>'name',
-                   (r->>'community_id')::bigint, r->>'external_id', r->'properties',
-                   ST_GeomFromEWKB(decode(r->>'geom', 'hex'))
-            FROM jsonb_array_elements(CAST(:before AS jsonb)) r
-            ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-                community_id = EXCLUDED.community_id, external_id = EXCLUDED.external_id,
-                properties = EXCLUDED.properties, geom = EXCLUDED.geom
-            RETURNING code"""), {"p": self.plan_id, "before": json.dumps(last.before)}
-        ).scalars().all()
+        try:
+            with self.conn.begin_nested():
+                restored = self.conn.execute(sa.text("""
+                    INSERT INTO grids (id, plan_id, code, name, community_id, external_id,
+                                       properties, geom)
+                    SELECT (r->>'id')::bigint, :p, r->>'code', r->>'name',
+                           (r->>'community_id')::bigint, r->>'external_id', r->'properties',
+                           ST_GeomFromEWKB(decode(r->>'geom', 'hex'))
+                    FROM jsonb_array_elements(CAST(:before AS jsonb)) r
+                    ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code,
+                        name = EXCLUDED.name, community_id = EXCLUDED.community_id,
+                        external_id = EXCLUDED.external_id,
+                        properties = EXCLUDED.properties, geom = EXCLUDED.geom
+                    RETURNING code"""), {"p": self.plan_id, "before": json.dumps(last.before)}
+                ).scalars().all()
+        except sa.exc.IntegrityError:
+            raise Conflict("the draft changed since that edit (a grid code it would restore "
+                           "is taken): undo is not possible") from None
+        if any("assignments" in r for r in last.before):
+            self.conn.execute(sa.text(
+                "DELETE FROM grid_assignments WHERE grid_id = ANY(:ids)"),
+                {"ids": restored_ids})
+            self.conn.execute(sa.text("""
+                INSERT INTO grid_assignments (worker_id, grid_id, role, since)
+                SELECT (a->>'worker_id')::bigint, (r->>'id')::bigint, a->>'role',
+                       (a->>'since')::date
+                FROM jsonb_array_elements(CAST(:before AS jsonb)) r,
+                     jsonb_array_elements(coalesce(r->'assignments', '[]')) a
+                WHERE EXISTS (SELECT 1 FROM workers w WHERE w.id = (a->>'worker_id')::bigint)
+                ON CONFLICT DO NOTHING"""), {"before": json.dumps(last.before)})
         self.conn.execute(sa.text("DELETE FROM plan_edits WHERE id = :id"), {"id": last.id})
         return Edit(int(last.id), "undo", f"undid: {last.summary}", sorted(restored),
                     [], sorted(set(removed) - set(restored)))
+
+    def _exists(self, grid_id: int) -> bool:
+        return self.conn.execute(sa.text("SELECT 1 FROM grids WHERE id = :g"),
+                                 {"g": grid_id}).first() is not None
+
+    def _check_communities(self, community_ids: set) -> None:
+        allowed = set(self.conn.execute(sa.text(
+            "SELECT community_id FROM grids WHERE id = ANY(:scope)"),
+            {"scope": sorted(self.scope_grids or ())}).scalars())
+        if not {c for c in community_ids} <= allowed:
+            raise Forbidden("that edit changed grids outside your scope")
 
     def history(self, limit: int = 50) -> list[dict]:
         return [dict(r._mapping) for r in self.conn.execute(sa.text(
@@ -231,15 +266,18 @@ class DraftEditor:
         return None if wkb is None else shapely.from_wkb(wkb)
 
     def _check_scope(self, grid_ids: list[int]) -> None:
-        if self.scope_grids is None:
+        """A scoped user edits the grids of their scope's communities only (a grid with
+        no community is outside every scope)."""
+        if self.scope_grids is None or not grid_ids:
             return
         outside = self.conn.execute(sa.text(
-            "SELECT code FROM grids WHERE id = ANY(:ids) AND community_id IS DISTINCT FROM "
-            "ALL (SELECT community_id FROM grids WHERE id = ANY(:scope))"),
+            "SELECT code FROM grids WHERE id = ANY(:ids) AND (community_id IS NULL OR NOT "
+            "community_id = ANY(ARRAY(SELECT community_id FROM grids "
+            "WHERE id = ANY(:scope) AND community_id IS NOT NULL))) ORDER BY code"),
             {"ids": grid_ids, "scope": sorted(self.scope_grids)}).scalars().all()
         if outside:
             raise Forbidden(f"grids {', '.join(outside)} lie outside your scope",
-                            grids=outside)
+                            grids=list(outside))
 
     def _new_codes(self, code: str, count: int, wanted: list[str] | None) -> list[str]:
         taken = set(self.conn.execute(sa.text(
@@ -262,12 +300,17 @@ class DraftEditor:
         return codes
 
     def _snapshot(self, ids: list[int]) -> list[dict]:
+        """The grids as they are, with their worker assignments (for undo)."""
         return self.conn.execute(sa.text("""
             SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'id', id, 'code', code, 'name', name, 'community_id', community_id,
-                'external_id', external_id, 'properties', properties,
-                'geom', encode(ST_AsEWKB(geom), 'hex'))), '[]')
-            FROM grids WHERE id = ANY(:ids)"""), {"ids": ids}).scalar_one()
+                'id', g.id, 'code', g.code, 'name', g.name, 'community_id', g.community_id,
+                'external_id', g.external_id, 'properties', g.properties,
+                'geom', encode(ST_AsEWKB(g.geom), 'hex'),
+                'assignments', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                    'worker_id', a.worker_id, 'role', a.role,
+                                    'since', a.since)), '[]')
+                                FROM grid_assignments a WHERE a.grid_id = g.id))), '[]')
+            FROM grids g WHERE g.id = ANY(:ids)"""), {"ids": ids}).scalar_one()
 
     def _update(self, grid_id: int, geom: BaseGeometry) -> None:
         self.conn.execute(sa.text(

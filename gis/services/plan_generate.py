@@ -61,6 +61,7 @@ class PlanFigures:
     cv: float
     polsby_popper: float  # mean
     out_of_bounds: int
+    not_contiguous: int  # grids in more than one piece
 
 
 @dataclass
@@ -87,6 +88,7 @@ class _Inputs:
     current_name: str | None
     kept: gpd.GeoDataFrame  # code, name, community_id, geometry
     start_from: bool  # start from ``current`` (else it is only compared with)
+    others: gpd.GeoDataFrame  # grids of other communities, copied as they are
 
 
 def generate(engine: sa.Engine, srid: int, options: GenerateOptions,
@@ -107,7 +109,8 @@ def generate(engine: sa.Engine, srid: int, options: GenerateOptions,
     proposed = pd.concat([grids, kept[grids.columns.intersection(kept.columns)]],
                          ignore_index=True)
     with engine.begin() as conn:
-        plan_id = _write(conn, srid, options, proposed)
+        plan_id = _write(conn, srid, options,
+                         pd.concat([proposed, inputs.others], ignore_index=True))
     report = _report(plan_id, options, proposed, inputs)
     report.seconds = round(time.monotonic() - started, 1)
     return report
@@ -255,10 +258,15 @@ def _read(conn: sa.Connection, srid: int, options: GenerateOptions) -> _Inputs:
     if kept is None:
         kept = gpd.GeoDataFrame({"code": [], "name": [], "community_id": []}, geometry=[],
                                 crs=srid)
+    others = gpd.GeoDataFrame({"code": [], "name": [], "community_id": []}, geometry=[],
+                              crs=srid)
     if current is not None:
-        current = current[current["community_id"].isin(communities["id"])]
+        inside = current["community_id"].isin(communities["id"])
+        others = current[~inside].reset_index(drop=True)  # --community: the rest stays
+        current = current[inside]
     return _Inputs(communities, roads, homes, people, current, source,
-                   kept.reset_index(drop=True), start_from=options.source is not None)
+                   kept.reset_index(drop=True), start_from=options.source is not None,
+                   others=others)
 
 
 def _frame(conn: sa.Connection, srid: int, sql: str, params: dict) -> gpd.GeoDataFrame:
@@ -282,11 +290,17 @@ def _write(conn: sa.Connection, srid: int, options: GenerateOptions,
         "RETURNING id"), {"n": options.name, "d": description}).scalar_one()
     if len(grids):
         conn.execute(sa.text(
-            "INSERT INTO grids (plan_id, code, community_id, geom) VALUES "
-            "(:p, :code, :c, ST_Multi(ST_GeomFromWKB(:wkb, :srid)))"),
-            [{"p": plan_id, "code": r.code, "c": int(r.community_id), "wkb": r.geometry.wkb,
-              "srid": srid} for r in grids.itertuples()])
+            "INSERT INTO grids (plan_id, code, name, community_id, geom) VALUES "
+            "(:p, :code, :name, :c, ST_Multi(ST_GeomFromWKB(:wkb, :srid)))"),
+            [{"p": plan_id, "code": r.code, "name": _text(getattr(r, "name", None)),
+              "c": None if pd.isna(r.community_id) else int(r.community_id),
+              "wkb": r.geometry.wkb, "srid": srid} for r in grids.itertuples()])
     return int(plan_id)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or (isinstance(value, float) and value != value) \
+        else str(value)
 
 
 def _report(plan_id: int, options: GenerateOptions, proposed: gpd.GeoDataFrame,
@@ -306,19 +320,18 @@ def _report(plan_id: int, options: GenerateOptions, proposed: gpd.GeoDataFrame,
 
 
 def _moved(people: gpd.GeoSeries, before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> int:
-    """People whose new grid does not succeed their old one (each grid holding the
-    majority of the other's people), or who are in a grid in one plan only."""
+    """People who would change grid: all but those whose old and new grid are each
+    other's largest share (a grid split in two keeps its people in the larger part; of
+    grids merged, the largest keeps its people), and those in a grid in neither plan."""
     points = people.values
-    old = _grid_of(points, before)
-    new = _grid_of(points, after)
-    pairs = pd.DataFrame({"old": old, "new": new})
+    pairs = pd.DataFrame({"old": _grid_of(points, before), "new": _grid_of(points, after)})
     both = pairs[(pairs["old"] >= 0) & (pairs["new"] >= 0)]
     counts = both.groupby(["old", "new"]).size().rename("n").reset_index()
-    of_old = counts["n"] / counts.groupby("old")["n"].transform("sum")
-    of_new = counts["n"] / counts.groupby("new")["n"].transform("sum")
-    stayed = int(counts.loc[(of_old > 0.5) & (of_new > 0.5), "n"].sum())
+    largest_new = counts.loc[counts.groupby("old")["n"].idxmax(), ["old", "new"]]
+    largest_old = counts.loc[counts.groupby("new")["n"].idxmax(), ["old", "new"]]
+    mutual = largest_new.merge(largest_old, on=["old", "new"]).merge(counts)
     located = int(((pairs["old"] >= 0) | (pairs["new"] >= 0)).sum())
-    return located - stayed
+    return located - int(mutual["n"].sum())
 
 
 def _grid_of(points: np.ndarray, grids: gpd.GeoDataFrame) -> np.ndarray:
@@ -343,4 +356,5 @@ def _figures(grids: gpd.GeoDataFrame, homes: gpd.GeoDataFrame,
         cv=round(float(households.std() / mean), 4) if mean > 0 else 0.0,
         polsby_popper=round(float(polsby.mean()), 3) if len(grids) else 0.0,
         out_of_bounds=int(((households < options.min_households)
-                           | (households > options.max_households)).sum()))
+                           | (households > options.max_households)).sum()),
+        not_contiguous=int((shapely.get_num_geometries(grids.geometry.values) > 1).sum()))

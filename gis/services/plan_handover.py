@@ -30,7 +30,11 @@ class Handover:
 
 
 def plan_handover(conn: sa.Connection, plan_id: int) -> Handover:
-    """What publishing ``plan_id`` now would do with the grid workers (read only)."""
+    """What publishing ``plan_id`` now would do with the grid workers (read only).
+    With no plan published there is no one to carry over, and nothing to decide."""
+    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE state = 'published' "
+                            "AND id <> :p"), {"p": plan_id}).first() is None:
+        return Handover()
     pairs = succession_pairs(conn, plan_id)
     succeeded = successions(pairs)
     codes: dict[int, str] = dict(conn.execute(sa.text(
@@ -70,7 +74,8 @@ def publish_with_workers(conn: sa.Connection, plan_id: int, progress: Progress |
     for item in handover.carried:
         conn.execute(sa.text(
             "INSERT INTO grid_assignments (worker_id, grid_id, role) "
-            "SELECT worker_id, :new, role FROM grid_assignments WHERE grid_id = :old "
+            "SELECT a.worker_id, :new, a.role FROM grid_assignments a "
+            "JOIN workers w ON w.id = a.worker_id AND w.active WHERE a.grid_id = :old "
             "ON CONFLICT DO NOTHING"), {"new": item["new_id"], "old": item["old_id"]})
     return changed, handover
 

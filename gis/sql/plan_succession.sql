@@ -1,6 +1,8 @@
 -- How the grids of plan :new overlap those of the published plan: per pair, the
--- households they share (by location for a changed grid, by link for a grid identical
--- to a published one) and the area they share. A pair that only touches is left out.
+-- households they share (by location) and the area they share. A pair that only
+-- touches is left out. A grid identical to a published one (same code and geometry)
+-- pairs with it alone, whole; its households are not counted (0), since a pair that is
+-- the only one of both grids succeeds by area all the same.
 WITH n AS (
     SELECT id, code, geom FROM grids WHERE plan_id = :new
 ), same AS (
@@ -17,13 +19,9 @@ WITH n AS (
     FROM changed c JOIN households h ON ST_Intersects(h.geom, c.geom)
     WHERE h.grid_id IS NOT NULL
     GROUP BY 1, 2
-), same_households AS (
-    SELECT s.old_id, count(*) AS households
-    FROM same s JOIN households h ON h.grid_id = s.old_id
-    GROUP BY 1
 )
-SELECT s.new_id, s.old_id, coalesce(sh.households, 0) AS households, s.shared_m2
-FROM same s LEFT JOIN same_households sh ON sh.old_id = s.old_id
+SELECT s.new_id, s.old_id, 0 AS households, s.shared_m2
+FROM same s
 UNION ALL
 SELECT p.new_id, p.old_id, coalesce(ch.households, 0), p.shared_m2
 FROM changed_pairs p

@@ -191,13 +191,13 @@ def _print_report(report) -> None:
     from rich.table import Table
 
     table = Table("plan", "grids", "households min", "max", "CV", "Polsby-Popper mean",
-                  "out of bounds")
+                  "out of bounds", "not contiguous")
     rows = [(report.name, report.proposed)]
     if report.current is not None:
         rows.append((report.current_name, report.current))
     for name, f in rows:
         table.add_row(name, str(f.grids), str(f.min), str(f.max), f"{f.cv:.3f}",
-                      f"{f.polsby_popper:.3f}", str(f.out_of_bounds))
+                      f"{f.polsby_popper:.3f}", str(f.out_of_bounds), str(f.not_contiguous))
     out.print(table)
     if report.people_moved is not None and report.people:
         out.print(f"people who would change grid: {report.people_moved} of {report.people} "

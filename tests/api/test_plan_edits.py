@@ -223,3 +223,63 @@ def test_the_diff_of_a_hand_made_pair_of_plans(planner, seeded):
     assert_problem(planner.get("/plans/diff", params={"a": ids["plan"], "b": planner.draft,
                                                       "f": "csv"}), 422, "part")
     assert_problem(planner.get("/plans/diff", params={"a": ids["plan"], "b": 999999}), 404)
+
+
+def test_a_scoped_planner_edits_and_undoes_in_their_communities_only(seeded, api_settings):
+    db, ids = seeded
+    app = create_app(api_settings, database=db)
+    with api_client(app, db, "planner") as everyone:
+        draft = everyone.post(f"/plans/{ids['plan']}/drafts", json={"name": "s"}).json()["id"]
+    with db.engine.begin() as conn:  # G20 and G21 (both plans) are the other community's
+        conn.execute(sa.text(
+            "UPDATE grids SET community_id = :c WHERE code IN (:a, :b)"),
+            {"c": ids["110101001002"], "a": G20, "b": "110101001001201"})
+    with api_client(app, db, "planner", ["110101001001"]) as scoped:
+        url = f"/plans/{draft}/edits"
+        mine = scoped.post(url, json={"op": "merge", "grids": [G00, G10]})
+        assert mine.status_code == 200, mine.text
+        theirs = assert_problem(scoped.post(url, json={
+            "op": "merge", "grids": [G20, "110101001001201"]}), 403)
+        assert G20 in theirs["detail"]
+        figures = scoped.get(f"/plans/{draft}/figures").json()
+        assert {f["properties"]["code"] for f in figures["grids"]["features"]} \
+            .isdisjoint({G20, "110101001001201"})
+        assert figures["balance"]["grids"] == 6  # 9 - 1 merged - 2 outside the scope
+        found = scoped.get("/plans/diff", params={"a": ids["plan"], "b": draft}).json()
+        assert G20 not in {g["code"] for g in found["grids"]}
+    with api_client(app, db, "planner") as everyone:  # an edit outside the scope...
+        everyone.post(f"/plans/{draft}/edits",
+                      json={"op": "merge", "grids": [G20, "110101001001201"]})
+    with api_client(app, db, "planner", ["110101001001"]) as scoped:  # ...is not theirs
+        assert_problem(scoped.post(f"/plans/{draft}/undo"), 403)
+
+
+def test_undoing_a_merge_restores_worker_assignments(planner, seeded):
+    db, ids = seeded
+    with db.engine.begin() as conn:
+        grid10 = conn.execute(sa.text("SELECT id FROM grids WHERE plan_id = :d AND code = :c"),
+                              {"d": planner.draft, "c": G10}).scalar_one()
+        conn.execute(sa.text("INSERT INTO grid_assignments (worker_id, grid_id) "
+                             "VALUES (:w, :g)"), {"w": ids["worker"], "g": grid10})
+    planner.post(f"/plans/{planner.draft}/edits", json={"op": "merge", "grids": [G00, G10]})
+    planner.post(f"/plans/{planner.draft}/undo")
+    with db.engine.connect() as conn:
+        staffed = conn.execute(sa.text(
+            "SELECT g.code FROM grid_assignments a JOIN grids g ON g.id = a.grid_id "
+            "WHERE g.plan_id = :d"), {"d": planner.draft}).scalars().all()
+    assert staffed == [G10]
+
+
+def test_a_draft_grids_shape_changes_only_through_the_plans_edits(planner, seeded):
+    db, _ = seeded
+    with db.engine.connect() as conn:
+        grid = conn.execute(sa.text("SELECT id FROM grids WHERE plan_id = :d AND code = :c"),
+                            {"d": planner.draft, "c": G00}).scalar_one()
+    url = f"/grids/{grid}"
+    etag = planner.get(url).headers["etag"]
+    renamed = planner.patch(url, json={"name": "新名"}, headers={"If-Match": etag})
+    assert renamed.status_code == 200, renamed.text
+    reshaped = planner.patch(url, json={"geometry": box(0, 0, 50, 50)},
+                             headers={"If-Match": renamed.headers["etag"]})
+    body = assert_problem(reshaped, 409, "geometry")
+    assert f"/plans/{planner.draft}/edits" in body["detail"]

@@ -78,7 +78,7 @@ def test_a_planner_edits_draft_plan_grids_only_and_is_audited(seeded):
     assert gone == 0  # a published grid is not the planner's to delete
     message = _fails(planner, f"UPDATE grids SET name = 'x' WHERE id = {ids['grid00']}",
                      psycopg.errors.InsufficientPrivilege)
-    assert "row-level security" in message
+    assert "is not a draft" in message
     _fails(planner, f"INSERT INTO grids (plan_id, code, geom) SELECT {ids['plan']}, 'X', "
                     f"geom FROM grids WHERE id = {draft_grid}",
            psycopg.errors.InsufficientPrivilege)

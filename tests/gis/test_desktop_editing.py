@@ -63,7 +63,16 @@ def test_desktop_edits_through_the_view_are_checked_at_commit_and_undone(seeded)
                  f"geom, {envelope(60, -1, 70, 101)})) WHERE code = '{G00}'"))
     message = _fails(planner, f"UPDATE gis.plan_{ids['plan']} SET name = 'x'",
                      psycopg.errors.InsufficientPrivilege)
-    assert "row-level security" in message  # the published plan is read-only
+    assert "is not a draft" in message  # the published plan is read-only
+    message = _fails(planner, f"UPDATE public.grids SET plan_id = {draft} "
+                              f"WHERE plan_id = {ids['plan']}",
+                     psycopg.errors.InsufficientPrivilege)  # nor can it be taken
+    assert "is not a draft" in message
+    assert "another plan or community" in str(refused(
+        planner, f"UPDATE {view} SET community_id = NULL WHERE code = '{G00}'"))
+    assert "cut into 2 pieces" in str(refused(
+        planner, f"INSERT INTO {view} (code, geom) VALUES ('two', ST_Multi(ST_Union("
+                 f"{envelope(300, 0, 310, 10)}, {envelope(320, 0, 330, 10)})))"))
 
     with planner.begin() as conn:  # a split: one grid shrunk, one added, in one commit
         conn.execute(sa.text(f"UPDATE {view} SET geom = {envelope(0, 0, 130, 50)} "

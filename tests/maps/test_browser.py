@@ -333,10 +333,16 @@ def test_plan_page_splits_a_grid_drawn_by_mouse_and_undoes_it_offline(admin_toke
         assert "Done" in page.locator("#pl-status").inner_text()
         selected = page.locator("#pl-selected").inner_text()
         assert "110101001001000-2" in selected  # both pieces, with their figures
+        with page.expect_response(lambda r: "/plans/diff" in r.url):
+            page.click("#pl-compare")  # the draft against the published plan
+        page.wait_for_function("() => document.querySelector('#pl-diff').textContent"
+                               ".includes('added 1')")
+        assert "changed 1" in page.locator("#pl-diff").inner_text()
         screenshot(page, "plans-split-en")
-        with page.expect_response(lambda r: "/blindspots/coverage" in r.url), \
+        with page.expect_response(lambda r: "/plans/diff" in r.url), \
+                page.expect_response(lambda r: "/blindspots/coverage" in r.url), \
                 page.expect_response(lambda r: r.url.endswith(f"/plans/{draft}/undo")):
-            page.click("button[data-action=undo]")  # then the page checks coverage
+            page.click("button[data-action=undo]")  # then coverage and diff again
         page.wait_for_function("() => document.querySelector("
                                "\"#pl-balance td[data-key='pl_grids']\").textContent === '9'")
         page.goto(f"{server}/maps/plans/{draft}?lang=zh", wait_until="networkidle")

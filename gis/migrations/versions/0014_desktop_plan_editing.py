@@ -3,8 +3,13 @@ the service's edits, checked by the database when a desktop edit commits.
 
 - ``gis.plan_<id>`` (one per plan, made and dropped with it; its comment names the
   plan): the plan's grids, editable by ``gridgis_planner`` through QGIS's ordinary tools
-  while the plan is a draft (row-level security keeps published and retired plans
-  read-only). Inserted grids get the view's plan by default.
+  while the plan is a draft; published and retired plans are read-only. Inserted grids
+  get the view's plan and a new id by default. The view runs with the planner's rights
+  (``security_invoker``, PostgreSQL 15+); on an older server it is read-only and
+  desktop edits go to ``public.grids`` (same checks).
+- Before a desktop change: the plan must be a draft (its row is locked, so edits of one
+  draft, desktop or service, run one after another), and a grid keeps its plan and
+  community.
 - A desktop edit (a transaction of ``gridgis_planner``) is checked at commit, row by
   row, against the final state of the plan: a grid may not overlap another by
   ``sliver_m2`` (10 m²) or more, reach outside its community by as much, or be cut into
@@ -29,6 +34,26 @@ depends_on = None
 
 PLANNER = "gridgis_planner"
 SLIVER_M2 = 10.0
+# The statement that makes (or remakes) the view of plan ``p`` (a record with id, name,
+# state). With security_invoker (PostgreSQL 15+), the planner's row-level security and
+# rights apply through the view; an older server gets a read-only view (edit
+# public.grids there, filtered by plan_id).
+VIEW_BODY = f"""
+    EXECUTE format(
+        'CREATE VIEW gis.%I %s AS SELECT id, plan_id, code, name, community_id, geom '
+        'FROM public.grids WHERE plan_id = %s WITH CASCADED CHECK OPTION',
+        'plan_' || p.id,
+        CASE WHEN current_setting('server_version_num')::int >= 150000
+             THEN 'WITH (security_invoker = true)' ELSE '' END, p.id);
+    EXECUTE format('ALTER VIEW gis.%I ALTER COLUMN plan_id SET DEFAULT %s',
+                   'plan_' || p.id, p.id);
+    EXECUTE format('ALTER VIEW gis.%I ALTER COLUMN id SET DEFAULT '
+                   'nextval(''public.grids_id_seq'')', 'plan_' || p.id);
+    EXECUTE format('GRANT SELECT ON gis.%I TO {PLANNER}, gridgis_app', 'plan_' || p.id);
+    IF current_setting('server_version_num')::int >= 150000 THEN
+        EXECUTE format('GRANT INSERT, UPDATE, DELETE ON gis.%I TO {PLANNER}',
+                       'plan_' || p.id);
+    END IF;"""
 
 
 def upgrade() -> None:
@@ -39,48 +64,62 @@ def upgrade() -> None:
 
         CREATE FUNCTION gridgis_plan_view() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        DECLARE view_name text := 'plan_' || coalesce(NEW.id, OLD.id);
+        DECLARE p record;
         BEGIN
             IF TG_OP = 'DELETE' THEN
-                EXECUTE format('DROP VIEW IF EXISTS gis.%I', view_name);
+                EXECUTE format('DROP VIEW IF EXISTS gis.%I', 'plan_' || OLD.id);
                 RETURN OLD;
             END IF;
+            p := NEW;
             IF TG_OP = 'INSERT' THEN
-                EXECUTE format(
-                    'CREATE VIEW gis.%I WITH (security_invoker = true) AS '
-                    'SELECT id, plan_id, code, name, community_id, geom '
-                    'FROM public.grids WHERE plan_id = %s WITH CASCADED CHECK OPTION',
-                    view_name, NEW.id);
-                EXECUTE format('ALTER VIEW gis.%I ALTER COLUMN plan_id SET DEFAULT %s',
-                               view_name, NEW.id);
-                EXECUTE format('GRANT SELECT ON gis.%I TO gridgis_gis_reader, {PLANNER}, '
-                               'gridgis_app', view_name);
-                EXECUTE format('GRANT INSERT, UPDATE, DELETE ON gis.%I TO {PLANNER}',
-                               view_name);
+                {VIEW_BODY}
             END IF;
-            EXECUTE format('COMMENT ON VIEW gis.%I IS %L', view_name,
-                           'grid plan ' || NEW.name || ' (' || NEW.state || ')');
+            EXECUTE format('COMMENT ON VIEW gis.%I IS %L', 'plan_' || p.id,
+                           'grid plan ' || p.name || ' (' || p.state || ')');
             RETURN NEW;
         END $$;
         CREATE TRIGGER grid_plans_view AFTER INSERT OR UPDATE OF name, state OR DELETE
             ON grid_plans FOR EACH ROW EXECUTE FUNCTION gridgis_plan_view();
         DO $$ DECLARE p record; BEGIN
             FOR p IN SELECT id, name, state FROM grid_plans LOOP
-                EXECUTE format(
-                    'CREATE VIEW gis.%I WITH (security_invoker = true) AS '
-                    'SELECT id, plan_id, code, name, community_id, geom '
-                    'FROM public.grids WHERE plan_id = %s WITH CASCADED CHECK OPTION',
-                    'plan_' || p.id, p.id);
-                EXECUTE format('ALTER VIEW gis.%I ALTER COLUMN plan_id SET DEFAULT %s',
-                               'plan_' || p.id, p.id);
-                EXECUTE format('GRANT SELECT ON gis.%I TO gridgis_gis_reader, {PLANNER}, '
-                               'gridgis_app', 'plan_' || p.id);
-                EXECUTE format('GRANT INSERT, UPDATE, DELETE ON gis.%I TO {PLANNER}',
-                               'plan_' || p.id);
+                {VIEW_BODY}
                 EXECUTE format('COMMENT ON VIEW gis.%I IS %L', 'plan_' || p.id,
                                'grid plan ' || p.name || ' (' || p.state || ')');
             END LOOP;
         END $$;
+
+        -- a desktop edit: the grid stays in its plan and community, the plan is a draft,
+        -- and edits of one draft (desktop or service) run one after another
+        CREATE FUNCTION gridgis_guard_desktop_edit() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        DECLARE plan bigint;
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                plan := NEW.plan_id;
+            ELSE
+                plan := OLD.plan_id;
+            END IF;
+            PERFORM 1 FROM grid_plans WHERE id = plan AND state = 'draft' FOR UPDATE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'grid plan % is not a draft: only drafts are edited', plan
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            IF TG_OP = 'UPDATE' THEN
+                IF NEW.plan_id IS DISTINCT FROM OLD.plan_id
+                   OR NEW.community_id IS DISTINCT FROM OLD.community_id THEN
+                    RAISE EXCEPTION 'grid %: a desktop edit does not move a grid to another '
+                                    'plan or community', OLD.code
+                        USING ERRCODE = 'check_violation';
+                END IF;
+            END IF;
+            IF TG_OP = 'DELETE' THEN
+                RETURN OLD;
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER grids_guard_desktop BEFORE INSERT OR UPDATE OR DELETE ON grids
+            FOR EACH ROW WHEN (current_user = '{PLANNER}')
+            EXECUTE FUNCTION gridgis_guard_desktop_edit();
 
         -- the edit log: one entry per desktop transaction, with what each grid was first
         CREATE FUNCTION gridgis_log_desktop_edit() RETURNS trigger
@@ -131,6 +170,7 @@ def upgrade() -> None:
             other text;
             vacated geometry;
             was_outside double precision;
+            pieces_before integer;
         BEGIN
             IF TG_OP <> 'DELETE' THEN
                 SELECT geom, code INTO current_geom, current_code FROM grids WHERE id = NEW.id;
@@ -163,9 +203,12 @@ def upgrade() -> None:
                                   DETAIL = ST_AsText(ST_Transform(problem, 4326), 7);
                     END IF;
                 END IF;
+                pieces_before := 1;
                 IF TG_OP = 'UPDATE' THEN
-                  IF ST_NumGeometries(current_geom) > greatest(ST_NumGeometries(OLD.geom), 1)
-                  THEN
+                    pieces_before := greatest(ST_NumGeometries(OLD.geom), 1);
+                END IF;
+                IF TRUE THEN
+                  IF ST_NumGeometries(current_geom) > pieces_before THEN
                     RAISE EXCEPTION 'grid % would be cut into % pieces: a grid is one '
                                     'contiguous area', current_code,
                                     ST_NumGeometries(current_geom)
@@ -204,6 +247,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("""
         DROP TRIGGER grids_check_desktop ON grids;
+        DROP TRIGGER grids_guard_desktop ON grids;
+        DROP FUNCTION gridgis_guard_desktop_edit();
         DROP FUNCTION gridgis_check_desktop_edit();
         DROP TRIGGER grids_log_desktop ON grids;
         DROP FUNCTION gridgis_log_desktop_edit();
