@@ -42,3 +42,9 @@ def plan_id_by_name(conn: sa.Connection, name: str) -> int:
     if plan_id is None:
         raise NotFound(f"there is no grid plan named {name!r}")
     return int(plan_id)
+
+
+def require_plan(conn: sa.Connection, plan_id: int) -> None:
+    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
+                    {"p": plan_id}).first() is None:
+        raise NotFound(f"no grid plan with id {plan_id}")

@@ -194,7 +194,8 @@ async def plans_map(plan_id: int | None, who: Annotated[Principal, Depends(allow
                 raise NotFound(f"no grid plan with id {plan_id}" if plan_id is not None
                                else "there is no grid plan yet: import grids first")
             plan_id_ = int(plan["id"])
-            features = visible_features(conn, who.grid_ids, grid_features(conn, plan_id_))
+            features = visible_features(conn, who.grid_ids, plan_id_,
+                                        grid_features(conn, plan_id_))
             balance = draft_balance(conn, plan_id_, who.grid_ids)
             base = data.read_base(conn, options.max_features)
         for feature in features:

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from gridgis.gis.access.aggregates import withhold_small
 from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
-from gridgis.gis.errors import InvalidInput, NotFound
+from gridgis.gis.drafts import require_plan
+from gridgis.gis.errors import InvalidInput
 from gridgis.gis.services.plan_diff import plan_diff
 from gridgis.gis.services.plan_editing import (
     draft_balance,
@@ -25,6 +26,7 @@ from gridgis.gis.services.plan_editing import (
     visible_features,
 )
 from gridgis.gis.services.plan_edits import DraftEditor, Edit, Tolerances
+from gridgis.gis.services.plan_edits import edit_log as plan_edits
 
 from ..auth import allow
 from ..deps import CatalogDep, ConnDep, SettingsDep
@@ -106,8 +108,9 @@ def undo(plan_id: int, who: Editor, conn: ConnDep, catalog: CatalogDep,
                         "variation). A draft's grids count what lies in them by location. "
                         "Counts of people under the minimum count are withheld.")
 def figures(plan_id: int, who: Reader, conn: ConnDep, settings: SettingsDep) -> JSONResponse:
-    _exists(conn, plan_id)
-    features = visible_features(conn, who.grid_ids, grid_features(conn, plan_id))
+    require_plan(conn, plan_id)
+    features = visible_features(conn, who.grid_ids, plan_id,
+                                grid_features(conn, plan_id))
     for feature in features:
         feature["properties"] = withhold_small(feature["properties"], who,
                                                settings.auth.min_count)
@@ -119,11 +122,8 @@ def figures(plan_id: int, who: Reader, conn: ConnDep, settings: SettingsDep) -> 
 @router.get("/{plan_id:int}/edits", summary="A draft's edit log", response_model=EditLog,
             description="The draft's edits, newest first (the one undo restores first).")
 def edit_log(plan_id: int, who: Reader, conn: ConnDep) -> JSONResponse:
-    _exists(conn, plan_id)
-    rows = conn.execute(sa.text(
-        "SELECT id, op, summary, actor, at FROM plan_edits WHERE plan_id = :p "
-        "ORDER BY id DESC LIMIT 200"), {"p": plan_id}).all()
-    return JSONResponse(jsonable_encoder({"items": [dict(r._mapping) for r in rows]}))
+    require_plan(conn, plan_id)
+    return JSONResponse(jsonable_encoder({"items": plan_edits(conn, plan_id)}))
 
 
 def _outcome(conn: sa.Connection, plan_id: int, done: Edit, who: Principal,
@@ -132,12 +132,6 @@ def _outcome(conn: sa.Connection, plan_id: int, done: Edit, who: Principal,
     for feature in outcome["grids"]["features"]:
         feature["properties"] = withhold_small(feature["properties"], who, min_count)
     return JSONResponse(jsonable_encoder(outcome))
-
-
-def _exists(conn: sa.Connection, plan_id: int) -> None:
-    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :p"),
-                    {"p": plan_id}).first() is None:
-        raise NotFound(f"no grid plan with id {plan_id}")
 
 
 @router.get("/diff", summary="The difference between two plans", response_model=DiffOut,
@@ -157,8 +151,8 @@ def diff(who: Reader, conn: ConnDep, settings: SettingsDep,
              description="the table `f=csv` returns")] = None) -> Response:
     if (f == "csv") != (part is not None):
         raise InvalidInput("part goes with f=csv (and f=csv needs part)", field="part")
-    _exists(conn, a)
-    _exists(conn, b)
+    require_plan(conn, a)
+    require_plan(conn, b)
     found = visible_diff(plan_diff(conn, a, b), scope_codes(conn, who.grid_ids, [a, b]))
     moves = found.moves.astype(object).where(found.moves.notna(), None).to_dict("records")
     withheld = False

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
-from gridgis.gis.drafts import draft_from
+from gridgis.gis.drafts import draft_from, require_plan
 from gridgis.gis.errors import NotFound
 from gridgis.gis.resources import RESOURCES, Repository
 from gridgis.gis.services.blindspots import publish_blocker
@@ -117,9 +117,7 @@ def create_draft(plan_id: int, body: DraftIn,
                         "most first. Grids already staffed in the plan keep their own.")
 def handover(plan_id: int, who: Annotated[Principal, Depends(allow("plans", "read"))],
              conn: ConnDep) -> JSONResponse:
-    if conn.execute(sa.text("SELECT 1 FROM grid_plans WHERE id = :id"),
-                    {"id": plan_id}).first() is None:
-        raise NotFound(f"no grid plan with id {plan_id}")
+    require_plan(conn, plan_id)
     found = plan_handover(conn, plan_id)
     codes = scope_codes(conn, who.grid_ids, [plan_id])
     return JSONResponse({

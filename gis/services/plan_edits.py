@@ -194,11 +194,6 @@ class DraftEditor:
         if not {c for c in community_ids} <= allowed:
             raise Forbidden("that edit changed grids outside your scope")
 
-    def history(self, limit: int = 50) -> list[dict]:
-        return [dict(r._mapping) for r in self.conn.execute(sa.text(
-            "SELECT id, op, summary, actor, at FROM plan_edits WHERE plan_id = :p "
-            "ORDER BY id DESC LIMIT :n"), {"p": self.plan_id, "n": limit})]
-
     # -- the parts -----------------------------------------------------------------------
 
     def _reshape(self, op: str, target: _Grid, drawn: BaseGeometry, *, clip: bool,
@@ -351,6 +346,13 @@ class DraftEditor:
         if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
             raise InvalidInput("coordinates are WGS84 longitude, latitude", field="geometry")
         return _reproject(geom, 4326, self.srid)
+
+
+def edit_log(conn: sa.Connection, plan_id: int, limit: int = 200) -> list[dict]:
+    """A plan's edits, newest first (the one undo restores first)."""
+    return [dict(r._mapping) for r in conn.execute(sa.text(
+        "SELECT id, op, summary, actor, at FROM plan_edits WHERE plan_id = :p "
+        "ORDER BY id DESC LIMIT :n"), {"p": plan_id, "n": limit})]
 
 
 def refusal_details(refused: EditRefused, srid: int) -> None:
