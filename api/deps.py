@@ -14,6 +14,7 @@ from gridgis.gis.errors import InvalidInput
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.hotspots import HotspotService
+from gridgis.gis.services.plan_reports import PlanReports
 from gridgis.gis.times import parse_instant
 from gridgis.gis.transactions import unit_of_work
 from gridgis.maps import assets
@@ -63,6 +64,10 @@ def get_blindspots(state: StateDep) -> BlindSpotService:
     return state.blindspots
 
 
+def get_plan_reports(state: StateDep) -> PlanReports:
+    return state.plan_reports
+
+
 def get_lane(state: StateDep) -> AnalyticsLane:
     return state.lane
 
@@ -77,6 +82,7 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 HotspotsDep = Annotated[HotspotService, Depends(get_hotspots)]
 BlindSpotsDep = Annotated[BlindSpotService, Depends(get_blindspots)]
 LaneDep = Annotated[AnalyticsLane, Depends(get_lane)]
+PlanReportsDep = Annotated[PlanReports, Depends(get_plan_reports)]
 AssetsDep = Annotated[None, Depends(require_assets)]
 
 

@@ -12,6 +12,7 @@ from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache
 from gridgis.gis.services.hotspots import HotspotService, init_worker
 from gridgis.gis.services.patrols import PatrolService
+from gridgis.gis.services.plan_reports import PlanReports
 from gridgis.gis.services.roads import RoadService
 from gridgis.gis.services.runner import ProcessRunner
 
@@ -41,6 +42,7 @@ class AppState:
         self._blindspots: BlindSpotService | None = None
         self._roads: RoadService | None = None
         self._patrols: PatrolService | None = None
+        self._plan_reports: PlanReports | None = None
 
     @property
     def srid(self) -> int:
@@ -101,3 +103,10 @@ class AppState:
                 self._patrols = PatrolService(self.database.engine, hotspots.srid,
                                               self.results, hotspots)
             return self._patrols
+
+    @property
+    def plan_reports(self) -> PlanReports:
+        with self._lock:
+            if self._plan_reports is None:
+                self._plan_reports = PlanReports(self.database.engine, self.results)
+            return self._plan_reports

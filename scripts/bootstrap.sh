@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what gridgis needs on a Debian/Ubuntu machine, only what is missing:
 #   - PostgreSQL + PostGIS server packages (for the embedded database)
-#   - with --test: Chromium (browser tests), CJK fonts (Chinese labels in screenshots) and
-#     GDAL's command-line tools (a real GIS client of the database)
+#   - with --test: Chromium (browser tests), CJK fonts (Chinese labels in screenshots),
+#     GDAL's command-line tools and QGIS's Python bindings (real GIS clients of the
+#     database)
 #   - a virtual environment in .venv with gridgis and its Python dependencies
 # Works as root or as a user with sudo; otherwise it stops and names the packages to install.
 set -euo pipefail
@@ -23,6 +24,8 @@ if (( want_test )); then
     command -v chromium >/dev/null || missing+=(chromium)
     fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
     command -v ogrinfo >/dev/null || missing+=(gdal-bin)  # GDAL as a client of our database
+    # QGIS's own PostgreSQL provider, driven from Debian's Python, edits a draft in a test
+    /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing+=(python3-qgis)
 fi
 
 if (( ${#missing[@]} )); then

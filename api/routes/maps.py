@@ -14,7 +14,8 @@ from gridgis.gis.access.aggregates import withhold_small
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.errors import NotFound
 from gridgis.gis.i18n import Lang
-from gridgis.gis.services.plan_editing import draft_balance, grid_features, visible_features
+from gridgis.gis.services.plan_editing import scope_codes
+from gridgis.gis.services.plan_reports import scoped_figures
 from gridgis.maps import data
 from gridgis.maps.base import PageOptions
 from gridgis.maps.blindspots import blindspots_page
@@ -194,10 +195,9 @@ async def plans_map(plan_id: int | None, who: Annotated[Principal, Depends(allow
                 raise NotFound(f"no grid plan with id {plan_id}" if plan_id is not None
                                else "there is no grid plan yet: import grids first")
             plan_id_ = int(plan["id"])
-            features = visible_features(conn, who.grid_ids, plan_id_,
-                                        grid_features(conn, plan_id_))
-            balance = draft_balance(conn, plan_id_, who.grid_ids)
+            codes = scope_codes(conn, who.grid_ids, [plan_id_])
             base = data.read_base(conn, options.max_features)
+        features, balance = scoped_figures(state.plan_reports.figures(plan_id_), codes)
         for feature in features:
             feature["properties"] = withhold_small(feature["properties"], who,
                                                    settings.auth.min_count)

@@ -16,20 +16,14 @@ from gridgis.gis.access.audit import Entry, record
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.drafts import require_plan
 from gridgis.gis.errors import InvalidInput
-from gridgis.gis.services.plan_diff import plan_diff
-from gridgis.gis.services.plan_editing import (
-    draft_balance,
-    edit_outcome,
-    grid_features,
-    scope_codes,
-    visible_diff,
-    visible_features,
-)
+from gridgis.gis.services.plan_diff import PlanDiff
+from gridgis.gis.services.plan_editing import edit_outcome, scope_codes, visible_diff
 from gridgis.gis.services.plan_edits import DraftEditor, Edit, Tolerances
 from gridgis.gis.services.plan_edits import edit_log as plan_edits
+from gridgis.gis.services.plan_reports import scoped_figures
 
 from ..auth import allow
-from ..deps import CatalogDep, ConnDep, SettingsDep
+from ..deps import CatalogDep, ConnDep, LaneDep, PlanReportsDep, SettingsDep, StateDep
 from ..geojson import csv_response
 from ..models.common import ERRORS, media
 from ..models.plans import (
@@ -44,6 +38,7 @@ from ..models.plans import (
     SplitIn,
 )
 from ..routing import StrictQueryRoute
+from ..settings import Settings
 
 router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictQueryRoute,
                    responses=ERRORS)
@@ -107,16 +102,20 @@ def undo(plan_id: int, who: Editor, conn: ConnDep, catalog: CatalogDep,
                         "per grid and per primary worker: min, max, coefficient of "
                         "variation). A draft's grids count what lies in them by location. "
                         "Counts of people under the minimum count are withheld.")
-def figures(plan_id: int, who: Reader, conn: ConnDep, settings: SettingsDep) -> JSONResponse:
-    require_plan(conn, plan_id)
-    features = visible_features(conn, who.grid_ids, plan_id,
-                                grid_features(conn, plan_id))
-    for feature in features:
-        feature["properties"] = withhold_small(feature["properties"], who,
-                                               settings.auth.min_count)
-    return JSONResponse(jsonable_encoder({
-        "plan": plan_id, "grids": {"type": "FeatureCollection", "features": features},
-        "balance": draft_balance(conn, plan_id, who.grid_ids)}))
+async def figures(plan_id: int, who: Reader, lane: LaneDep, state: StateDep,
+                  reports: PlanReportsDep, settings: SettingsDep) -> JSONResponse:
+    def answer() -> JSONResponse:
+        with state.database.engine.connect() as conn:
+            require_plan(conn, plan_id)
+            codes = scope_codes(conn, who.grid_ids, [plan_id])
+        features, balance = scoped_figures(reports.figures(plan_id), codes)
+        for feature in features:
+            feature["properties"] = withhold_small(feature["properties"], who,
+                                                   settings.auth.min_count)
+        return JSONResponse(jsonable_encoder({
+            "plan": plan_id, "grids": {"type": "FeatureCollection", "features": features},
+            "balance": balance}))
+    return await lane.run(answer)
 
 
 @router.get("/{plan_id:int}/edits", summary="A draft's edit log", response_model=EditLog,
@@ -142,18 +141,29 @@ def _outcome(conn: sa.Connection, plan_id: int, done: Edit, who: Principal,
                         "households (a grid's shared among its primary workers) in plan a "
                         "and plan b. `f=csv` with `part=grids|moves|workers` for one "
                         "table as CSV.")
-def diff(who: Reader, conn: ConnDep, settings: SettingsDep,
-         a: Annotated[int, Query(ge=1, description="the plan before (usually the "
-                                                    "published one)")],
-         b: Annotated[int, Query(ge=1, description="the plan after (a draft)")],
-         f: Format = "json",
-         part: Annotated[Literal["grids", "moves", "workers"] | None, Query(
-             description="the table `f=csv` returns")] = None) -> Response:
+async def diff(who: Reader, lane: LaneDep, state: StateDep, reports: PlanReportsDep,
+               settings: SettingsDep,
+               a: Annotated[int, Query(ge=1, description="the plan before (usually the "
+                                                          "published one)")],
+               b: Annotated[int, Query(ge=1, description="the plan after (a draft)")],
+               f: Format = "json",
+               part: Annotated[Literal["grids", "moves", "workers"] | None, Query(
+                   description="the table `f=csv` returns")] = None) -> Response:
     if (f == "csv") != (part is not None):
         raise InvalidInput("part goes with f=csv (and f=csv needs part)", field="part")
-    require_plan(conn, a)
-    require_plan(conn, b)
-    found = visible_diff(plan_diff(conn, a, b), scope_codes(conn, who.grid_ids, [a, b]))
+
+    def answer() -> Response:
+        with state.database.engine.connect() as conn:
+            require_plan(conn, a)
+            require_plan(conn, b)
+            codes = scope_codes(conn, who.grid_ids, [a, b])
+        return _diff_response(visible_diff(reports.diff(a, b), codes), who, settings, a, b,
+                              part)
+    return await lane.run(answer)
+
+
+def _diff_response(found: PlanDiff, who: Principal, settings: Settings, a: int, b: int,
+                   part: str | None) -> Response:
     moves = found.moves.astype(object).where(found.moves.notna(), None).to_dict("records")
     withheld = False
     for move in moves:

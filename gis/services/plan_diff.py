@@ -19,12 +19,15 @@ from .plan_figures import grid_workers, plan_households
 
 MOVED_KINDS = ("people", "households", "places", "things", "incidents")
 
-_MOVES = """
+# the grids of each plan that are not identical in the other (what lies in the others
+# stays put)
+_OPEN_GRIDS = """
 WITH a AS (SELECT id, code, geom FROM grids WHERE plan_id = :a),
      b AS (SELECT id, code, geom FROM grids WHERE plan_id = :b),
      same AS (SELECT a.code FROM a JOIN b ON a.code = b.code AND a.geom = b.geom),
      a_open AS (SELECT * FROM a WHERE code NOT IN (SELECT code FROM same)),
-     b_open AS (SELECT * FROM b WHERE code NOT IN (SELECT code FROM same)),
+     b_open AS (SELECT * FROM b WHERE code NOT IN (SELECT code FROM same)),"""
+_MOVES = _OPEN_GRIDS + """
      in_a AS ({in_a}),
      in_b AS ({in_b})
 SELECT in_a.code AS from_grid, in_b.code AS to_grid, count(*) AS n
@@ -33,11 +36,35 @@ WHERE in_a.code IS DISTINCT FROM in_b.code
 GROUP BY 1, 2
 ORDER BY 3 DESC, 1, 2
 """
+# When plan a is the published one, where an entity is in a is its link: the entities
+# located in b's open grids carry it, and those left in no open grid of b are each open
+# grid's links minus those located, so that nothing joins millions of rows to millions.
+_MOVES_FROM_LINKS = _OPEN_GRIDS + """
+     in_b AS ({in_b_with_link}),
+     arrived AS (
+        SELECT a_open.code AS from_grid, in_b.code AS to_grid, count(*) AS n
+        FROM in_b LEFT JOIN a_open ON a_open.id = in_b.a_id
+        GROUP BY 1, 2),
+     linked AS (SELECT grid_id, count(*) AS n FROM {table} GROUP BY grid_id),
+     stayed_out AS (
+        SELECT a_open.code AS from_grid, NULL::text AS to_grid,
+               (linked.n - coalesce(placed.n, 0))::bigint AS n
+        FROM a_open JOIN linked ON linked.grid_id = a_open.id
+        LEFT JOIN (SELECT from_grid, sum(n) AS n FROM arrived GROUP BY 1) placed
+               ON placed.from_grid = a_open.code)
+SELECT from_grid, to_grid, n FROM arrived WHERE from_grid IS DISTINCT FROM to_grid
+UNION ALL
+SELECT from_grid, to_grid, n FROM stayed_out WHERE n > 0
+ORDER BY 3 DESC, 1, 2
+"""  # noqa: S608 - formatted with the names in MOVED_KINDS only
 # where an entity is in a plan: by its link when the plan is the published one (what
 # the links say), else by location (boundary included, the smallest code winning)
 _LINKED = "SELECT e.id, g.code FROM {open} g JOIN {table} e ON e.grid_id = g.id"
 _LOCATED = ("SELECT e.id, min(g.code) AS code FROM {open} g JOIN {table} e "
             "ON ST_Intersects(e.geom, g.geom) AND {point} GROUP BY e.id")
+_LOCATED_WITH_LINK = (
+    "SELECT e.id, min(e.grid_id) AS a_id, min(g.code) AS code FROM {open} g "
+    "JOIN {table} e ON ST_Intersects(e.geom, g.geom) AND {point} GROUP BY e.id")
 _POINT = {"places": "ST_Intersects(CASE WHEN GeometryType(e.geom) = 'POINT' THEN e.geom "
                     "ELSE ST_PointOnSurface(e.geom) END, g.geom)"}
 
@@ -76,15 +103,19 @@ def plan_diff(conn: sa.Connection, a: int, b: int) -> PlanDiff:
     published = conn.execute(sa.text(
         "SELECT id FROM grid_plans WHERE state = 'published'")).scalar()
 
-    def where(plan: int, open_grids: str, kind: str) -> str:
-        rule = _LINKED if plan == published else _LOCATED
-        return rule.format(open=open_grids, table=kind, point=_POINT.get(kind, "true"))
+    def moves_query(kind: str) -> str:
+        point = _POINT.get(kind, "true")
+        if a == published and b != published:
+            return _MOVES_FROM_LINKS.format(table=kind, in_b_with_link=_LOCATED_WITH_LINK
+                                            .format(open="b_open", table=kind, point=point))
+        in_a, in_b = ((_LINKED if plan == published else _LOCATED).format(
+            open=side, table=kind, point=point) for plan, side in ((a, "a_open"),
+                                                                  (b, "b_open")))
+        return _MOVES.format(in_a=in_a, in_b=in_b)
 
     moves = pd.concat([
-        pd.DataFrame(conn.execute(sa.text(_MOVES.format(
-            in_a=where(a, "a_open", kind), in_b=where(b, "b_open", kind))),
-            {"a": a, "b": b}).all(),
-            columns=["from_grid", "to_grid", "n"]).assign(kind=kind)
+        pd.DataFrame(conn.execute(sa.text(moves_query(kind)), {"a": a, "b": b}).all(),
+                     columns=["from_grid", "to_grid", "n"]).assign(kind=kind)
         for kind in MOVED_KINDS], ignore_index=True)[["kind", "from_grid", "to_grid", "n"]]
     return PlanDiff(grids, moves, _workers(conn, a, b, homes_a, homes_b))
 

@@ -73,14 +73,6 @@ def edit_outcome(conn: sa.Connection, plan_id: int, edit: Edit,
             "balance": draft_balance(conn, plan_id, scope_grids)}
 
 
-def visible_features(conn: sa.Connection, scope_grids: frozenset[int] | None, plan_id: int,
-                     features: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The grids a user with a scope sees: those of their scope's communities."""
-    codes = scope_codes(conn, scope_grids, [plan_id])
-    return features if codes is None else \
-        [f for f in features if f["properties"]["code"] in codes]
-
-
 def visible_diff(found: PlanDiff, codes: set[str] | None) -> PlanDiff:
     """The part of a diff a user with a scope sees: their grids, moves from or to them,
     workers of their grids."""

@@ -71,12 +71,15 @@ def publish_with_workers(conn: sa.Connection, plan_id: int, progress: Progress |
     caller's transaction. Returns the entities relinked and the handover."""
     handover = plan_handover(conn, plan_id)  # before: it reads the plan in force
     changed = publish_plan(conn, plan_id, progress=progress, time_limit_ms=time_limit_ms)
-    for item in handover.carried:
-        conn.execute(sa.text(
-            "INSERT INTO grid_assignments (worker_id, grid_id, role) "
-            "SELECT a.worker_id, :new, a.role FROM grid_assignments a "
-            "JOIN workers w ON w.id = a.worker_id AND w.active WHERE a.grid_id = :old "
-            "ON CONFLICT DO NOTHING"), {"new": item["new_id"], "old": item["old_id"]})
+    conn.execute(sa.text(
+        "INSERT INTO grid_assignments (worker_id, grid_id, role) "
+        "SELECT a.worker_id, m.new, a.role "
+        "FROM unnest(CAST(:new AS bigint[]), CAST(:old AS bigint[])) m (new, old) "
+        "JOIN grid_assignments a ON a.grid_id = m.old "
+        "JOIN workers w ON w.id = a.worker_id AND w.active "
+        "ON CONFLICT DO NOTHING"),
+        {"new": [item["new_id"] for item in handover.carried],
+         "old": [item["old_id"] for item in handover.carried]})
     return changed, handover
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 
 from gridgis.api.app import create_app
-from tests.accounts import api_client
+from tests.accounts import api_client, bearer, token_for
 from tests.api.helpers import assert_problem
 from tests.helpers import X0, Y0
 
@@ -165,6 +165,30 @@ def test_figures_of_the_published_plan_count_what_is_linked(planner, seeded):
 
     assert without_ids(draft) == without_ids(body) == without_ids(located)
     assert draft["balance"] == body["balance"] == located["balance"]
+
+
+def test_figures_are_cached_per_data_version_and_masking_never_reaches_the_cache(
+        planner, seeded, api_settings):
+    db, ids = seeded
+    app = create_app(api_settings, database=db)
+
+    as_planner = bearer(token_for(db, "planner"))
+
+    def g00_people(client, headers=None) -> int | None:
+        body = client.get(f"/plans/{planner.draft}/figures", headers=headers).json()
+        return {f["properties"]["code"]: f["properties"]["people"]
+                for f in body["grids"]["features"]}[G00]
+
+    with api_client(app, db, "admin") as admin:
+        assert g00_people(admin) == 2
+        assert g00_people(admin, as_planner) is None  # under the minimum count
+        assert g00_people(admin) == 2  # the masked answer did not change the cached one
+        line = {"type": "LineString", "coordinates": lonlat((40, -0.2), (40, 100.2))}
+        assert admin.post(f"/plans/{planner.draft}/edits", json={
+            "op": "split", "grid": G00, "geometry": line}).status_code == 200
+        after = admin.get(f"/plans/{planner.draft}/figures").json()
+        assert f"{G00}-2" in {f["properties"]["code"] for f in after["grids"]["features"]}
+        assert after["balance"]["grids"] == 10
 
 
 def test_publishing_carries_workers_to_clear_successors_and_lists_the_rest(planner, seeded):

@@ -3,6 +3,11 @@ checked by the database at commit (migration 0014), and undone like any edit."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from pathlib import Path
+
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -96,3 +101,47 @@ def test_desktop_edits_through_the_view_are_checked_at_commit_and_undone(seeded)
         comment = conn.execute(sa.text("SELECT obj_description(CAST(:v AS regclass))"),
                                {"v": view}).scalar_one()
     assert comment == "grid plan QGIS 草案 (draft)"
+
+
+QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis
+
+
+def test_qgis_saves_a_moved_boundary_and_reports_refused_edits(seeded):
+    """QGIS's own PostgreSQL provider (Debian's python3-qgis) on the draft's view, as the
+    desktop planner: a boundary moved in both grids is saved, an overlap is refused with
+    the reason, the published plan cannot be saved."""
+    db, ids = seeded
+    found = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True)
+    if found.returncode != 0:
+        raise RuntimeError("QGIS's Python bindings are missing: scripts/bootstrap.sh --test "
+                           "installs python3-qgis")
+    with db.engine.begin() as conn:
+        draft, _ = draft_from(conn, ids["plan"], "QGIS")
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = psycopg.conninfo.conninfo_to_dict(url)
+
+    def wkt(x0: float, x1: float) -> str:
+        return (f"MULTIPOLYGON((({X0 + x0} {Y0}, {X0 + x1} {Y0}, {X0 + x1} {Y0 + 100}, "
+                f"{X0 + x0} {Y0 + 100}, {X0 + x0} {Y0})))")
+
+    args = {"conninfo": conninfo, "draft": draft, "published": ids["plan"],
+            "move_boundary": {G00: wkt(0, 130), G10: wkt(130, 200)},
+            "overlap": {G00: wkt(0, 160)}}
+    script = Path(__file__).parent / "qgis" / "edit_draft.py"
+    ran = subprocess.run([QGIS_PYTHON, str(script), json.dumps(args)], capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "PGOPTIONS": "-c role=gridgis_planner",
+                              "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": ""})
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    report = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert report["valid"] and report["count"] == 9 and report["crs"] == "EPSG:32635"
+    assert report["boundary_moved"] == []
+    assert areas(db, draft)[G00] == 13000 and areas(db, draft)[G10] == 7000
+    assert any(f"grid {G00} overlaps grid {G10} by 3000 m²" in e for e in report["overlap"])
+    assert areas(db, draft)[G00] == 13000  # the refused edit left nothing behind
+    assert not report["published_saved"]
+    assert any("is not a draft" in e for e in report["published_errors"])
+    with db.engine.connect() as conn:
+        log = conn.execute(sa.text(
+            "SELECT op, actor FROM plan_edits WHERE plan_id = :p"), {"p": draft}).all()
+    assert [tuple(r) for r in log] == [("desktop", "gridgis_planner")]

@@ -131,6 +131,39 @@ def test_relink_repairs_links_written_by_a_trusted_writer(conn):
     assert grid_of(conn, "incidents", incident) == grids["G001000"]
 
 
+def test_relinking_whole_tables_agrees_with_the_single_row_rule(conn):
+    """The set-based relink against gridgis_grid_at, which links one row at a time:
+    points on shared edges and vertices, in an overlap, outside every grid, polygons."""
+    first = add_plan(conn, "first")
+    fishnet(conn, first, 1, 1)
+    plan = add_plan(conn, "second", state="draft")
+    for col in reversed(range(4)):  # ids do not follow codes
+        for row in reversed(range(3)):
+            add_grid(conn, plan, f"G{(col * 3 + row) * 5 % 12:02d}", square(col, row))
+    add_grid(conn, plan, "A-overlap", shapely.box(X0 + 150, Y0 + 50, X0 + 250, Y0 + 150))
+    add_grid(conn, plan, "Z-overlap", shapely.box(X0 + 250, Y0 + 150, X0 + 350, Y0 + 250))
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'on', true)"))
+    conn.execute(sa.text("""
+        INSERT INTO incidents (category, occurred_at, geom)
+        SELECT 'property_crime', now(), ST_SetSRID(ST_MakePoint(:x0 + x, :y0 + y), 32635)
+        FROM generate_series(-50, 450, 25) x, generate_series(-50, 350, 25) y"""),
+        {"x0": X0, "y0": Y0})
+    conn.execute(sa.text("""
+        INSERT INTO buildings (geom)
+        SELECT ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(:x0 + x, :y0 + y), 32635), 30))
+        FROM generate_series(0, 400, 50) x, generate_series(0, 300, 50) y"""),
+        {"x0": X0, "y0": Y0})
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'off', true)"))
+    assert publish_plan(conn, plan) > 0
+    for table in ("incidents", "buildings"):
+        disagree = conn.execute(sa.text(
+            f"SELECT count(*) FILTER (WHERE grid_id IS DISTINCT FROM gridgis_grid_at(geom)),"
+            f" count(*) FILTER (WHERE grid_id IS NULL), count(*) FROM {table}")).one()
+        assert disagree[0] == 0, table
+        assert 0 < disagree[1] < disagree[2], table  # some outside, most inside
+    assert relink(conn) == 0
+
+
 def test_grid_index_agrees_with_the_database(conn):
     plan = add_plan(conn)
     fishnet(conn, plan, 5, 5)
