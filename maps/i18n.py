@@ -22,6 +22,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "pl_removed": ("撤销", "removed"),
     "pl_unchanged": ("未变", "unchanged"),
     "pl_moved": ("变更网格的人数", "people changing grid"),
+    "pl_retrying": ("计算中，稍后自动重试（秒）", "computing; asking again in (s)"),
     "pl_households_moved": ("户", "households"),
     "pl_state_published": ("已发布", "published"),
     "pl_state_retired": ("已停用", "retired"),

@@ -155,11 +155,19 @@ document.addEventListener("DOMContentLoaded", function () {
     return {color: on ? "#ff7f00" : "#3366cc", weight: on ? 4 : 1.5,
             fillColor: fill, fillOpacity: 0.45};
   }
-  function compare() {
+  function compare(attempt) {
     fetch("/plans/diff?a=" + cfg.published + "&b=" + cfg.plan, {credentials: "same-origin"})
-      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+      .then(function (r) { return r.json().then(function (j) {
+        return [r.status, j, r.headers.get("Retry-After")]; }); })
       .then(function (res) {
         var box = document.getElementById("pl-diff");
+        // a city's diff takes longer than the service waits: it answers 503 while the
+        // diff computes, and the diff is ready (cached) when asked again
+        if (res[0] === 503 && res[2] && attempt < 20) {
+          box.textContent = text(L_.pl_retrying) + " " + res[2];
+          setTimeout(function () { compare(attempt + 1); }, 1000 * Number(res[2]));
+          return;
+        }
         if (res[0] !== 200) { box.textContent = res[1].detail || res[0]; return; }
         diffStatus = {};
         res[1].grids.forEach(function (g) { diffStatus[g.code] = g.status; });
@@ -176,7 +184,8 @@ document.addEventListener("DOMContentLoaded", function () {
       }).catch(function (e) { say(String(e), true); });
   }
   if (cfg.published) {
-    document.getElementById("pl-compare").addEventListener("click", compare);
+    document.getElementById("pl-compare").addEventListener("click", function () {
+      compare(0); });
   }
   function bind(f, layer) {
     layers[f.properties.code] = layer;
@@ -246,7 +255,7 @@ document.addEventListener("DOMContentLoaded", function () {
         grids.setStyle(style); show(); balance(out.balance);
         say(L_.pl_done + ": " + out.edit.summary, false);
         coverage();
-        if (diffStatus) compare();
+        if (diffStatus) compare(0);
       }).catch(function (e) { say(String(e), true); });
   }
   function drawThen(shape, hint, done) {

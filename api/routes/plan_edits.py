@@ -48,6 +48,30 @@ Format = Annotated[Literal["json", "csv"], Query(description="output format")]
 TABLE = media("text/csv")
 
 
+def _seen_in_plan(plan_id: int, who: Reader, state: StateDep) -> set[str] | None:
+    """404 for a missing plan, else the codes of its grids the user may see (None: all);
+    checked before an analysis is queued, in a short transaction of its own."""
+    with state.database.engine.connect() as conn:
+        require_plan(conn, plan_id)
+        return scope_codes(conn, who.grid_ids, [plan_id])
+
+
+def _seen_in_pair(
+        who: Reader, state: StateDep,
+        a: Annotated[int, Query(ge=1, description="the plan before (usually the "
+                                                   "published one)")],
+        b: Annotated[int, Query(ge=1, description="the plan after (a draft)")]
+) -> tuple[int, int, set[str] | None]:
+    with state.database.engine.connect() as conn:
+        require_plan(conn, a)
+        require_plan(conn, b)
+        return a, b, scope_codes(conn, who.grid_ids, [a, b])
+
+
+SeenInPlan = Annotated[set[str] | None, Depends(_seen_in_plan)]
+SeenInPair = Annotated[tuple[int, int, set[str] | None], Depends(_seen_in_pair)]
+
+
 @router.post("/{plan_id:int}/edits", summary="Edit a draft plan", response_model=EditOut,
              description="One edit of a draft: `split` a grid along a drawn line, `merge` "
                          "neighbouring grids of one community, `reassign` an area (a "
@@ -102,12 +126,9 @@ def undo(plan_id: int, who: Editor, conn: ConnDep, catalog: CatalogDep,
                         "per grid and per primary worker: min, max, coefficient of "
                         "variation). A draft's grids count what lies in them by location. "
                         "Counts of people under the minimum count are withheld.")
-async def figures(plan_id: int, who: Reader, lane: LaneDep, state: StateDep,
+async def figures(plan_id: int, who: Reader, codes: SeenInPlan, lane: LaneDep,
                   reports: PlanReportsDep, settings: SettingsDep) -> JSONResponse:
     def answer() -> JSONResponse:
-        with state.database.engine.connect() as conn:
-            require_plan(conn, plan_id)
-            codes = scope_codes(conn, who.grid_ids, [plan_id])
         features, balance = scoped_figures(reports.figures(plan_id), codes)
         for feature in features:
             feature["properties"] = withhold_small(feature["properties"], who,
@@ -141,22 +162,15 @@ def _outcome(conn: sa.Connection, plan_id: int, done: Edit, who: Principal,
                         "households (a grid's shared among its primary workers) in plan a "
                         "and plan b. `f=csv` with `part=grids|moves|workers` for one "
                         "table as CSV.")
-async def diff(who: Reader, lane: LaneDep, state: StateDep, reports: PlanReportsDep,
-               settings: SettingsDep,
-               a: Annotated[int, Query(ge=1, description="the plan before (usually the "
-                                                          "published one)")],
-               b: Annotated[int, Query(ge=1, description="the plan after (a draft)")],
-               f: Format = "json",
+async def diff(who: Reader, pair: SeenInPair, lane: LaneDep, reports: PlanReportsDep,
+               settings: SettingsDep, f: Format = "json",
                part: Annotated[Literal["grids", "moves", "workers"] | None, Query(
                    description="the table `f=csv` returns")] = None) -> Response:
     if (f == "csv") != (part is not None):
         raise InvalidInput("part goes with f=csv (and f=csv needs part)", field="part")
+    a, b, codes = pair
 
     def answer() -> Response:
-        with state.database.engine.connect() as conn:
-            require_plan(conn, a)
-            require_plan(conn, b)
-            codes = scope_codes(conn, who.grid_ids, [a, b])
         return _diff_response(visible_diff(reports.diff(a, b), codes), who, settings, a, b,
                               part)
     return await lane.run(answer)

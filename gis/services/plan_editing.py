@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,8 +15,8 @@ from .plan_edits import Edit
 from .plan_figures import balance, grid_figures, grid_workers, plan_households
 
 
-def grid_features(conn: sa.Connection, plan_id: int, codes: list[str] | None = None
-                  ) -> list[dict[str, Any]]:
+def grid_features(conn: sa.Connection, plan_id: int, codes: list[str] | None = None,
+                  until: datetime | None = None) -> list[dict[str, Any]]:
     """GeoJSON features (WGS84) of the plan's grids (all, or those with ``codes``) with
     their live figures as properties."""
     ids = None
@@ -25,7 +26,7 @@ def grid_features(conn: sa.Connection, plan_id: int, codes: list[str] | None = N
             {"p": plan_id, "c": codes}).scalars()]
         if not ids:
             return []
-    figures = grid_figures(conn, plan_id, ids)
+    figures = grid_figures(conn, plan_id, ids, until)
     outlines: dict[int, str] = dict(conn.execute(sa.text(
         "SELECT id, ST_AsGeoJSON(ST_Transform(geom, 4326), 7) FROM grids "
         "WHERE plan_id = :p AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(:ids))"),

@@ -8,7 +8,7 @@ succeeds (``succession``): the workers it would have if it were published now.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -37,10 +37,17 @@ class Balance:
     grids_not_contiguous: int
 
 
+def figures_until(now: datetime | None = None) -> datetime:
+    """The end of the current day (UTC): incidents are counted for the 365 days before
+    it, so that figures computed at any hour of one day agree, and keep for the day."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return datetime.combine(today + timedelta(days=1), time(), UTC)
+
+
 def grid_figures(conn: sa.Connection, plan_id: int, ids: list[int] | None = None,
                  until: datetime | None = None) -> pd.DataFrame:
     rows = conn.execute(sa.text(read_query("plan_figures.sql")), {
-        "plan": plan_id, "ids": ids, "until": until or datetime.now(UTC)}).all()
+        "plan": plan_id, "ids": ids, "until": until or figures_until()}).all()
     frame = pd.DataFrame([r._mapping for r in rows], columns=COLUMNS)
     return frame.astype({c: "int64" for c in ("parts", "households", "people",
                                               "special_groups", "places", "incidents")})

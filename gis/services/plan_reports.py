@@ -19,7 +19,7 @@ from .cache import ResultCache
 from .hotspot_inputs import data_version
 from .plan_diff import PlanDiff, plan_diff
 from .plan_editing import grid_features
-from .plan_figures import balance, grid_workers
+from .plan_figures import balance, figures_until, grid_workers
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ class PlanReports:
             return data_version(conn), registry_version(conn)
 
     def figures(self, plan_id: int) -> PlanFigures:
-        return self._report("figures", (plan_id,))
+        """Incidents counted for the 365 days before the end of today (UTC)."""
+        return self._report("figures", (plan_id, figures_until()))
 
     def diff(self, a: int, b: int) -> PlanDiff:
         return self._report("diff", (a, b))
 
-    def _report(self, name: str, args: tuple[int, ...]) -> Any:
+    def _report(self, name: str, args: tuple) -> Any:
         version = self.version()
         return self.cache.get_or_compute(
             ("plan-report", name, args, version),
@@ -51,17 +52,18 @@ class PlanReports:
             job=functools.partial(run_report, name, args))
 
 
-def compute_report(engine: sa.Engine, name: str, args: tuple[int, ...]) -> Any:
+def compute_report(engine: sa.Engine, name: str, args: tuple) -> Any:
     # one snapshot, read only: the figures and the workers agree with each other
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         if name == "diff":
             return plan_diff(conn, *args)
-        (plan_id,) = args
-        return PlanFigures(grid_features(conn, plan_id), grid_workers(conn, plan_id))
+        plan_id, until = args
+        return PlanFigures(grid_features(conn, plan_id, until=until),
+                           grid_workers(conn, plan_id))
 
 
-def run_report(name: str, args: tuple[int, ...]) -> Any:
+def run_report(name: str, args: tuple) -> Any:
     """Compute one report in an analysis worker process (set up by
     :func:`~.hotspots.init_worker`)."""
     from .hotspots import worker_service

@@ -12,7 +12,9 @@ WITH published AS (
     FROM grids d LEFT JOIN published pub ON pub.code = d.code AND pub.geom = d.geom
     WHERE d.plan_id = :plan
 ), linked AS MATERIALIZED (
-    SELECT grid_id, count(*) AS n FROM households WHERE grid_id IS NOT NULL GROUP BY grid_id
+    SELECT grid_id, count(*) AS n FROM households
+    WHERE grid_id IS NOT NULL AND EXISTS (SELECT 1 FROM g WHERE same IS NOT NULL)
+    GROUP BY grid_id
 )
 SELECT g.id, g.code, ST_NumGeometries(g.geom) AS parts,
        CASE WHEN g.same IS NOT NULL THEN coalesce(linked.n, 0)

@@ -181,8 +181,13 @@ def test_figures_are_cached_per_data_version_and_masking_never_reaches_the_cache
 
     with api_client(app, db, "admin") as admin:
         assert g00_people(admin) == 2
+        cache = app.state.gridgis.results
+        computed = len(cache)
         assert g00_people(admin, as_planner) is None  # under the minimum count
         assert g00_people(admin) == 2  # the masked answer did not change the cached one
+        assert len(cache) == computed  # both answered from the cache
+        assert any(key[:2] == ("plan-report", "figures") for key in cache._items)
+        assert_problem(admin.get("/plans/999999/figures"), 404)
         line = {"type": "LineString", "coordinates": lonlat((40, -0.2), (40, 100.2))}
         assert admin.post(f"/plans/{planner.draft}/edits", json={
             "op": "split", "grid": G00, "geometry": line}).status_code == 200

@@ -164,6 +164,24 @@ def test_relinking_whole_tables_agrees_with_the_single_row_rule(conn):
     assert relink(conn) == 0
 
 
+def test_an_area_relink_finds_a_polygon_in_a_grid_outside_the_area(conn):
+    """A building meets the area (in grid A) but lies, by its point on surface, in grid
+    B, which does not meet the area: relinking the area links it to B."""
+    plan = add_plan(conn)
+    grids = fishnet(conn, plan, 3, 1)
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'on', true)"))
+    building = conn.execute(sa.text(
+        "INSERT INTO buildings (geom) VALUES (ST_Multi(ST_GeomFromText(:w, 32635))) "
+        "RETURNING id"), {"w": shapely.box(X0 + 10, Y0 + 40, X0 + 290, Y0 + 60).wkt}
+    ).scalar_one()
+    conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'off', true)"))
+    area = shapely.box(X0 + 20, Y0 + 45, X0 + 40, Y0 + 55)
+    assert relink(conn, shapely.to_wkb(area)) == 1
+    assert grid_of(conn, "buildings", building) == conn.execute(sa.text(
+        "SELECT gridgis_grid_at(geom) FROM buildings WHERE id = :b"), {"b": building}
+    ).scalar_one() == grids["G001000"]
+
+
 def test_grid_index_agrees_with_the_database(conn):
     plan = add_plan(conn)
     fishnet(conn, plan, 5, 5)

@@ -22,7 +22,8 @@ from qgis.core import (
 def layer(args: dict, plan: int) -> QgsVectorLayer:
     c = args["conninfo"]
     uri = QgsDataSourceUri()
-    uri.setConnection(c["host"], str(c["port"]), c["dbname"], c["user"], c.get("password", ""))
+    uri.setConnection(c.get("host", ""), str(c.get("port", "5432")), c["dbname"], c["user"],
+                      c.get("password", ""))
     uri.setDataSource("gis", f"plan_{plan}", "geom", "", "id")
     found = QgsVectorLayer(uri.uri(False), f"plan {plan}", "postgres")
     if not found.isValid():

@@ -10,7 +10,14 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import box
 
-from gridgis.gis.services.plan_diff import plan_diff
+from gridgis.gis.services.plan_diff import (
+    _LINKED,
+    _LOCATED,
+    _MOVES,
+    _POINT,
+    MOVED_KINDS,
+    plan_diff,
+)
 from tests.helpers import X0, Y0, add_grid, add_plan, square
 
 PUBLISHED = {f"G{c}{r}": square(c, r) for c in range(3) for r in range(2)}
@@ -21,6 +28,7 @@ DRAFT = {
     "G10": box(X0 + 150, Y0, X0 + 200, Y0 + 100),  # ...into G10
     "Z20": square(2, 0),  # G20 renamed, G21 removed
     "B-over": box(X0 + 50, Y0 + 100, X0 + 120, Y0 + 160),  # overlaps G01 and G11
+    "Z-out": box(X0 + 300, Y0, X0 + 350, Y0 + 100),  # beyond the published plan
 }
 
 
@@ -44,13 +52,19 @@ def expected_moves(conn: sa.Connection, a: dict, b: dict, links: dict[int, str |
     return counts
 
 
+def add_plans(conn: sa.Connection) -> tuple[int, int]:
+    """The published plan and the draft (ids)."""
+    ids = []
+    for name, shapes, state in (("published", PUBLISHED, "published"),
+                                ("draft", DRAFT, "draft")):
+        ids.append(add_plan(conn, name, state=state))
+        for code, shape in shapes.items():
+            add_grid(conn, ids[-1], code, shape)
+    return ids[0], ids[1]
+
+
 def test_moves_agree_with_a_reference_by_link_and_by_location(conn):
-    published = add_plan(conn, "published")
-    for code, shape in PUBLISHED.items():
-        add_grid(conn, published, code, shape)
-    draft = add_plan(conn, "draft", state="draft")
-    for code, shape in DRAFT.items():
-        add_grid(conn, draft, code, shape)
+    published, draft = add_plans(conn)
     copy = add_plan(conn, "copy", state="draft")
     for code, shape in PUBLISHED.items():
         add_grid(conn, copy, code, shape)
@@ -67,6 +81,7 @@ def test_moves_agree_with_a_reference_by_link_and_by_location(conn):
     assert by_link[("G20", "Z20")] > 0 and by_link[("G10", "G00")] > 0
     assert by_link[(None, "B-over")] > 0  # from unchanged G01 / G11 into the overlap
     assert by_link[("G21", None)] > 0
+    assert by_link[(None, "Z-out")] > 0  # no link before
     for a, b, links_used in ((published, draft, links), (copy, draft, {})):
         found = plan_diff(conn, a, b).moves
         incidents = found[found["kind"] == "incidents"]
@@ -76,3 +91,30 @@ def test_moves_agree_with_a_reference_by_link_and_by_location(conn):
         assert got == expected_moves(conn, PUBLISHED, DRAFT, links_used), (a, b)
     summary = plan_diff(conn, published, draft).summary()
     assert summary["incidents_moved"] == sum(by_link.values())
+
+
+def test_moves_from_links_equal_the_general_query_for_every_kind(conn):
+    """The published side read from the links (one pass) against the general query (a
+    FULL JOIN of both sides), for points and for polygons located by point on surface."""
+    published, draft = add_plans(conn)
+    rng = np.random.default_rng(4)
+    for x, y in rng.uniform(-30, 360, (300, 2)).round(-1):  # many on edges
+        conn.execute(sa.text(
+            "INSERT INTO places (category, name, geom) VALUES ('school', 'p', "
+            "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 32635), 12)))"),
+            {"x": X0 + x, "y": Y0 + y})
+        conn.execute(sa.text(
+            "INSERT INTO households (unit, geom) VALUES "
+            "('1', ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + x, "y": Y0 + y})
+    found = plan_diff(conn, published, draft).moves
+    for kind in MOVED_KINDS:
+        general = _MOVES.format(
+            in_a=_LINKED.format(open="a_open", table=kind),
+            in_b=_LOCATED.format(open="b_open", table=kind, point=_POINT.get(kind, "true")))
+        expected = sorted((tuple(r) for r in conn.execute(
+            sa.text(general), {"a": published, "b": draft}).all()), key=str)
+        mine = found[found["kind"] == kind][["from_grid", "to_grid", "n"]]
+        got = sorted(((f if isinstance(f, str) else None, t if isinstance(t, str) else None,
+                       int(n)) for f, t, n in mine.itertuples(index=False)), key=str)
+        assert got == expected, kind
+    assert len(found[found["kind"] == "places"]) > 3
