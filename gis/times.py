@@ -6,7 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+
 from .errors import InvalidInput
+from .settings import DataSettings
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def deployment_time_zone(conn: sa.Connection) -> str:
+    """The district's local time zone: ``GRIDGIS_TIMEZONE``, else the one the database
+    records (the demo records its city's), else Asia/Shanghai."""
+    configured = DataSettings().timezone
+    if configured:
+        return configured
+    stored = conn.execute(sa.text(
+        "SELECT value FROM gridgis_meta WHERE key = 'timezone'")).scalar()
+    return stored or DEFAULT_TIMEZONE
 
 
 def parse_instant(value: str | None, field: str, timezone: str = "UTC") -> datetime | None:

@@ -214,14 +214,24 @@ class NearRepeatResult(Strict):
 
 
 class BacktestRow(Strict):
-    method: Literal["blended", "last_period", "kde", "oracle"]
-    coverage: float
+    method: Literal["blended", "ewma", "counts_all", "counts_3y", "counts_1y",
+                    "last_period", "kde", "oracle"]
+    coverage: float = Field(description="share of the study area flagged (an area "
+                                        "budget: the last cell counts in part)")
     area_share: float
     hit_rate: float
     pai: float
-    pei: float
+    pei: float = Field(description="hit rate / the oracle's at the same area (at most 1)")
+    parameters: dict[str, float | None] = Field(
+        description="what was tuned inside the training window (half_life_days null: "
+                    "no decay)")
     incidents: int
+    units: int = Field(description="units in the study area")
+    area_km2: float = Field(description="the study area scored")
+    study_area: str = Field(description="what the study area is")
 
 
 class Backtest(Strict):
+    ranked_by: Literal["density"] = Field(
+        description="cells are ranked by expected incidents per km²")
     rows: list[BacktestRow]

@@ -1,9 +1,15 @@
-"""How well a hotspot forecast did: hit rate, PAI and PEI at area coverages.
+"""How well a hotspot forecast did: hit rate, PAI and PEI at coverages of the study area.
 
-Cells are ranked by the forecast; at a coverage c the top cells covering a share c of
-the area are flagged. Hit rate = share of the period's incidents in flagged cells; PAI
-(Chainey et al. 2008) = hit rate / area share; PEI (Hunt 2016) = hit rate / the best hit
-rate any choice of cells with the same area could have had (the oracle).
+Coverage is an area budget. At coverage c the cells are taken in order of forecast
+*density* (expected incidents per unit area, which is what the scores rank: a big cell
+with many incidents is not a hotspot) until they fill the share c of the area, the last
+one in part, its incidents counted pro rata. So every method and the oracle are scored
+on exactly the same area, whatever the cells' sizes.
+
+Hit rate = share of the period's incidents in that area; PAI (Chainey et al. 2008) =
+hit rate / c; PEI (Hunt 2016) = hit rate / the oracle's, where the oracle fills the same
+budget in order of the period's own density: the optimum of the fractional knapsack,
+which no choice of cells, whole or in part, can beat. Hence 0 <= PEI <= 1.
 """
 
 from __future__ import annotations
@@ -12,30 +18,41 @@ import numpy as np
 import pandas as pd
 
 COVERAGES = (0.01, 0.05, 0.10)
+RANKED_BY = "density"  # what the table's cells are ranked by (said in every output)
 
 
-def _flag(score: np.ndarray, area: np.ndarray, coverage: float) -> np.ndarray:
-    order = np.argsort(-score, kind="stable")
-    cumulative = np.cumsum(area[order]) / area.sum()
-    n = max(1, int(np.searchsorted(cumulative, coverage - 1e-12) + 1))
-    flagged = np.zeros(len(score), dtype=bool)
-    flagged[order[:n]] = True
-    return flagged
+def covered(expected: np.ndarray, area: np.ndarray, observed: np.ndarray,
+            coverage: float) -> float:
+    """Incidents (of ``observed``) in the first ``coverage`` share of the area, cells
+    taken by density of ``expected`` (ties in cell order), the last one in part."""
+    density = expected / area
+    order = np.lexsort((np.arange(len(area)), -density))
+    budget = coverage * area.sum()
+    filled = np.cumsum(area[order])
+    whole = int(np.searchsorted(filled, budget, side="right"))
+    taken = float(observed[order[:whole]].sum())
+    if whole < len(order):
+        before = filled[whole - 1] if whole else 0.0
+        last = order[whole]
+        taken += float(observed[last]) * (budget - before) / float(area[last])
+    return taken
 
 
-def accuracy(observed: np.ndarray, predicted: np.ndarray, area: np.ndarray | None = None,
+def accuracy(observed: np.ndarray, expected: np.ndarray, area: np.ndarray | None = None,
              coverages=COVERAGES) -> pd.DataFrame:
+    """Hit rate, PAI and PEI of a forecast of ``expected`` incidents per cell against the
+    ``observed`` counts, at each coverage of the cells' total ``area``."""
     observed = np.asarray(observed, dtype=float)
-    predicted = np.asarray(predicted, dtype=float)
+    expected = np.asarray(expected, dtype=float)
     area = np.ones(len(observed)) if area is None else np.asarray(area, dtype=float)
+    if (area <= 0).any():
+        raise ValueError("every cell needs a positive area")
     total = observed.sum()
     rows = []
     for coverage in coverages:
-        flagged = _flag(predicted, area, coverage)
-        area_share = area[flagged].sum() / area.sum()
-        hits = observed[flagged].sum() / total if total else 0.0
-        best = observed[_flag(observed / area, area, coverage)].sum() / total if total else 0.0
-        rows.append({"coverage": coverage, "area_share": area_share, "hit_rate": hits,
-                     "pai": hits / area_share if area_share else 0.0,
+        hits = covered(expected, area, observed, coverage) / total if total else 0.0
+        best = covered(observed, area, observed, coverage) / total if total else 0.0
+        rows.append({"coverage": coverage, "area_share": min(coverage, 1.0),
+                     "hit_rate": hits, "pai": hits / coverage if coverage else 0.0,
                      "pei": hits / best if best else 0.0})
     return pd.DataFrame(rows)

@@ -1,63 +1,52 @@
 """Hotspot forecasts for the next period, and backtests that score them.
 
-Methods (each gives a score per cell; higher = more expected incidents):
+Every method gives each cell its *expected incidents* (up to a common factor); cells are
+ranked by density, expected incidents per unit area (``accuracy``).
 
+* ``blended`` (default) — a mix of the cell's own recency-weighted count (incidents
+  recur at the same addresses) and a recency-weighted Gaussian kernel density (risk
+  spreads to the neighbourhood): score = s · C / ΣC + (1 − s) · K / ΣK, each incident
+  weighing 0.5^(age / half-life). Bandwidth h, half-life and share s are tuned;
+* ``ewma`` (baseline) — the recency-weighted counts alone, half-life tuned;
+* ``counts_all``, ``counts_3y``, ``counts_1y`` (baselines) — counts over the whole
+  training window, and over its last three years and last year;
 * ``last_period`` (baseline) — counts of the last training period as long as the scored
   period;
 * ``kde`` (baseline) — a Gaussian kernel density of the whole training window with a
   fixed 250 m bandwidth;
-* ``blended`` (default) — a mix of the cell's own recency-weighted count (incidents
-  recur at the same addresses) and a recency-weighted Gaussian kernel density (risk
-  spreads to the neighbourhood): score = s · C / ΣC + (1 − s) · K / ΣK, where each
-  incident weighs exp(−age / τ). The bandwidth h, decay τ and share s are chosen by an
-  inner backtest *inside the training window* (its last quarter, at most one scored
-  period long, forecast from the rest), maximising the mean PAI over 1/5/10 % coverage;
-  the scored period is never used for tuning;
 * ``oracle`` — the scored period's own counts: the ceiling no forecast can pass.
 
-Scores are evaluated at cell centroids (cells are small: 150 m by default).
+Tuning is an inner backtest *inside the training window*: its last ``FOLDS`` periods
+(each at most one scored period long, and at most a quarter of the window) are each
+forecast from what came before, and the parameters with the best mean PAI over 1/5/10 %
+coverage across them win; the scored period is never used for it. Half-lives run from
+two weeks to four years and infinity (no decay), so long histories can reach the slow
+decays that suit them. Kernel densities are evaluated at cell centroids (cells are small: 150 m).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from .accuracy import COVERAGES, accuracy
-from .lattice import count_points
+from .kde import kernel_density
+from .lattice import count_in_units, unit_of
 
 BANDWIDTHS_M = (75.0, 150.0, 300.0)
-DECAYS_DAYS = (7.0, 30.0, 120.0, np.inf)
+HALF_LIVES_DAYS = (14.0, 30.0, 91.0, 182.0, 365.0, 730.0, 1461.0, math.inf)
 COUNT_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+# validation periods at the end of the training window: three scored no better than one
+# on Portland, Vancouver and the demo's long history (tests/bench/bench_backtest.py)
+FOLDS = 1
 BASELINE_BANDWIDTH_M = 250.0
-METHODS = ("blended", "last_period", "kde")
-
-
-def kde_scores(centres: np.ndarray, xy: np.ndarray, bandwidth_m: float,
-               weights: np.ndarray | None = None) -> np.ndarray:
-    """Σ w·exp(−d²/2h²) over incidents within 4h of each centre."""
-    if len(xy) == 0:
-        return np.zeros(len(centres))
-    weights = np.ones(len(xy)) if weights is None else np.asarray(weights, dtype=float)
-    tree = cKDTree(xy)
-    neighbours = tree.query_ball_point(centres, 4 * bandwidth_m)
-    scores = np.zeros(len(centres))
-    for k, idx in enumerate(neighbours):
-        if idx:
-            d2 = ((xy[idx] - centres[k]) ** 2).sum(axis=1)
-            scores[k] = (weights[idx] * np.exp(-d2 / (2 * bandwidth_m ** 2))).sum()
-    return scores
-
-
-def counts_in(cells: gpd.GeoDataFrame, xy: np.ndarray,
-              weights: np.ndarray | None = None) -> np.ndarray:
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=cells.crs)
-    return count_points(cells, points, weights)
+YEAR = pd.Timedelta(days=365.25)
+METHODS = ("blended", "ewma", "counts_all", "counts_3y", "counts_1y", "last_period", "kde")
 
 
 @dataclass
@@ -77,9 +66,48 @@ class Incidents:
         return Incidents(self.xy[keep], self.when[keep].reset_index(drop=True))
 
 
-def _weights(past: Incidents, now: pd.Timestamp, decay_days: float) -> np.ndarray:
+@dataclass(frozen=True)
+class BlendParameters:
+    bandwidth_m: float = 150.0
+    half_life_days: float = 30.0
+    count_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class Tuned:
+    blend: BlendParameters = field(default_factory=BlendParameters)
+    ewma_half_life_days: float = 365.0
+
+
+@dataclass
+class Prediction:
+    expected: np.ndarray  # per cell, up to a common factor
+    parameters: dict[str, float | None]  # what was tuned (None: infinite half-life)
+
+
+class _Cells:
+    """The cells with what every method needs of them, computed once."""
+
+    def __init__(self, cells: gpd.GeoDataFrame) -> None:
+        self.frame = cells
+        self.area = cells.area.to_numpy()
+        self.centres = np.column_stack([cells.centroid.x, cells.centroid.y])
+
+    def unit_of(self, xy: np.ndarray) -> np.ndarray:
+        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                                  crs=self.frame.crs)
+        return unit_of(self.frame, points)
+
+    def counts(self, past: Incidents, weights: np.ndarray | None = None) -> np.ndarray:
+        return count_in_units(self.unit_of(past.xy), len(self.area), weights).astype(float)
+
+
+def recency(past: Incidents, now: pd.Timestamp, half_life_days: float) -> np.ndarray:
+    """Each incident's weight 0.5^(age / half-life) (1 for an infinite half-life)."""
+    if not math.isfinite(half_life_days):
+        return np.ones(len(past.xy))
     age = (now - past.when).dt.total_seconds().to_numpy() / 86400
-    return np.exp(-age / decay_days) if np.isfinite(decay_days) else np.ones(len(age))
+    return np.power(0.5, age / half_life_days)
 
 
 def _blend(counts: np.ndarray, kde: np.ndarray, share: float) -> np.ndarray:
@@ -89,85 +117,134 @@ def _blend(counts: np.ndarray, kde: np.ndarray, share: float) -> np.ndarray:
     return share * unit(counts) + (1 - share) * unit(kde)
 
 
-@dataclass(frozen=True)
-class BlendParameters:
-    bandwidth_m: float = 150.0
-    decay_days: float = 30.0
-    count_share: float = 0.5
+def _mean_pai(observed: np.ndarray, expected: np.ndarray, area: np.ndarray) -> float:
+    return float(accuracy(observed, expected, area)["pai"].mean())
 
 
-def blended(cells: gpd.GeoDataFrame, past: Incidents, now: pd.Timestamp,
-            params: BlendParameters) -> np.ndarray:
-    weights = _weights(past, now, params.decay_days)
-    centres = np.column_stack([cells.centroid.x, cells.centroid.y])
-    kde = kde_scores(centres, past.xy, params.bandwidth_m, weights) * cells.area.to_numpy()
-    return _blend(counts_in(cells, past.xy, weights), kde, params.count_share)
-
-
-def tune(cells: gpd.GeoDataFrame, window: Incidents, start: pd.Timestamp,
-         end: pd.Timestamp, horizon: pd.Timedelta) -> BlendParameters:
-    """The parameters that score best on the last part of [start, end) forecast from
-    the rest of it."""
+def tune(cells: gpd.GeoDataFrame | _Cells, window: Incidents, start: pd.Timestamp,
+         end: pd.Timestamp, horizon: pd.Timedelta) -> Tuned:
+    """The parameters that score best, on average, on the last ``FOLDS`` periods of
+    [start, end) (each at most one scored period long), each forecast from what came
+    before it."""
+    grid = cells if isinstance(cells, _Cells) else _Cells(cells)
     validation = min(horizon, (end - start) / 4)
-    split = end - validation
-    train, valid = window.between(start, split), window.between(split, end)
-    if len(train.xy) == 0 or len(valid.xy) == 0:
-        return BlendParameters()
-    centres = np.column_stack([cells.centroid.x, cells.centroid.y])
-    observed = counts_in(cells, valid.xy)
-    area = cells.area.to_numpy()
-    best, best_score = BlendParameters(), -1.0
-    for tau in DECAYS_DAYS:
-        weights = _weights(train, split, tau)
-        counts = counts_in(cells, train.xy, weights)
+    ewma_scores: dict[float, float] = {}
+    blend_scores: dict[BlendParameters, float] = {}
+    for fold in range(FOLDS):
+        split = end - (fold + 1) * validation
+        if split - start < validation and fold > 0:
+            break
+        train = window.between(start, split)
+        valid = window.between(split, split + validation)
+        if len(train.xy) == 0 or len(valid.xy) == 0:
+            continue
+        observed = grid.counts(valid)
+        train_units = grid.unit_of(train.xy)
+        weights = {hl: recency(train, split, hl) for hl in HALF_LIVES_DAYS}
+        counts = {hl: count_in_units(train_units, len(grid.area), w).astype(float)
+                  for hl, w in weights.items()}
+        for hl in HALF_LIVES_DAYS:
+            ewma_scores[hl] = ewma_scores.get(hl, 0.0) + _mean_pai(observed, counts[hl],
+                                                                    grid.area)
+        stacked = np.column_stack([weights[hl] for hl in HALF_LIVES_DAYS])
         for h in BANDWIDTHS_M:
-            kde = kde_scores(centres, train.xy, h, weights) * area
-            for share in COUNT_SHARES:
-                score = _blend(counts, kde, share)
-                pai = accuracy(observed, score, area)["pai"].mean()
-                if pai > best_score:
-                    best, best_score = BlendParameters(h, tau, share), pai
-    return best
+            densities = kernel_density(grid.centres, train.xy, h, stacked)
+            for column, hl in enumerate(HALF_LIVES_DAYS):
+                kde = densities[:, column] * grid.area
+                for share in COUNT_SHARES:
+                    params = BlendParameters(h, hl, share)
+                    blend_scores[params] = blend_scores.get(params, 0.0) + _mean_pai(
+                        observed, _blend(counts[hl], kde, share), grid.area)
+    if not blend_scores:
+        return Tuned()
+    # the first best in grid order: ties go to the shorter bandwidth and half-life
+    return Tuned(max(blend_scores, key=blend_scores.__getitem__),
+                 max(ewma_scores, key=ewma_scores.__getitem__))
+
+
+def _finite(days: float) -> float | None:
+    return days if math.isfinite(days) else None
+
+
+def predict(cells: gpd.GeoDataFrame | _Cells, past: Incidents, start: pd.Timestamp,
+            end: pd.Timestamp, horizon: pd.Timedelta, method: str = "blended",
+            tuned: Tuned | None = None) -> Prediction:
+    """Expected incidents per cell for [end, end + horizon) from incidents in
+    [start, end), with the parameters tuned for it."""
+    if method not in METHODS:
+        raise ValueError(f"unknown forecast method {method!r}")
+    grid = cells if isinstance(cells, _Cells) else _Cells(cells)
+    window = past.between(start, end)
+    if method in ("blended", "ewma") and tuned is None:
+        tuned = tune(grid, window, start, end, horizon)
+    if method == "blended":
+        assert tuned is not None
+        p = tuned.blend
+        weights = recency(window, end, p.half_life_days)
+        kde = kernel_density(grid.centres, window.xy, p.bandwidth_m, weights) * grid.area
+        return Prediction(_blend(grid.counts(window, weights), kde, p.count_share),
+                          {"bandwidth_m": p.bandwidth_m,
+                           "half_life_days": _finite(p.half_life_days),
+                           "count_share": p.count_share})
+    if method == "ewma":
+        assert tuned is not None
+        half_life = tuned.ewma_half_life_days
+        return Prediction(grid.counts(window, recency(window, end, half_life)),
+                          {"half_life_days": _finite(half_life)})
+    if method == "kde":
+        kde = kernel_density(grid.centres, window.xy, BASELINE_BANDWIDTH_M)
+        return Prediction(kde * grid.area, {"bandwidth_m": BASELINE_BANDWIDTH_M})
+    since = {"counts_all": start, "counts_3y": end - 3 * YEAR, "counts_1y": end - YEAR,
+             "last_period": end - horizon}[method]
+    return Prediction(grid.counts(window.between(max(start, since), end)), {})
 
 
 def forecast(cells: gpd.GeoDataFrame, past: Incidents, start: pd.Timestamp,
              end: pd.Timestamp, horizon: pd.Timedelta, method: str = "blended"
              ) -> np.ndarray:
-    """Scores per cell for [end, end + horizon) from incidents in [start, end)."""
-    window = past.between(start, end)
-    centres = np.column_stack([cells.centroid.x, cells.centroid.y])
-    if method == "last_period":
-        return counts_in(cells, window.between(end - horizon, end).xy).astype(float)
-    if method == "kde":
-        return kde_scores(centres, window.xy, BASELINE_BANDWIDTH_M) * cells.area.to_numpy()
-    if method == "blended":
-        return blended(cells, window, end, tune(cells, window, start, end, horizon))
-    raise ValueError(f"unknown forecast method {method!r}")
+    """Expected incidents per cell for [end, end + horizon) from [start, end)."""
+    return predict(cells, past, start, end, horizon, method).expected
 
 
 def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Timestamp,
              train_end: pd.Timestamp, test_end: pd.Timestamp, coverages=COVERAGES,
-             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+             progress: Callable[[str], None] | None = None,
+             active_only: bool = False) -> pd.DataFrame:
     """Hit rate, PAI and PEI of every method (and the oracle) for [train_end, test_end)
-    forecast from [train_start, train_end); ``progress`` is told each method done."""
+    forecast from [train_start, train_end), with each method's tuned ``parameters``;
+    ``progress`` is told when tuning and each method are done. The study area is the
+    cells, or with ``active_only`` those with an incident in the training window (land
+    where nothing happens inflates PAI); incidents outside it are not scored."""
+    window = incidents.between(train_start, train_end)
+    if active_only:
+        cells = cells[_Cells(cells).counts(window) > 0].reset_index(drop=True)
+        if cells.empty:
+            raise ValueError("no cell had an incident in the training window")
+    grid = _Cells(cells)
     horizon = test_end - train_end
-    observed = counts_in(cells, incidents.between(train_end, test_end).xy)
-    area = cells.area.to_numpy()
-    rows = []
-    methods = {}
+    observed = grid.counts(incidents.between(train_end, test_end))
+    tuned = tune(grid, window, train_start, train_end, horizon)
+    if progress:
+        progress("tuning")
+    predictions = {}
     for method in METHODS:
-        methods[method] = forecast(cells, incidents, train_start, train_end, horizon, method)
+        predictions[method] = predict(grid, window, train_start, train_end, horizon, method,
+                                      tuned)
         if progress:
             progress(method)
-    methods["oracle"] = observed / area
-    for method, score in methods.items():
-        # ties (e.g. many zero counts) are broken by area-weighted KDE rank, never by
-        # cell order, so that a baseline is not helped or hurt by how cells are numbered
-        table = accuracy(observed, score + 1e-12 * methods["kde"] / max(methods["kde"].max(),
-                                                                         1e-12),
-                         area, coverages)
+    predictions["oracle"] = Prediction(observed, {})
+    kde = predictions["kde"].expected
+    rows = []
+    for method, found in predictions.items():
+        # ties (e.g. many zero counts) are broken by the KDE's density, never by cell
+        # order, so that a baseline is not helped or hurt by how cells are numbered
+        table = accuracy(observed, found.expected + 1e-12 * kde / max(kde.max(), 1e-12),
+                         grid.area, coverages)
         table.insert(0, "method", method)
+        table["parameters"] = [found.parameters] * len(table)
         rows.append(table)
     result = pd.concat(rows, ignore_index=True)
     result["incidents"] = int(observed.sum())
+    result["units"] = len(grid.area)
+    result["area_km2"] = round(float(grid.area.sum()) / 1e6, 3)
     return result

@@ -42,18 +42,32 @@ def lattice(boundary: gpd.GeoSeries, size_m: float = DEFAULT_CELL_M,
     return frame
 
 
-def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
-                 weights: np.ndarray | None = None) -> np.ndarray:
-    """How many points (or how much of their ``weights``) fall in each unit; a point on
-    a shared edge counts once, in the first unit in index order."""
+def unit_of(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
+    """The index of the unit each point falls in (-1: none); a point on a shared edge
+    goes to the first unit in index order."""
     if units.crs != points.crs:
         raise ValueError(f"CRS mismatch: units {units.crs}, points {points.crs}")
     tree = shapely.STRtree(units.geometry.values)
     point_idx, unit_idx = tree.query(points.geometry.values, predicate="intersects")
-    first = np.ones(len(point_idx), dtype=bool)
     order = np.lexsort((unit_idx, point_idx))
     point_idx, unit_idx = point_idx[order], unit_idx[order]
+    first = np.ones(len(point_idx), dtype=bool)
     first[1:] = point_idx[1:] != point_idx[:-1]
-    chosen = point_idx[first]
-    return np.bincount(unit_idx[first], minlength=len(units),
-                       weights=None if weights is None else np.asarray(weights)[chosen])
+    found = np.full(len(points), -1, dtype=np.intp)
+    found[point_idx[first]] = unit_idx[first]
+    return found
+
+
+def count_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
+                 weights: np.ndarray | None = None) -> np.ndarray:
+    """How many points (or how much of their ``weights``) fall in each unit; a point on
+    a shared edge counts once, in the first unit in index order."""
+    return count_in_units(unit_of(units, points), len(units), weights)
+
+
+def count_in_units(unit: np.ndarray, units: int, weights: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """Counts (or sums of ``weights``) per unit, from each point's unit (-1: none)."""
+    inside = unit >= 0
+    return np.bincount(unit[inside], minlength=units,
+                       weights=None if weights is None else np.asarray(weights)[inside])

@@ -40,21 +40,23 @@ from ..importing.convert import DateRange
 from . import hotspot_inputs as inputs
 from .cache import ResultCache
 from .hotspot_inputs import Selection
+from .study_area import StudyArea, clip_units
 
 MAX_PERMUTATIONS = 999
 MAX_KNOX_INCIDENTS = 20_000
-BACKTEST_STEPS = 1 + len(METHODS)  # reading, then each method
+BACKTEST_STEPS = 2 + len(METHODS)  # reading, tuning, then each method
 ANALYSIS_NICENESS = 10  # added to an analysis worker's nice value
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class BacktestWindow:
-    """Train on [train_start, train_end), score [train_end, test_end)."""
+    """Train on [train_start, train_end), score [train_end, test_end) on ``study``."""
 
     train_start: pd.Timestamp
     train_end: pd.Timestamp
     test_end: pd.Timestamp
+    study: StudyArea = StudyArea()
 
     def __post_init__(self) -> None:
         if not self.train_start < self.train_end < self.test_end:
@@ -250,11 +252,20 @@ class HotspotService:
         scored = sel.within(window.train_start.to_pydatetime(),
                             window.test_end.to_pydatetime())
         cells = self.units(sel, version)
+        study = window.study
+        if study.code is not None or study.wkb is not None:
+            with self.engine.connect() as conn:
+                cells = clip_units(cells, study.shape(conn, self.srid))
         points = self.incidents(scored, version)
         if progress:
             progress("read the units and incidents")
-        return backtest(cells, Incidents.from_frame(points), window.train_start,
-                        window.train_end, window.test_end, progress=progress)
+        try:
+            table = backtest(cells, Incidents.from_frame(points), window.train_start,
+                             window.train_end, window.test_end, progress=progress,
+                             active_only=study.kind == "active")
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="study_area") from None
+        return table.assign(study_area=study.describe())
 
     def _compute_ranking(self, version: int, start: pd.Timestamp, end: pd.Timestamp,
                          months: int) -> list[dict[str, Any]]:

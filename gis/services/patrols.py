@@ -22,7 +22,7 @@ from ..access.audit import Entry, record
 from ..access.principal import Principal
 from ..errors import InvalidInput, NotFound
 from ..patrol.dosage import DEFAULT_RADIUS_M, dosage
-from ..settings import DataSettings
+from ..times import deployment_time_zone
 from . import blindspot_inputs as inputs
 from .cache import ResultCache
 from .hotspot_inputs import Selection
@@ -34,7 +34,6 @@ from .roads import cached_network, configured_speeds
 log = logging.getLogger("gridgis.patrols")
 STALE_SOLVE = pd.Timedelta(hours=1)  # a plan still "solving" after this never will
 HOT_CLASS = 95  # Gi* targets: hot at 95 % or more
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 POST_MARGIN_M = 500.0  # a scoped plan's posts, targets and fixes may lie this far out
 FIXES = sa.text("""
     SELECT unit, shift, recorded_at, geom FROM patrol_points
@@ -77,15 +76,9 @@ class PatrolService:
     # -- planning ----------------------------------------------------------------------
 
     def timezone(self) -> str:
-        """The district's local time zone: ``GRIDGIS_TIMEZONE``, else the one the
-        database records (the demo records its city's), else Asia/Shanghai."""
-        configured = DataSettings().timezone
-        if configured:
-            return configured
+        """The district's local time zone (``times.deployment_time_zone``)."""
         with self.engine.connect() as conn:
-            stored = conn.execute(sa.text(
-                "SELECT value FROM gridgis_meta WHERE key = 'timezone'")).scalar()
-        return stored or DEFAULT_TIMEZONE
+            return deployment_time_zone(conn)
 
     def create(self, request: PatrolRequest, who: Principal | None,
                user_name: str | None = None) -> int:

@@ -72,13 +72,42 @@ def test_forecast_and_backtest(hot_client):
                                                         "horizon_days": 30}).json()
     best = min(body["features"], key=lambda f: f["properties"]["top_area_share"])
     assert best["properties"]["code"] == "110101001001000"
-    table = hot_client.get("/hotspots/backtest", params={
+    body = hot_client.get("/hotspots/backtest", params={
         "unit": "grids", "train_start": "2026-01-01", "train_end": "2026-05-01",
-        "test_end": "2026-06-01"}).json()["rows"]
-    assert {r["method"] for r in table} == {"blended", "last_period", "kde", "oracle"}
+        "test_end": "2026-06-01"}).json()
+    table = body["rows"]
+    assert body["ranked_by"] == "density"
+    assert {r["method"] for r in table} == {"blended", "ewma", "counts_all", "counts_3y",
+                                            "counts_1y", "last_period", "kde", "oracle"}
+    blended = next(r for r in table if r["method"] == "blended")
+    assert set(blended["parameters"]) == {"bandwidth_m", "half_life_days", "count_share"}
+    assert all(r["pei"] <= 1 + 1e-9 and r["area_share"] == r["coverage"] for r in table)
     assert hot_client.get("/hotspots/backtest", params={
         "train_start": "2026-05-01", "train_end": "2026-01-01",
         "test_end": "2026-06-01"}).status_code == 422
+
+
+def test_backtest_on_a_chosen_study_area(hot_client):
+    dates = {"unit": "grids", "train_start": "2026-01-01", "train_end": "2026-05-01",
+             "test_end": "2026-06-01"}
+
+    def rows(study_area: str) -> list[dict]:
+        answer = hot_client.get("/hotspots/backtest", params={**dates,
+                                                              "study_area": study_area})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["rows"]
+
+    everything = rows("all")
+    west = rows("110101001001")  # the west community: half of the 300 m square
+    assert everything[0]["area_km2"] == pytest.approx(0.09)
+    assert west[0]["area_km2"] == pytest.approx(0.045)
+    assert west[0]["study_area"] == "area 110101001001"
+    active = rows("active")
+    assert active[0]["area_km2"] < everything[0]["area_km2"]
+    assert active[0]["study_area"].startswith("units with an incident")
+    for bad in ("999", " "):
+        problem = hot_client.get("/hotspots/backtest", params={**dates, "study_area": bad})
+        assert problem.status_code == 422 and problem.json()["field"] == "study_area", bad
 
 
 def test_ranking_table(hot_client):

@@ -10,8 +10,11 @@ def test_backtest_prints_every_method(run, tmp_path):
     result = run("backtest", "--train-start", "2024-01-01", "--train-end", "2024-01-06",
                  "--test-end", "2024-01-08", "--unit", "grids")
     assert result.returncode == 0, result.stderr
-    for method in ("blended", "last_period", "kde", "oracle"):
+    for method in ("blended", "ewma", "counts_all", "counts_3y", "counts_1y", "last_period",
+                   "kde", "oracle"):
         assert method in result.stdout
+    assert "ranked by density" in " ".join(result.stdout.split())
+    assert "blended: bandwidth_m" in result.stdout and "half_life_days" in result.stdout
 
 
 def test_backtest_refuses_bad_dates_and_values(run, tmp_path):
@@ -31,3 +34,22 @@ def test_backtest_refuses_bad_dates_and_values(run, tmp_path):
     assert zone.returncode == 2 and "time zone" in zone.stderr
     for result in (order, blank, category, zone):
         assert "Traceback" not in result.stderr
+
+
+def test_backtest_on_a_polygon_file_and_in_another_time_zone(run, tmp_path):
+    run("import", "grids", grid_geojson(tmp_path / "g.geojson"))
+    incidents_frame(600).to_csv(tmp_path / "i.csv", index=False)
+    assert run("import", "incidents", tmp_path / "i.csv").returncode == 0
+    west = grid_geojson(tmp_path / "west.geojson", cols=1, rows=3)  # a third of the grids
+    dates = ["--train-start", "2024-01-01", "--train-end", "2024-01-06", "--test-end",
+             "2024-01-08", "--unit", "grids"]
+    result = run("backtest", *dates, "--study-area", str(west), "--timezone", "Asia/Tokyo")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "3 grids units; study area a polygon, " in text
+    assert "dates are read in Asia/Tokyo; the deployment's time zone is" in text
+    missing = run("backtest", *dates, "--study-area", "no-such-area")
+    assert missing.returncode == 2 and "no area has code 'no-such-area'" in missing.stderr
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    assert run("backtest", *dates, "--study-area", str(empty)).returncode == 2

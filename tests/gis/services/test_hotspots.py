@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from gridgis.gis.errors import InvalidInput
+from gridgis.gis.hotspots.forecast import METHODS
 from gridgis.gis.services import hotspots as service_module
 from gridgis.gis.services.cache import ResultCache
 from gridgis.gis.services.hotspot_inputs import Selection
@@ -83,7 +84,9 @@ def test_backtest_reports_each_step(hot):
     table = HotspotService(hot.engine, 32635).backtest(Selection("grids"), window,
                                                        progress=told.append)
     assert len(told) == service_module.BACKTEST_STEPS
-    assert set(table["method"]) == {"blended", "last_period", "kde", "oracle"}
+    assert told[:2] == ["read the units and incidents", "tuning"]
+    assert set(table["method"]) == {*METHODS, "oracle"}
+    assert set(table["study_area"]) == {"all units"}
 
 
 def test_ranking_defaults_to_the_last_thirty_days_of_data(hot):
