@@ -26,6 +26,7 @@ from .kinds import Kind, get_kind
 from .mapping import Mapping
 from .plan import ImportPlan
 from .readers import RawChunk, open_source
+from .staging import PENDING_PLAN, NewPlan
 from .writer import ChunkWriter, EncodedChunk
 
 DEFAULT_PLAN = "default"
@@ -45,6 +46,7 @@ class ImportReport:
     rejects_file: Path | None = None
     seconds: float = 0.0
     srid: int | None = None
+    dissolved: list[tuple[str, int]] = field(default_factory=list)  # (code, rows joined)
 
 
 def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | None = None,
@@ -65,6 +67,9 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
     mapping = mapping or Mapping()
     if mapping.kind and mapping.kind != kind.name:
         raise InvalidInput(f"the mapping file is for {mapping.kind}, not {kind.name}")
+    if mapping.dissolve and kind.name not in ("areas", "grids"):
+        raise InvalidInput("dissolve joins the polygons of rows that share a code: it is "
+                           f"for areas and grids, not {kind.name}", field="--dissolve")
     source = open_source(Path(path), crs=mapping.crs, layer=mapping.layer,
                          x_column=mapping.fields.get("x"), y_column=mapping.fields.get("y"),
                          wkt_column=mapping.fields.get("geometry"))
@@ -80,9 +85,9 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
     total = source.total_rows() if progress else None
     with db.engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
-        plan_id = (_resolve_grid_plan(conn, plan_name, create=kind.name == "grids")
-                   if kind.name in ("grids", "workers") else None)
-        writer = ChunkWriter(conn, kind, plan, plan_id, srid, skip_invalid)
+        plan_id, new_plan = (_resolve_grid_plan(conn, plan_name, create=kind.name == "grids")
+                             if kind.name in ("grids", "workers") else (None, None))
+        writer = ChunkWriter(conn, kind, plan, plan_id, srid, skip_invalid, new_plan)
         for encoded in _in_background(chunks, writer.prepare_and_encode):
             prepared = encoded.prepared
             report.rows_read += len(prepared.frame) + len(prepared.rejections)
@@ -100,11 +105,15 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
             raise ImportRejected(_rejected_message(report), report.rejections)
         report.rejections.extend(late)
         report.inserted, report.updated, report.unassigned = writer.counts()
+        report.dissolved = writer.dissolved
         audit.record(conn, None, audit.Entry(
             "import", kind.name,
             personal="unmasked" if any(f.sensitive for f in kind.fields) else None,
             detail=f"{report.inserted} inserted, {report.updated} updated, "
-                   f"{len(report.rejections)} rejected, from {Path(path).resolve()}"),
+                   f"{len(report.rejections)} rejected"
+                   + (f", {sum(n for _, n in report.dissolved)} rows dissolved into "
+                      f"{len(report.dissolved)}" if report.dissolved else "")
+                   + f", from {Path(path).resolve()}"),
             user_name=actor)
     if report.rejections:
         report.rejects_file = write_rejects(rejects_path or rejects_beside(Path(path)),
@@ -180,29 +189,28 @@ def _in_background(chunks: Iterator[RawChunk], work: Callable[[RawChunk], Encode
                 thread.join(0.05)
 
 
-def _resolve_grid_plan(conn: sa.Connection, plan_name: str | None, *, create: bool) -> int:
-    """The named plan (created as a draft if missing); by default the published plan,
-    or a new published plan called 'default' when there is none."""
+def _resolve_grid_plan(conn: sa.Connection, plan_name: str | None, *, create: bool
+                       ) -> tuple[int, NewPlan | None]:
+    """The named plan (a new draft if missing); by default the published plan, or a new
+    published plan called 'default' when there is none. A new plan is made only once
+    the file's rows have passed every check (``NewPlan``; its id is ``PENDING_PLAN``
+    until then), so that a refused import leaves no plan behind and takes no id."""
     if plan_name:
         plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
                                {"n": plan_name}).scalar()
         if plan_id is None:
             if not create:
                 raise InvalidInput(f"there is no grid plan named {plan_name!r}", field="--plan")
-            plan_id = conn.execute(sa.text(
-                "INSERT INTO grid_plans (name, state) VALUES (:n, 'draft') RETURNING id"),
-                {"n": plan_name}).scalar_one()
-        return int(plan_id)
+            return PENDING_PLAN, NewPlan(plan_name, "draft")
+        return int(plan_id), None
     plan_id = conn.execute(sa.text(
         "SELECT id FROM grid_plans WHERE state = 'published'")).scalar()
     if plan_id is None:
         if not create:
             raise InvalidInput("there is no published grid plan; import grids first or name "
                                "a plan with --plan", field="--plan")
-        plan_id = conn.execute(sa.text(
-            "INSERT INTO grid_plans (name, state, valid_from) "
-            "VALUES (:n, 'published', now()) RETURNING id"), {"n": DEFAULT_PLAN}).scalar_one()
-    return int(plan_id)
+        return PENDING_PLAN, NewPlan(DEFAULT_PLAN, "published")
+    return int(plan_id), None
 
 
 def rejects_beside(source: Path, directory: Path | None = None) -> Path:

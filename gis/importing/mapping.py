@@ -6,6 +6,8 @@ A mapping file is TOML::
     crs = "EPSG:2913"              # the file's CRS when it does not say
     external_id = "final_case"     # column whose value identifies a row across imports
     timezone = "America/Los_Angeles"  # for date-times without an offset
+    dissolve = true                # areas, grids: rows sharing a code become one
+                                   # multipolygon (a district drawn in three parts)
 
     [fields]                       # field = "source column"
     category = "CATEGORY"
@@ -20,8 +22,10 @@ A mapping file is TOML::
     hour = "HOUR"
     minute = "MINUTE"
 
-    [values.category]              # source value = taxonomy code
-    BURGLARY = "property_crime"
+    [values.category]              # source value = value to use, for any field:
+    BURGLARY = "property_crime"    # taxonomy codes, and codes written differently
+    [values.parent_code]           # ('01' in the file, '1' in the areas)
+    "01" = "1"
 
     [constants]                    # the same value for every row
     source = "police_call"
@@ -50,6 +54,7 @@ class Mapping:
     timezone: str | None = None
     kind: str | None = None
     layer: str | None = None
+    dissolve: bool = False  # rows sharing a code become one multipolygon (areas, grids)
 
     def merged(self, other: Mapping) -> Mapping:
         """``other`` (the command line) wins over self (the file)."""
@@ -63,6 +68,7 @@ class Mapping:
             timezone=other.timezone or self.timezone,
             kind=other.kind or self.kind,
             layer=other.layer or self.layer,
+            dissolve=other.dissolve or self.dissolve,
         )
 
 
@@ -90,8 +96,8 @@ def load_mapping_file(path: Path) -> Mapping:
         raise InvalidInput(f"cannot read mapping file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"mapping file {path} is not valid TOML: {exc}") from exc
-    known = {"kind", "crs", "external_id", "timezone", "layer", "fields", "values",
-             "datetime", "constants"}
+    known = {"kind", "crs", "external_id", "timezone", "layer", "dissolve", "fields",
+             "values", "datetime", "constants"}
     unknown = set(data) - known
     if unknown:
         raise InvalidInput(f"mapping file {path}: unknown keys {sorted(unknown)}; "
@@ -116,5 +122,12 @@ def load_mapping_file(path: Path) -> Mapping:
         external_id=data.get("external_id"),
         timezone=data.get("timezone"),
         kind=data.get("kind"),
+        dissolve=_flag(data.get("dissolve", False), path),
         layer=data.get("layer"),
     )
+
+
+def _flag(value: object, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"mapping file {path}: dissolve must be true or false")
+    return value

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ijson
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -78,8 +79,9 @@ def open_source(path: Path, *, crs: str | None = None, layer: str | None = None,
     if path.suffix.lower() in (".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml", ".gpx"):
         return _open_ogr(path, override, layer, chunk_rows)
     raise InvalidInput(
-        f"{path.name}: unsupported file type; use GeoJSON (.geojson), GeoPackage (.gpkg), "
-        "Shapefile (.shp or zipped .zip), GPX (.gpx) or CSV (.csv)."
+        f"{path.name}: unsupported file type; use GeoJSON (.geojson, .json), GeoPackage "
+        "(.gpkg), Shapefile (.shp or zipped .zip), FlatGeobuf (.fgb), GML (.gml), KML "
+        "(.kml), GPX (.gpx) or CSV (.csv, .csv.gz, .tsv, .txt)."
     )
 
 
@@ -182,20 +184,74 @@ def _csv_chunk(frame: pd.DataFrame, first: int, x: str | None, y: str | None,
 # -- GeoJSON ---------------------------------------------------------------------------
 
 def _open_geojson(path: Path, crs: CRS | None, chunk_rows: int) -> Source:
-    try:
-        document = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not valid JSON: {exc}") from exc
-    features, declared = geojson_features(document, where=path.name)
+    """A FeatureCollection is streamed (ijson), twice: once to check the whole document
+    and learn its type, CRS, columns and feature count, once to read the features chunk
+    by chunk; memory stays flat in the file's size. A bare Feature or geometry is small
+    and read whole."""
+    outline = _geojson_outline(path)
+    if outline.kind != "FeatureCollection":
+        features, declared = geojson_features(json.loads(path.read_bytes()), where=path.name)
+        crs = crs or declared or CRS.from_epsg(4326)
+        columns = sorted({k for f in features if isinstance(f.get("properties"), dict)
+                          for k in f["properties"]})
+        return Source(path, "geojson", crs, columns,
+                      iter([features_chunk(features, 1, columns)]), rows=len(features))
+    if not outline.has_features:
+        raise InvalidInput(f"{path.name}: a FeatureCollection needs a 'features' array.")
+    declared = parse_crs(outline.crs_name, where=f"{path.name}: crs") \
+        if outline.crs_name else None
     crs = crs or declared or CRS.from_epsg(4326)
-    columns = sorted({k for f in features if isinstance(f.get("properties"), dict)
-                      for k in f["properties"]})
+    columns = sorted(outline.columns)
 
     def chunks() -> Iterator[RawChunk]:
-        for start in range(0, len(features), chunk_rows):
-            yield features_chunk(features[start:start + chunk_rows], start + 1, columns)
+        batch: list = []
+        first = 1
+        with path.open("rb") as stream:
+            for feature in ijson.items(stream, "features.item", use_float=True):
+                batch.append(feature)
+                if len(batch) == chunk_rows:
+                    yield features_chunk(batch, first, columns)
+                    first += len(batch)
+                    batch = []
+        if batch:
+            yield features_chunk(batch, first, columns)
 
-    return Source(path, "geojson", crs, columns, chunks(), rows=len(features))
+    return Source(path, "geojson", crs, columns, chunks(), rows=outline.features)
+
+
+VALUE_STARTS = ("start_map", "start_array", "string", "number", "boolean", "null")
+
+
+@dataclass
+class _Outline:
+    kind: object = None  # the top-level "type"
+    crs_name: str | None = None  # a legacy "crs" member's name
+    has_features: bool = False  # a top-level "features" array
+    features: int = 0
+    columns: set[str] = field(default_factory=set)  # every feature's property names
+
+
+def _geojson_outline(path: Path) -> _Outline:
+    """One streaming pass over the document (syntax checked throughout)."""
+    outline = _Outline()
+    try:
+        with path.open("rb") as stream:
+            for prefix, event, value in ijson.parse(stream):
+                if prefix == "features.item" and event in VALUE_STARTS:
+                    outline.features += 1  # a feature, or something else to refuse
+                elif prefix == "features.item.properties" and event == "map_key":
+                    outline.columns.add(value)
+                elif prefix == "type" and outline.kind is None:
+                    outline.kind = value
+                elif prefix == "features" and event == "start_array":
+                    outline.has_features = True
+                elif prefix == "crs.properties.name" and event == "string":
+                    outline.crs_name = value
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path.name} is not valid JSON: {exc}") from exc
+    if outline.kind is None and not outline.has_features:
+        raise InvalidInput(f"{path.name}: not a GeoJSON object (no 'type' member).")
+    return outline
 
 
 def geojson_features(document: object, *, where: str) -> tuple[list[dict], CRS | None]:

@@ -8,6 +8,8 @@ kind's table with ``INSERT … ON CONFLICT``, in file order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from ..db import table_columns
@@ -16,14 +18,33 @@ from .kinds import Kind
 from .tracks import check_tracks, snap_to_roads
 
 STAGE_TABLE = "_gridgis_stage"
+PENDING_PLAN = -1  # the plan id of staged grids whose plan is made at the merge
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    """A grid plan the import makes once its rows have passed every check."""
+
+    name: str
+    state: str  # draft, or published when there is no plan yet
+
+    def create(self, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.text(
+            "INSERT INTO grid_plans (name, state, valid_from) VALUES (:n, :s, CASE WHEN "
+            ":s = 'published' THEN now() END) RETURNING id"),
+            {"n": self.name, "s": self.state}).scalar_one())
 
 
 class StagingTable:
     """The temporary table of one import, dropped when its transaction ends."""
 
     def __init__(self, conn: sa.Connection, kind: Kind, *, key: tuple[str, ...],
-                 ref_fields: list[str], plan_id: int | None, with_grid_id: bool) -> None:
+                 ref_fields: list[str], plan_id: int | None, with_grid_id: bool,
+                 dissolve: bool = False, new_plan: NewPlan | None = None) -> None:
         self.conn = conn
+        self.new_plan = new_plan
+        self.dissolve = dissolve
+        self.dissolved: list[tuple[str, int]] = []
         self.kind = kind
         self.key = key
         self.ref_fields = ref_fields
@@ -43,6 +64,8 @@ class StagingTable:
     def finish(self, earlier: list[Rejection], skip_invalid: bool) -> list[Rejection]:
         """Merge the staged rows; returns ``earlier`` plus the rows with bad references.
         Nothing is merged if there are any and ``skip_invalid`` is off."""
+        if self.dissolve:
+            self.dissolved = self._dissolve()
         rejections = list(earlier) + self._check_references()
         if self.kind.track:
             rejections = sorted(rejections + check_tracks(self.conn), key=lambda r: r.row)
@@ -53,6 +76,10 @@ class StagingTable:
                               {"rows": [r.row for r in rejections]})
         if self.kind.track:
             snap_to_roads(self.conn)
+        if self.new_plan is not None:
+            self.plan_id = self.new_plan.create(self.conn)
+            self.conn.execute(sa.text("UPDATE _gridgis_stage SET plan_id = :p"),
+                              {"p": self.plan_id})
         self._merge()
         if self.kind.name == "grids":
             self.conn.execute(sa.text("SELECT set_config('gridgis.defer_relink', 'off', true)"))
@@ -62,6 +89,28 @@ class StagingTable:
             if published:
                 self.conn.execute(sa.text("SELECT gridgis_relink(NULL)"))
         return rejections
+
+    def _dissolve(self) -> list[tuple[str, int]]:
+        """Join the rows that share a key into the first of them (its attributes kept),
+        their polygons unioned; returns each joined key and how many rows it had."""
+        keys = ", ".join(self.key)
+        self.conn.execute(sa.text(f"""
+            CREATE TEMP TABLE _gridgis_dissolved ON COMMIT DROP AS
+            SELECT {keys}, min(_row) AS first, count(*) AS rows,
+                   ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
+            FROM _gridgis_stage GROUP BY {keys} HAVING count(*) > 1"""))
+        same = " AND ".join(f"s.{k} IS NOT DISTINCT FROM d.{k}" for k in self.key)
+        self.conn.execute(sa.text(
+            "UPDATE _gridgis_stage s SET geom = d.geom FROM _gridgis_dissolved d "
+            "WHERE s._row = d.first"))
+        self.conn.execute(sa.text(
+            f"DELETE FROM _gridgis_stage s USING _gridgis_dissolved d WHERE {same} "
+            "AND s._row <> d.first"))
+        shown = self.key[-1]
+        joined = [(str(r[0]), int(r[1])) for r in self.conn.execute(sa.text(
+            f"SELECT {shown}, rows FROM _gridgis_dissolved ORDER BY first"))]
+        self.conn.execute(sa.text("DROP TABLE _gridgis_dissolved"))
+        return joined
 
     def _check_references(self) -> list[Rejection]:
         rejections = []
@@ -75,8 +124,10 @@ class StagingTable:
                 f"SELECT s._row, s.{ref.field} AS value FROM _gridgis_stage s "
                 f"WHERE s.{ref.field} IS NOT NULL AND NOT (EXISTS (SELECT 1 FROM {ref.table} t "
                 f"WHERE t.{ref.key} = s.{ref.field}){also_stage}) ORDER BY s._row")).all()
-            rejections += [Rejection(r._row, f"no {ref.table} row has {ref.key} {r.value!r}",
-                                     ref.field) for r in rows]
+            rejections += [Rejection(r._row, f"no {ref.table} row has {ref.key} {r.value!r} "
+                                     f"(if the file writes it differently, map it in the "
+                                     f"mapping file: [values.{ref.field}] "
+                                     f"\"{r.value}\" = \"…\")", ref.field) for r in rows]
         if self.kind.name == "workers" and "grid_codes" in self.ref_fields:
             rows = self.conn.execute(sa.text("""
                 SELECT s._row, trim(c.code) AS code

@@ -25,7 +25,7 @@ from .encoding import ewkb_hex, iso_utc
 from .kinds import Kind
 from .plan import ImportPlan
 from .readers import RawChunk
-from .staging import STAGE_TABLE, StagingTable
+from .staging import STAGE_TABLE, NewPlan, StagingTable
 from .validate import PreparedChunk, prepare_chunk
 
 
@@ -44,7 +44,8 @@ class ChunkWriter:
     """Writes prepared rows of one kind in the caller's transaction."""
 
     def __init__(self, conn: sa.Connection, kind: Kind, plan: ImportPlan,
-                 plan_id: int | None, srid: int, skip_invalid: bool) -> None:
+                 plan_id: int | None, srid: int, skip_invalid: bool,
+                 new_plan: NewPlan | None = None) -> None:
         self.skip_invalid = skip_invalid
         self.failed = False
         self.raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
@@ -63,11 +64,16 @@ class ChunkWriter:
         self.key = ("external_id",) if plan.mapping.external_id else kind.natural_key
         self.staged = bool(self.key or self.ref_fields or kind.track)
         self.seen_keys: dict[tuple, int] = {}
+        self.plan_name = new_plan.name if new_plan is not None else None \
+            if plan_id is None else conn.execute(sa.text(
+                "SELECT name FROM grid_plans WHERE id = :p"), {"p": plan_id}).scalar()
         self.duplicates: list[Rejection] = []
         self.stage: StagingTable | None = None
+        self.dissolve = plan.mapping.dissolve
         if self.staged:
             self.stage = StagingTable(conn, kind, key=self.key, ref_fields=self.ref_fields,
-                                      plan_id=plan_id, with_grid_id=self.index is not None)
+                                      plan_id=plan_id, with_grid_id=self.index is not None,
+                                      dissolve=self.dissolve, new_plan=new_plan)
 
     def prepare_and_encode(self, chunk: RawChunk) -> EncodedChunk:
         """Validate and encode one chunk (runs in the reader thread)."""
@@ -126,7 +132,8 @@ class ChunkWriter:
         return {f for f in self.kind.field_names if f not in provided}
 
     def _drop_duplicate_keys(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if not self.key or self.key == ("plan_id", "code") and "code" not in frame:
+        if not self.key or self.key == ("plan_id", "code") and "code" not in frame \
+                or self.dissolve:  # rows sharing a key are joined when staged
             return frame
         cols = [c for c in self.key if c in frame]
         keep = np.ones(len(frame), dtype=bool)
@@ -134,12 +141,19 @@ class ChunkWriter:
             key = tuple(values)
             if key in self.seen_keys:
                 keep[i] = False
-                self.duplicates.append(Rejection(row, f"duplicate {'/'.join(cols)} "
-                                                 f"{'/'.join(map(str, key))} (first on row "
-                                                 f"{self.seen_keys[key]})", cols[-1]))
+                self.duplicates.append(Rejection(
+                    row, f"duplicate {self._describe(cols, key)} (first on row "
+                         f"{self.seen_keys[key]})", cols[-1]))
             else:
                 self.seen_keys[key] = row
         return frame[keep]
+
+    def _describe(self, cols: list[str], key: tuple) -> str:
+        """The key as users know it: a grid's code in its plan, by the plan's name."""
+        named = dict(zip(cols, key, strict=True))
+        plan = named.pop("plan_id", None)
+        text = "/".join(named) + " " + "/".join(repr(str(v)) for v in named.values())
+        return text if plan is None else f"{text} in grid plan {self.plan_name!r}"
 
     def finish(self, skip_invalid: bool) -> list[Rejection]:
         """Merge the staged rows; returns rows rejected only now (duplicate keys, bad
@@ -150,6 +164,11 @@ class ChunkWriter:
         self.inserted, self.updated, self.unassigned = \
             self.stage.inserted, self.stage.updated, self.stage.unassigned
         return rejections
+
+    @property
+    def dissolved(self) -> list[tuple[str, int]]:
+        """(key, rows) of each key whose rows were joined into one."""
+        return [] if self.stage is None else self.stage.dissolved
 
     def counts(self) -> tuple[int, int, int]:
         return self.inserted, self.updated, self.unassigned

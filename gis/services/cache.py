@@ -25,14 +25,16 @@ class ResultCache:
         self.runner: Runner = runner or InlineRunner()
 
     def get_or_compute(self, key: tuple, compute: Callable[[], Any],
-                       job: Job | None = None) -> Any:
+                       job: Job | None = None, wait_s: float | None = None) -> Any:
         """The cached value of ``key``, or the value computed (by ``compute`` here, or by
-        ``job``, the same computation as a picklable call, in the runner's workers)."""
+        ``job``, the same computation as a picklable call, in the runner's workers,
+        waiting at most ``wait_s`` before the asker is told to come back)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        return self.runner.run(key, compute, job, functools.partial(self._store, key))
+        return self.runner.run(key, compute, job, functools.partial(self._store, key),
+                               wait_s=wait_s)
 
     def _store(self, key: tuple, value: Any) -> Any:
         with self._lock:

@@ -44,6 +44,9 @@ from .study_area import StudyArea, clip_units
 
 MAX_PERMUTATIONS = 999
 MAX_KNOX_INCIDENTS = 20_000
+# A Knox test of 20,000 incidents takes tens of seconds: an asker waits this long, then
+# is told to come back (503, Retry-After) while it computes; the result is kept.
+NEAR_REPEAT_WAIT_S = 5.0
 BACKTEST_STEPS = 2 + len(METHODS)  # reading, tuning, then each method
 ANALYSIS_NICENESS = 10  # added to an analysis worker's nice value
 T = TypeVar("T")
@@ -153,7 +156,7 @@ class HotspotService:
         """The Knox table, the extent of elevated risk and the current risk zones."""
         _check_permutations(permutations)
         return self._analysis("near_repeat", (sel, tuple(distances), tuple(days),
-                                              permutations, seed))
+                                              permutations, seed), wait_s=NEAR_REPEAT_WAIT_S)
 
     def forecast(self, sel: Selection, horizon_days: int = 30) -> gpd.GeoDataFrame:
         """Scores per unit for the ``horizon_days`` after the selection's end, and each
@@ -180,14 +183,15 @@ class HotspotService:
         start_ts, end_ts = self.period(start, end, pd.Timedelta(days=RANKING_DAYS))
         return self._analysis("ranking", (start_ts, end_ts, months))
 
-    def _analysis(self, name: str, args: tuple, version: int | None = None) -> Any:
+    def _analysis(self, name: str, args: tuple, version: int | None = None,
+                  wait_s: float | None = None) -> Any:
         """A cached analysis, computed by the cache's runner on a miss: here, or in a
         worker process that runs :func:`run_analysis` with the same arguments."""
         version = self.version() if version is None else version
         compute = getattr(self, f"_compute_{name}")
         return self.cache.get_or_compute(
             (name, args, version), lambda: compute(version, *args),
-            job=functools.partial(run_analysis, name, args, version))
+            job=functools.partial(run_analysis, name, args, version), wait_s=wait_s)
 
     # -- the computations (here, or in a worker process) -------------------------------
 

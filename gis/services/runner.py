@@ -31,7 +31,7 @@ Job = Callable[[], Any]  # picklable: a module-level function, its arguments bou
 
 class Runner(Protocol):
     def run(self, key: Hashable, compute: Callable[[], Any], job: Job | None,
-            store: Callable[[Any], Any]) -> Any: ...
+            store: Callable[[Any], Any], wait_s: float | None = None) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -40,7 +40,7 @@ class InlineRunner:
     """Compute in the caller's thread (commands: one user, nothing to protect)."""
 
     def run(self, key: Hashable, compute: Callable[[], Any], job: Job | None,
-            store: Callable[[Any], Any]) -> Any:
+            store: Callable[[Any], Any], wait_s: float | None = None) -> Any:
         return store(compute())
 
     def close(self) -> None:
@@ -70,9 +70,12 @@ class ProcessRunner:
             pool.submit(job)
 
     def run(self, key: Hashable, compute: Callable[[], Any], job: Job | None,
-            store: Callable[[Any], Any]) -> Any:
+            store: Callable[[Any], Any], wait_s: float | None = None) -> Any:
+        """The result, waiting at most ``wait_s`` (no longer than the runner's own
+        ``wait_s``) before telling the asker to come back."""
         if job is None:
             return store(compute())
+        limit = self.wait_s if wait_s is None else min(wait_s, self.wait_s)
         work = None
         with self._lock:
             flight = self._flights.get(key)
@@ -82,11 +85,11 @@ class ProcessRunner:
             # Outside the lock: a job already done runs the callback here, and it locks.
             work.add_done_callback(self._finisher(key, flight, store))
         try:
-            return flight.result(timeout=self.wait_s)
+            return flight.result(timeout=limit)
         except FutureTimeout:
             raise StillComputing("the analysis is still being computed; its result will be "
                                  "kept: ask again shortly",
-                                 retry_after=self.retry_after) from None
+                                 retry_after=max(1, int(limit // 2))) from None
 
     @property
     def retry_after(self) -> int:

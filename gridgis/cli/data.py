@@ -35,7 +35,8 @@ def register(root: typer.Typer) -> None:
     def import_(
         kind: Annotated[KindName, typer.Argument(help=KIND_HELP)],
         file: Annotated[Path, typer.Argument(
-            help="GeoJSON, GeoPackage, Shapefile (.shp/.zip) or CSV")],
+            help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), FlatGeobuf, GML, KML, GPX "
+                 "or CSV")],
         crs: Annotated[str | None, typer.Option(
             help=f"the file's CRS when it does not say ({CRS_HELP})")] = None,
         map_: Annotated[str | None, typer.Option("--map", help="FIELD=COLUMN,... pairs")] = None,
@@ -48,6 +49,9 @@ def register(root: typer.Typer) -> None:
         skip_invalid: Annotated[bool, typer.Option(
             help="import the good rows; write the rejected ones beside the file")] = False,
         repair: Annotated[bool, typer.Option(help="repair invalid polygons when possible")] = True,
+        dissolve: Annotated[bool, typer.Option(
+            "--dissolve", help="areas, grids: join rows that share a code into one "
+                               "multipolygon (the first row's attributes)")] = False,
         rejects: Annotated[Path | None, typer.Option(
             help="where --skip-invalid writes rejected rows "
                  "(default: ./NAME.rejected.csv)")] = None,
@@ -62,7 +66,7 @@ def register(root: typer.Typer) -> None:
 
         spec = load_mapping_file(mapping) if mapping else Mapping()
         spec = spec.merged(Mapping(fields=parse_map_option(map_), crs=crs,
-                                   external_id=external_id, layer=layer))
+                                   external_id=external_id, layer=layer, dissolve=dissolve))
         with open_database() as db, progress(f"importing {kind.value}") as steps:
             try:
                 report = import_file(
@@ -79,6 +83,12 @@ def register(root: typer.Typer) -> None:
                   + f" (stored in EPSG:{report.srid})")
         if report.repaired:
             out.print(f"repaired invalid polygons on rows: {row_list(report.repaired)}")
+        if report.dissolved:
+            joined = len(report.dissolved)
+            out.print(f"dissolved {sum(n for _, n in report.dissolved)} rows into {joined} "
+                      f"multipolygon{'s' if joined > 1 else ''}: " + ", ".join(
+                          f"{code} ({n} parts)" for code, n in report.dissolved[:20])
+                      + (" …" if len(report.dissolved) > 20 else ""))
         if report.rejections:
             print_rejections(report.rejections)
             out.print(f"{len(report.rejections)} rejected rows written to {report.rejects_file}")

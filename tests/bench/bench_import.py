@@ -13,7 +13,11 @@ generates 1,000,000 incident points as a lon/lat CSV, then measures in the same 
   (c) a single point-to-grid lookup in the database (server-side mean over 10,000).
   --naive adds the orientation figure: COPY then ``UPDATE … FROM grids`` linking.
 
-Targets: (b) <= 1.5 x (a); peak memory of (b) <= 1.5 GB; (c) <= 1 ms.
+  (d) the same points as a GeoJSON FeatureCollection, a quarter and the whole: the
+      import's peak memory, against json.loads of the whole file (the old reader).
+
+Targets: (b) <= 1.5 x (a); peak memory of (b) <= 1.5 GB; (c) <= 1 ms; (d) the peak
+memory flat in the file's size.
 """
 
 from __future__ import annotations
@@ -60,6 +64,18 @@ def peak_rss_mb(pid: int, proc: subprocess.Popen) -> float:
             break
         time.sleep(0.05)
     return peak / 2**20
+
+
+def timed_import(gridgis: list[str], path: Path, env: dict) -> tuple[float, float, str]:
+    """``gridgis import incidents PATH`` in its own process: seconds, peak MB, output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([*gridgis, "import", "incidents", str(path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = peak_rss_mb(proc.pid, proc)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"import of {path.name} failed: {err.decode()}")
+    return time.perf_counter() - started, peak, out.decode()
 
 
 def main() -> None:
@@ -123,15 +139,8 @@ def run(cluster: EmbeddedCluster, db: Database, work: Path, args) -> None:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute("TRUNCATE incidents")
             conn.execute("CHECKPOINT")
-        started = time.perf_counter()
-        proc = subprocess.Popen([*gridgis, "import", "incidents", str(csv_path)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        peak = peak_rss_mb(proc.pid, proc)
-        out, err = proc.communicate()
-        elapsed = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise SystemExit(f"import failed: {err.decode()}")
-        print("   ", out.decode().strip().replace("\n", " "))
+        elapsed, peak, out = timed_import(gridgis, csv_path, env)
+        print("   ", out.strip().replace("\n", " "))
         return elapsed, peak
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -186,6 +195,36 @@ def run(cluster: EmbeddedCluster, db: Database, work: Path, args) -> None:
     print(f"(c) point-to-grid lookup, server  {server_ms:8.3f} ms  (target <= 1 ms)")
     print(f"    same, client round trip        {np.median(client) * 1000:7.3f} ms median, "
           f"p99 {np.percentile(client, 99) * 1000:.3f} ms")
+    geojson_memory(csv_path, work, gridgis, env, conninfo)
+
+
+def geojson_memory(csv_path: Path, work: Path, gridgis: list[str], env: dict,
+                   conninfo: str) -> None:
+    """(d) the same points as a GeoJSON FeatureCollection, whole and a quarter of it:
+    the import's peak memory must not grow with the file (issue #12), against reading
+    the whole document with json.loads (what the reader did before) in the same run."""
+    frame = pd.read_csv(csv_path)
+    sizes = {"quarter": len(frame) // 4, "whole": len(frame)}
+    print()
+    for label, n in sizes.items():
+        path = work / f"points-{label}.geojson"
+        with path.open("w") as out:
+            out.write('{"type": "FeatureCollection", "features": [\n')
+            rows = frame.iloc[:n].itertuples(index=False)
+            out.write(",\n".join(
+                f'{{"type": "Feature", "properties": {{"category": "{r.category}", '
+                f'"occurred_at": "{r.occurred_at}"}}, "geometry": {{"type": "Point", '
+                f'"coordinates": [{r.lon}, {r.lat}]}}}}' for r in rows))
+            out.write("\n]}\n")
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("TRUNCATE incidents")
+        elapsed, peak, _ = timed_import(gridgis, path, env)
+        loads = subprocess.Popen([sys.executable, "-c",
+                                  f"import json; json.loads(open({str(path)!r}, 'rb').read())"])
+        whole = peak_rss_mb(loads.pid, loads)
+        print(f"(d) GeoJSON, {n:,} features ({path.stat().st_size / 2**20:.0f} MB): import "
+              f"{elapsed:.1f} s, peak memory {peak:.0f} MB; json.loads of the whole file "
+              f"alone (the old reader's first step) {whole:.0f} MB")
 
 
 def _server_lookup_ms(conn: psycopg.Connection, n: int) -> float:

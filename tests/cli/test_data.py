@@ -235,3 +235,18 @@ def test_imports_relinks_and_publishing_from_the_command_line_are_audited(run, d
     assert entries[1].detail.startswith("5 inserted, 0 updated, 0 rejected, from ")
     assert str(tmp_path / "i.csv") in entries[1].detail
     assert entries[3].detail.startswith("redraw: ")
+
+
+def test_dissolve_joins_grid_rows_that_share_a_code(run, tmp_path):
+    grids = json.loads(grid_geojson(tmp_path / "g.geojson").read_text())
+    for feature in grids["features"][1:3]:  # G01 and G02 become parts of G00
+        feature["properties"]["code"] = "G00"
+    (tmp_path / "g.geojson").write_text(json.dumps(grids))
+    refused = run("import", "grids", tmp_path / "g.geojson")
+    assert refused.returncode == 2 and "duplicate code 'G00'" in refused.stderr
+    joined = run("import", "grids", tmp_path / "g.geojson", "--dissolve")
+    assert joined.returncode == 0, joined.stderr
+    assert "7 inserted" in joined.stdout
+    assert "dissolved 3 rows into 1 multipolygon: G00 (3 parts)" in joined.stdout
+    wrong = run("import", "incidents", tmp_path / "g.geojson", "--dissolve")
+    assert wrong.returncode == 2 and "for areas and grids, not incidents" in wrong.stderr

@@ -87,8 +87,20 @@ def test_duplicate_external_ids_in_one_file_are_rejected(with_grids, tmp_path):
         import_file(with_grids, "incidents", tmp_path / "incidents.csv",
                     mapping=Mapping(external_id="case_no"))
     assert caught.value.rejections[0].row == 7
-    assert "first on row 3" in caught.value.rejections[0].reason
+    assert "duplicate external_id 'C000002' (first on row 3)" in \
+        caught.value.rejections[0].reason
     assert count(with_grids, "incidents") == 0
+
+
+def test_a_grid_code_twice_names_the_plan_not_its_id(db, tmp_path):
+    grids = json.loads(grid_geojson(tmp_path / "g.geojson").read_text())
+    grids["features"][4]["properties"]["code"] = "G00"
+    (tmp_path / "g.geojson").write_text(json.dumps(grids))
+    with pytest.raises(ImportRejected) as caught:
+        import_file(db, "grids", tmp_path / "g.geojson", plan_name="2027 草案")
+    first = caught.value.rejections[0]
+    assert (first.row, first.field) == (5, "code")
+    assert first.reason == "duplicate code 'G00' in grid plan '2027 草案' (first on row 1)"
 
 
 def test_imported_points_are_linked_like_the_database_links_them(with_grids, tmp_path):
@@ -118,7 +130,12 @@ def _same_places_frame():
                             geometry=gpd.points_from_xy(frame.lon, frame.lat), crs=4326)
 
 
-@pytest.mark.parametrize("suffix", ["geojson", "gpkg", "shp", "zip", "csv"])
+DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile",
+           "fgb": "FlatGeobuf", "gml": "GML", "kml": "KML"}
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "gpkg", "shp", "zip", "fgb", "gml", "kml",
+                                    "csv"])
 def test_each_file_format_imports_the_same_rows(with_grids, tmp_path, suffix):
     frame = _same_places_frame()
     path = tmp_path / f"incidents.{suffix}"
@@ -132,7 +149,9 @@ def test_each_file_format_imports_the_same_rows(with_grids, tmp_path, suffix):
                 if part.suffix != ".zip":
                     archive.write(part, part.name)
     else:
-        frame.to_file(path)
+        # (FlatGeobuf's spatial index would reorder the features)
+        options = {"SPATIAL_INDEX": "NO"} if suffix == "fgb" else {}
+        frame.to_file(path, driver=DRIVERS[suffix], engine="pyogrio", layer_options=options)
     mapping = Mapping(fields={"occurred_at": "occurred_a"}) if suffix in ("shp", "zip") \
         else Mapping()
     report = import_file(with_grids, "incidents", path, mapping=mapping)
@@ -336,7 +355,27 @@ def test_unknown_parent_code_is_rejected_with_its_row(db, tmp_path):
         import_file(db, "areas", tmp_path / "a.geojson")
     assert (caught.value.rejections[0].row, caught.value.rejections[0].field) == \
         (1, "parent_code")
+    assert "[values.parent_code]" in caught.value.rejections[0].reason  # how to fix it
     assert count(db, "areas") == 0
+
+
+def test_a_value_map_fixes_a_zero_padded_parent_code(db, tmp_path):
+    """The district is '1'; the file's communities say '01': a value map on the
+    parent code, as the error suggests, imports them."""
+    square = box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)
+    gpd.GeoDataFrame([dict(level="district", code="1", name="d", parent_code=None),
+                      dict(level="community", code="11", name="c", parent_code="01")],
+                     geometry=[square, square], crs=4326).to_file(tmp_path / "a.geojson")
+    with pytest.raises(ImportRejected):
+        import_file(db, "areas", tmp_path / "a.geojson")
+    mapping = tmp_path / "areas.toml"
+    mapping.write_text('[values.parent_code]\n"01" = "1"\n')
+    report = import_file(db, "areas", tmp_path / "a.geojson",
+                         mapping=load_mapping_file(mapping))
+    assert report.inserted == 2
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT p.code FROM areas c JOIN areas p ON p.id = c.parent_id")).scalar_one() == "1"
 
 
 def test_workers_are_assigned_to_grids_by_code(with_grids, tmp_path):
@@ -444,3 +483,65 @@ def test_oversized_free_form_attributes_are_rejected(with_grids, tmp_path):
     with pytest.raises(ImportRejected) as rejected:
         import_file(with_grids, "incidents", tmp_path / "i.csv")
     assert [(r.row, r.field) for r in rejected.value.rejections] == [(2, "properties")]
+
+
+def test_rows_sharing_a_code_are_dissolved_into_one_multipolygon_on_request(db, tmp_path):
+    """A district drawn as three polygons (two touching, one apart), as real KML and
+    shapefiles often are: refused as duplicates by default, one area with --dissolve."""
+    step = 0.01
+    parts = [box(LON0, LAT0, LON0 + step, LAT0 + step),
+             box(LON0 + step, LAT0, LON0 + 2 * step, LAT0 + step),
+             box(LON0 + 5 * step, LAT0, LON0 + 6 * step, LAT0 + step)]
+    rows = [dict(level="district", code="D1", name=f"part {i}", parent_code=None)
+            for i in range(3)]
+    rows.append(dict(level="subdistrict", code="S1", name="s", parent_code="D1"))
+    gpd.GeoDataFrame(rows, geometry=[*parts, parts[0]], crs=4326).to_file(
+        tmp_path / "areas.geojson")
+    with pytest.raises(ImportRejected) as caught:
+        import_file(db, "areas", tmp_path / "areas.geojson")
+    assert [r.row for r in caught.value.rejections] == [2, 3]
+    assert "duplicate code 'D1' (first on row 1)" in caught.value.rejections[0].reason
+    report = import_file(db, "areas", tmp_path / "areas.geojson",
+                         mapping=Mapping(dissolve=True))
+    assert report.inserted == 2 and report.dissolved == [("D1", 3)]
+    with db.engine.connect() as conn:
+        name, pieces, area, parent = conn.execute(sa.text(
+            "SELECT d.name, ST_NumGeometries(d.geom), "
+            "ST_Area(ST_Transform(d.geom, 4326)::geography), p.code "
+            "FROM areas d LEFT JOIN areas s ON s.parent_id = d.id "
+            "LEFT JOIN areas p ON p.id = s.parent_id WHERE d.code = 'D1'")).one()
+        expected = conn.execute(sa.text(
+            "SELECT sum(ST_Area(ST_GeomFromText(w, 4326)::geography)) "
+            "FROM unnest(CAST(:w AS text[])) w"), {"w": [p.wkt for p in parts]}).scalar()
+    assert (name, pieces, parent) == ("part 0", 2, "D1")  # the first row's attributes
+    assert area == pytest.approx(expected, rel=1e-6)
+
+
+def test_dissolve_is_only_for_areas_and_grids(with_grids, tmp_path):
+    incidents_frame(3).to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(InvalidInput, match="for areas and grids, not incidents"):
+        import_file(with_grids, "incidents", tmp_path / "i.csv",
+                    mapping=Mapping(dissolve=True))
+
+
+def test_a_refused_grid_import_leaves_no_plan_and_takes_no_id(db, tmp_path):
+    def sequence() -> tuple:
+        with db.engine.connect() as conn:
+            return tuple(conn.execute(sa.text(
+                "SELECT last_value, is_called FROM grid_plans_id_seq")).one())
+
+    start = sequence()
+    grids = json.loads(grid_geojson(tmp_path / "g.geojson").read_text())
+    grids["features"][2]["properties"]["code"] = "G00"  # refused at the merge
+    (tmp_path / "late.geojson").write_text(json.dumps(grids))
+    grids["features"][2]["geometry"] = {"type": "Point", "coordinates": [LON0, LAT0]}
+    (tmp_path / "early.geojson").write_text(json.dumps(grids))  # refused while reading
+    for name in ("late", "early"):
+        for plan in ("2027", None):  # a new draft, or the first (published) plan
+            with pytest.raises(ImportRejected):
+                import_file(db, "grids", tmp_path / f"{name}.geojson", plan_name=plan)
+    assert count(db, "grid_plans") == 0 and sequence() == start
+    report = import_file(db, "grids", grid_geojson(tmp_path / "ok.geojson"), plan_name="2027")
+    assert report.inserted == 9
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id, state FROM grid_plans")).one() == (1, "draft")

@@ -83,6 +83,19 @@ def test_a_long_computation_answers_busy_then_lands_in_the_cache(tmp_path):
     runner.close()
 
 
+def test_an_analysis_can_bound_its_own_wait_below_the_runners(runner):
+    """A runner that waits 10 s; an asker of a heavy analysis (the Knox test) is told
+    to come back after its own bound, and the result lands in the cache meanwhile."""
+    cache = ResultCache(runner=runner)
+    job = functools.partial(sleeping, 1.5, "knox")
+    started = time.monotonic()
+    with pytest.raises(Busy) as busy:
+        cache.get_or_compute(("bounded",), never_here, job, wait_s=0.3)
+    assert time.monotonic() - started < 1.2 and busy.value.retry_after == 1
+    time.sleep(2.0)
+    assert cache.get_or_compute(("bounded",), never_here, job, wait_s=0.3) == "knox"
+
+
 def test_too_many_pending_computations_are_refused_at_once(runner):
     short = ProcessRunner(slots=1, wait_s=0.05, max_pending=2)
     cache = ResultCache(runner=short)
