@@ -190,8 +190,9 @@ async def forecast_units(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                         "over the whole window, the last 3 years and the last year, the "
                         "last period's counts, a KDE) and the oracle, with each method's "
                         "tuned parameters. `start`/`end` are not used here: the window "
-                        "is the three dates.")
-async def backtest_table(_area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
+                        "is the three dates, in the deployment's time zone when they have "
+                        "no offset. A user with a scope is scored within it.")
+async def backtest_table(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                          sel: SelectionDep,
                    train_start: Annotated[str, Query(description="ISO 8601, inclusive")],
                    train_end: Annotated[str, Query(description="ISO 8601: scoring starts")],
@@ -204,10 +205,15 @@ async def backtest_table(_area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
     if sel.start is not None or sel.end is not None:
         raise InvalidInput("backtest takes train_start, train_end and test_end, not "
                            "start/end", field="start" if sel.start else "end")
-    first, middle, last = (pd.Timestamp(required_instant(value, name)) for name, value in
-                           (("train_start", train_start), ("train_end", train_end),
-                            ("test_end", test_end)))
-    window = BacktestWindow(first, middle, last, study=StudyArea.parse(study_area))
-    table = await lane.run(hotspots.backtest, sel, window)
+    study = StudyArea.parse(study_area).limited_to(area)
+
+    def answer() -> pd.DataFrame:
+        zone = hotspots.time_zone()  # dates without an offset are local, as in the CLI
+        first, middle, last = (pd.Timestamp(required_instant(value, name, zone))
+                               for name, value in (("train_start", train_start),
+                                                   ("train_end", train_end),
+                                                   ("test_end", test_end)))
+        return hotspots.backtest(sel, BacktestWindow(first, middle, last, study=study))
+    table = await lane.run(answer)
     return JSONResponse({"ranked_by": RANKED_BY,
                          "rows": jsonable_encoder(table.to_dict(orient="records"))})

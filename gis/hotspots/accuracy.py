@@ -22,11 +22,13 @@ RANKED_BY = "density"  # what the table's cells are ranked by (said in every out
 
 
 def covered(expected: np.ndarray, area: np.ndarray, observed: np.ndarray,
-            coverage: float) -> float:
+            coverage: float, tie_break: np.ndarray | None = None) -> float:
     """Incidents (of ``observed``) in the first ``coverage`` share of the area, cells
-    taken by density of ``expected`` (ties in cell order), the last one in part."""
+    taken by density of ``expected`` (equal densities by ``tie_break``, higher first,
+    then in cell order), the last one in part."""
     density = expected / area
-    order = np.lexsort((np.arange(len(area)), -density))
+    second = np.zeros(len(area)) if tie_break is None else np.asarray(tie_break, float)
+    order = np.lexsort((np.arange(len(area)), -second, -density))
     budget = coverage * area.sum()
     filled = np.cumsum(area[order])
     whole = int(np.searchsorted(filled, budget, side="right"))
@@ -39,9 +41,10 @@ def covered(expected: np.ndarray, area: np.ndarray, observed: np.ndarray,
 
 
 def accuracy(observed: np.ndarray, expected: np.ndarray, area: np.ndarray | None = None,
-             coverages=COVERAGES) -> pd.DataFrame:
+             coverages=COVERAGES, tie_break: np.ndarray | None = None) -> pd.DataFrame:
     """Hit rate, PAI and PEI of a forecast of ``expected`` incidents per cell against the
-    ``observed`` counts, at each coverage of the cells' total ``area``."""
+    ``observed`` counts, at each coverage of the cells' total ``area`` (``tie_break``:
+    how to order cells the forecast finds equally dense)."""
     observed = np.asarray(observed, dtype=float)
     expected = np.asarray(expected, dtype=float)
     area = np.ones(len(observed)) if area is None else np.asarray(area, dtype=float)
@@ -50,7 +53,8 @@ def accuracy(observed: np.ndarray, expected: np.ndarray, area: np.ndarray | None
     total = observed.sum()
     rows = []
     for coverage in coverages:
-        hits = covered(expected, area, observed, coverage) / total if total else 0.0
+        hits = covered(expected, area, observed, coverage, tie_break) / total \
+            if total else 0.0
         best = covered(observed, area, observed, coverage) / total if total else 0.0
         rows.append({"coverage": coverage, "area_share": min(coverage, 1.0),
                      "hit_rate": hits, "pai": hits / coverage if coverage else 0.0,

@@ -9,7 +9,8 @@ ranked by density, expected incidents per unit area (``accuracy``).
   weighing 0.5^(age / half-life). Bandwidth h, half-life and share s are tuned;
 * ``ewma`` (baseline) — the recency-weighted counts alone, half-life tuned;
 * ``counts_all``, ``counts_3y``, ``counts_1y`` (baselines) — counts over the whole
-  training window, and over its last three years and last year;
+  training window, and over its last three years and last year (these two only when the
+  window is longer, else they would repeat ``counts_all``);
 * ``last_period`` (baseline) — counts of the last training period as long as the scored
   period;
 * ``kde`` (baseline) — a Gaussian kernel density of the whole training window with a
@@ -47,6 +48,11 @@ FOLDS = 1
 BASELINE_BANDWIDTH_M = 250.0
 YEAR = pd.Timedelta(days=365.25)
 METHODS = ("blended", "ewma", "counts_all", "counts_3y", "counts_1y", "last_period", "kde")
+SPANS = {"counts_3y": 3 * YEAR, "counts_1y": YEAR}  # shown for longer training windows
+
+
+class EmptyStudyArea(ValueError):
+    """The study area holds no unit to score."""
 
 
 @dataclass
@@ -219,7 +225,7 @@ def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Time
     if active_only:
         cells = cells[_Cells(cells).counts(window) > 0].reset_index(drop=True)
         if cells.empty:
-            raise ValueError("no cell had an incident in the training window")
+            raise EmptyStudyArea("no unit had an incident in the training window")
     grid = _Cells(cells)
     horizon = test_end - train_end
     observed = grid.counts(incidents.between(train_end, test_end))
@@ -228,18 +234,20 @@ def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Time
         progress("tuning")
     predictions = {}
     for method in METHODS:
-        predictions[method] = predict(grid, window, train_start, train_end, horizon, method,
-                                      tuned)
+        # counts over the last N years of a shorter window are counts_all again: left out
+        if method not in SPANS or train_end - train_start > SPANS[method]:
+            predictions[method] = predict(grid, window, train_start, train_end, horizon,
+                                          method, tuned)
         if progress:
             progress(method)
     predictions["oracle"] = Prediction(observed, {})
-    kde = predictions["kde"].expected
+    kde_density = predictions["kde"].expected / grid.area
     rows = []
     for method, found in predictions.items():
         # ties (e.g. many zero counts) are broken by the KDE's density, never by cell
         # order, so that a baseline is not helped or hurt by how cells are numbered
-        table = accuracy(observed, found.expected + 1e-12 * kde / max(kde.max(), 1e-12),
-                         grid.area, coverages)
+        table = accuracy(observed, found.expected, grid.area, coverages,
+                         tie_break=kde_density)
         table.insert(0, "method", method)
         table["parameters"] = [found.parameters] * len(table)
         rows.append(table)

@@ -46,7 +46,8 @@ class ImportReport:
     rejects_file: Path | None = None
     seconds: float = 0.0
     srid: int | None = None
-    dissolved: list[tuple[str, int]] = field(default_factory=list)  # (code, rows joined)
+    # (code, rows joined, their other attributes differed: the first row's were kept)
+    dissolved: list[tuple[str, int, bool]] = field(default_factory=list)
 
 
 def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | None = None,
@@ -70,6 +71,9 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
     if mapping.dissolve and kind.name not in ("areas", "grids"):
         raise InvalidInput("dissolve joins the polygons of rows that share a code: it is "
                            f"for areas and grids, not {kind.name}", field="--dissolve")
+    if mapping.dissolve and mapping.external_id:
+        raise InvalidInput("dissolve joins rows by their code, and an external id tells "
+                           "rows apart: use one or the other", field="--dissolve")
     source = open_source(Path(path), crs=mapping.crs, layer=mapping.layer,
                          x_column=mapping.fields.get("x"), y_column=mapping.fields.get("y"),
                          wkt_column=mapping.fields.get("geometry"))
@@ -111,7 +115,7 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
             personal="unmasked" if any(f.sensitive for f in kind.fields) else None,
             detail=f"{report.inserted} inserted, {report.updated} updated, "
                    f"{len(report.rejections)} rejected"
-                   + (f", {sum(n for _, n in report.dissolved)} rows dissolved into "
+                   + (f", {sum(n for _, n, _ in report.dissolved)} rows dissolved into "
                       f"{len(report.dissolved)}" if report.dissolved else "")
                    + f", from {Path(path).resolve()}"),
             user_name=actor)

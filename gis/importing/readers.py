@@ -189,13 +189,8 @@ def _open_geojson(path: Path, crs: CRS | None, chunk_rows: int) -> Source:
     by chunk; memory stays flat in the file's size. A bare Feature or geometry is small
     and read whole."""
     outline = _geojson_outline(path)
-    if outline.kind != "FeatureCollection":
-        features, declared = geojson_features(json.loads(path.read_bytes()), where=path.name)
-        crs = crs or declared or CRS.from_epsg(4326)
-        columns = sorted({k for f in features if isinstance(f.get("properties"), dict)
-                          for k in f["properties"]})
-        return Source(path, "geojson", crs, columns,
-                      iter([features_chunk(features, 1, columns)]), rows=len(features))
+    if outline is None or outline.kind != "FeatureCollection":
+        return _whole_geojson(path, crs)
     if not outline.has_features:
         raise InvalidInput(f"{path.name}: a FeatureCollection needs a 'features' array.")
     declared = parse_crs(outline.crs_name, where=f"{path.name}: crs") \
@@ -231,8 +226,24 @@ class _Outline:
     columns: set[str] = field(default_factory=set)  # every feature's property names
 
 
-def _geojson_outline(path: Path) -> _Outline:
-    """One streaming pass over the document (syntax checked throughout)."""
+def _whole_geojson(path: Path, crs: CRS | None) -> Source:
+    """The document read at once: a bare Feature or geometry, or what the streaming
+    parser refuses and Python's json reads (a byte-order mark, UTF-16, NaN)."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path.name} is not valid JSON: {exc}") from exc
+    features, declared = geojson_features(document, where=path.name)
+    crs = crs or declared or CRS.from_epsg(4326)
+    columns = sorted({k for f in features if isinstance(f, dict)
+                      and isinstance(f.get("properties"), dict) for k in f["properties"]})
+    return Source(path, "geojson", crs, columns, iter([features_chunk(features, 1, columns)]),
+                  rows=len(features))
+
+
+def _geojson_outline(path: Path) -> _Outline | None:
+    """One streaming pass over the document (syntax checked throughout); None when the
+    streaming parser cannot read it."""
     outline = _Outline()
     try:
         with path.open("rb") as stream:
@@ -247,8 +258,8 @@ def _geojson_outline(path: Path) -> _Outline:
                     outline.has_features = True
                 elif prefix == "crs.properties.name" and event == "string":
                     outline.crs_name = value
-    except (ijson.JSONError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not valid JSON: {exc}") from exc
+    except (ijson.JSONError, UnicodeDecodeError):
+        return None
     if outline.kind is None and not outline.has_features:
         raise InvalidInput(f"{path.name}: not a GeoJSON object (no 'type' member).")
     return outline

@@ -44,7 +44,7 @@ class StagingTable:
         self.conn = conn
         self.new_plan = new_plan
         self.dissolve = dissolve
-        self.dissolved: list[tuple[str, int]] = []
+        self.dissolved: list[tuple[str, int, bool]] = []
         self.kind = kind
         self.key = key
         self.ref_fields = ref_fields
@@ -64,8 +64,6 @@ class StagingTable:
     def finish(self, earlier: list[Rejection], skip_invalid: bool) -> list[Rejection]:
         """Merge the staged rows; returns ``earlier`` plus the rows with bad references.
         Nothing is merged if there are any and ``skip_invalid`` is off."""
-        if self.dissolve:
-            self.dissolved = self._dissolve()
         rejections = list(earlier) + self._check_references()
         if self.kind.track:
             rejections = sorted(rejections + check_tracks(self.conn), key=lambda r: r.row)
@@ -74,9 +72,12 @@ class StagingTable:
         if rejections:
             self.conn.execute(sa.text("DELETE FROM _gridgis_stage WHERE _row = ANY(:rows)"),
                               {"rows": [r.row for r in rejections]})
+        if self.dissolve:  # of the rows that passed: a rejected part is in the rejects
+            self.dissolved = self._dissolve()
         if self.kind.track:
             snap_to_roads(self.conn)
-        if self.new_plan is not None:
+        if self.new_plan is not None and self.conn.execute(sa.text(
+                "SELECT EXISTS (SELECT 1 FROM _gridgis_stage)")).scalar_one():
             self.plan_id = self.new_plan.create(self.conn)
             self.conn.execute(sa.text("UPDATE _gridgis_stage SET plan_id = :p"),
                               {"p": self.plan_id})
@@ -85,20 +86,23 @@ class StagingTable:
             self.conn.execute(sa.text("SELECT set_config('gridgis.defer_relink', 'off', true)"))
             published = self.conn.execute(sa.text(
                 "SELECT state = 'published' FROM grid_plans WHERE id = :id"),
-                {"id": self.plan_id}).scalar_one()
+                {"id": self.plan_id}).scalar()  # none: every row refused, no plan made
             if published:
                 self.conn.execute(sa.text("SELECT gridgis_relink(NULL)"))
         return rejections
 
-    def _dissolve(self) -> list[tuple[str, int]]:
+    def _dissolve(self) -> list[tuple[str, int, bool]]:
         """Join the rows that share a key into the first of them (its attributes kept),
-        their polygons unioned; returns each joined key and how many rows it had."""
+        their polygons unioned; returns each joined key, how many rows it had, and
+        whether their other attributes differed."""
         keys = ", ".join(self.key)
         self.conn.execute(sa.text(f"""
             CREATE TEMP TABLE _gridgis_dissolved ON COMMIT DROP AS
             SELECT {keys}, min(_row) AS first, count(*) AS rows,
+                   count(DISTINCT to_jsonb(s) - 'geom' - '_row' - 'id' - 'external_id')
+                       > 1 AS differed,
                    ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
-            FROM _gridgis_stage GROUP BY {keys} HAVING count(*) > 1"""))
+            FROM _gridgis_stage s GROUP BY {keys} HAVING count(*) > 1"""))
         same = " AND ".join(f"s.{k} IS NOT DISTINCT FROM d.{k}" for k in self.key)
         self.conn.execute(sa.text(
             "UPDATE _gridgis_stage s SET geom = d.geom FROM _gridgis_dissolved d "
@@ -107,8 +111,8 @@ class StagingTable:
             f"DELETE FROM _gridgis_stage s USING _gridgis_dissolved d WHERE {same} "
             "AND s._row <> d.first"))
         shown = self.key[-1]
-        joined = [(str(r[0]), int(r[1])) for r in self.conn.execute(sa.text(
-            f"SELECT {shown}, rows FROM _gridgis_dissolved ORDER BY first"))]
+        joined = [(str(r[0]), int(r[1]), bool(r[2])) for r in self.conn.execute(sa.text(
+            f"SELECT {shown}, rows, differed FROM _gridgis_dissolved ORDER BY first"))]
         self.conn.execute(sa.text("DROP TABLE _gridgis_dissolved"))
         return joined
 

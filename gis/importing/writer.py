@@ -166,8 +166,8 @@ class ChunkWriter:
         return rejections
 
     @property
-    def dissolved(self) -> list[tuple[str, int]]:
-        """(key, rows) of each key whose rows were joined into one."""
+    def dissolved(self) -> list[tuple[str, int, bool]]:
+        """(key, rows, attributes differed) of each key whose rows were joined."""
         return [] if self.stage is None else self.stage.dissolved
 
     def counts(self) -> tuple[int, int, int]:

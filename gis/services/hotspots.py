@@ -30,17 +30,18 @@ from ..hotspots.areas import hotspot_areas
 from ..hotspots.cube import BIN_FREQUENCIES, binned_counts, counts, time_bins
 from ..hotspots.defaults import RANKING_DAYS
 from ..hotspots.emerging import emerging_hotspots
-from ..hotspots.forecast import METHODS, Incidents, backtest, forecast
+from ..hotspots.forecast import METHODS, EmptyStudyArea, Incidents, backtest, forecast
 from ..hotspots.gistar import gi_star
 from ..hotspots.near_repeat import elevated_extent, knox, risk_zones
 from ..hotspots.periods import Length, resolve_period
 from ..hotspots.ranking import grid_ranking
 from ..hotspots.weights import spatial_weights
 from ..importing.convert import DateRange
+from ..times import deployment_time_zone
 from . import hotspot_inputs as inputs
 from .cache import ResultCache
 from .hotspot_inputs import Selection
-from .study_area import StudyArea, clip_units
+from .study_area import StudyArea
 
 MAX_PERMUTATIONS = 999
 MAX_KNOX_INCIDENTS = 20_000
@@ -91,6 +92,11 @@ class HotspotService:
                 compute: Callable[[], T]) -> T:
         """A cached read (computed where asked: reads are short)."""
         return self.cache.get_or_compute((name, params, version), compute)
+
+    def time_zone(self) -> str:
+        """The district's local time zone (``times.deployment_time_zone``)."""
+        with self.engine.connect() as conn:
+            return deployment_time_zone(conn)
 
     def units(self, sel: Selection, version: int | None = None) -> gpd.GeoDataFrame:
         version = self.version() if version is None else version
@@ -257,9 +263,8 @@ class HotspotService:
                             window.test_end.to_pydatetime())
         cells = self.units(sel, version)
         study = window.study
-        if study.code is not None or study.wkb is not None:
-            with self.engine.connect() as conn:
-                cells = clip_units(cells, study.shape(conn, self.srid))
+        with self.engine.connect() as conn:
+            cells = study.clip(conn, cells, self.srid)
         points = self.incidents(scored, version)
         if progress:
             progress("read the units and incidents")
@@ -267,7 +272,7 @@ class HotspotService:
             table = backtest(cells, Incidents.from_frame(points), window.train_start,
                              window.train_end, window.test_end, progress=progress,
                              active_only=study.kind == "active")
-        except ValueError as exc:
+        except EmptyStudyArea as exc:
             raise InvalidInput(str(exc), field="study_area") from None
         return table.assign(study_area=study.describe())
 

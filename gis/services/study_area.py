@@ -5,7 +5,7 @@ code) or to a polygon (a file's, in the deployment CRS)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import geopandas as gpd
@@ -23,6 +23,7 @@ class StudyArea:
     kind: Literal["all", "active", "area", "polygon"] = "all"
     code: str | None = None  # kind "area"
     wkb: bytes | None = None  # kind "polygon"
+    within: bytes | None = None  # a user's scope (WGS84): nothing outside it is scored
 
     @classmethod
     def parse(cls, text: str) -> StudyArea:
@@ -41,9 +42,25 @@ class StudyArea:
             raise InvalidInput("the study area polygon has no area", field="study_area")
         return cls("polygon", wkb=shapely.to_wkb(shape))
 
+    def limited_to(self, scope: BaseGeometry | None) -> StudyArea:
+        """The same study area within a user's scope (WGS84; None: no scope)."""
+        return self if scope is None else replace(self, within=shapely.to_wkb(scope))
+
     def describe(self) -> str:
-        return {"all": "all units", "active": "units with an incident in the training "
+        what = {"all": "all units", "active": "units with an incident in the training "
                 "window", "area": f"area {self.code}", "polygon": "a polygon"}[self.kind]
+        return what + (" within your scope" if self.within is not None else "")
+
+    def clip(self, conn: sa.Connection, units: gpd.GeoDataFrame, srid: int
+             ) -> gpd.GeoDataFrame:
+        """The units of the study area: clipped to its area or polygon, and to the
+        user's scope."""
+        if self.code is not None or self.wkb is not None:
+            units = clip_units(units, self.shape(conn, srid))
+        if self.within is not None:
+            scope = gpd.GeoSeries([shapely.from_wkb(self.within)], crs=4326).to_crs(srid)
+            units = clip_units(units, scope.iloc[0])
+        return units
 
     def shape(self, conn: sa.Connection, srid: int) -> BaseGeometry:
         if self.wkb is not None:

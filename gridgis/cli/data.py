@@ -85,9 +85,12 @@ def register(root: typer.Typer) -> None:
             out.print(f"repaired invalid polygons on rows: {row_list(report.repaired)}")
         if report.dissolved:
             joined = len(report.dissolved)
-            out.print(f"dissolved {sum(n for _, n in report.dissolved)} rows into {joined} "
-                      f"multipolygon{'s' if joined > 1 else ''}: " + ", ".join(
-                          f"{code} ({n} parts)" for code, n in report.dissolved[:20])
+            out.print(f"dissolved {sum(n for _, n, _ in report.dissolved)} rows into "
+                      f"{joined} multipolygon{'s' if joined > 1 else ''}: " + ", ".join(
+                          f"{code} ({n} parts"
+                          + (", attributes differed: the first row's kept" if differed
+                             else "") + ")"
+                          for code, n, differed in report.dissolved[:20])
                       + (" …" if len(report.dissolved) > 20 else ""))
         if report.rejections:
             print_rejections(report.rejections)

@@ -77,8 +77,8 @@ def test_forecast_and_backtest(hot_client):
         "test_end": "2026-06-01"}).json()
     table = body["rows"]
     assert body["ranked_by"] == "density"
-    assert {r["method"] for r in table} == {"blended", "ewma", "counts_all", "counts_3y",
-                                            "counts_1y", "last_period", "kde", "oracle"}
+    assert {r["method"] for r in table} == {"blended", "ewma", "counts_all", "last_period",
+                                            "kde", "oracle"}  # 4 months: no 1y or 3y
     blended = next(r for r in table if r["method"] == "blended")
     assert set(blended["parameters"]) == {"bandwidth_m", "half_life_days", "count_share"}
     assert all(r["pei"] <= 1 + 1e-9 and r["area_share"] == r["coverage"] for r in table)
@@ -108,6 +108,22 @@ def test_backtest_on_a_chosen_study_area(hot_client):
     for bad in ("999", " "):
         problem = hot_client.get("/hotspots/backtest", params={**dates, "study_area": bad})
         assert problem.status_code == 422 and problem.json()["field"] == "study_area", bad
+
+
+def test_a_scoped_user_backtests_within_their_scope_only(seeded, api_settings):
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        add_hot_cluster(conn)
+    dates = {"unit": "grids", "train_start": "2026-01-01", "train_end": "2026-05-01",
+             "test_end": "2026-06-01"}
+    app = create_app(api_settings, database=db)
+    with api_client(app, db, "police", ["110101001001000"]) as scoped:  # one 100 m grid
+        rows = scoped.get("/hotspots/backtest", params=dates).json()["rows"]
+        assert rows[0]["area_km2"] == pytest.approx(0.01)
+        assert rows[0]["study_area"] == "all units within your scope"
+        east = scoped.get("/hotspots/backtest", params={**dates,
+                                                        "study_area": "110101001002"})
+        assert east.status_code == 422 and east.json()["field"] == "study_area"
 
 
 def test_ranking_table(hot_client):

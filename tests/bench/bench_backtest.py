@@ -61,14 +61,15 @@ def report(name: str, tables: list[pd.DataFrame]) -> dict[str, bool]:
     table = pd.concat(tables).groupby(["method", "coverage"], sort=False)[
         ["hit_rate", "pai", "pei"]].mean().reset_index()
     wide = table.pivot(index="method", columns="coverage", values=["hit_rate", "pai", "pei"])
-    wide = wide.reindex([*METHODS, "oracle"])
+    present = [m for m in (*METHODS, "oracle") if m in set(table["method"])]
+    wide = wide.reindex(present)
     last = tables[-1]
     print(f"\n{name} ({len(tables)} scored period{'s' if len(tables) > 1 else ''}; "
           f"{last['area_km2'][0]} km², cells ranked by density)")
     print(wide.round(3).to_string())
     ours = table[table.method == "blended"].set_index("coverage")["pai"]
     beats = {}
-    for baseline in METHODS[1:]:
+    for baseline in present[1:-1]:  # every baseline shown (not blended, not the oracle)
         theirs = table[table.method == baseline].set_index("coverage")["pai"]
         print(f"  PAI blended / {baseline}: " + ", ".join(
             f"{c:.0%}: {ours[c] / theirs[c]:.3f}" for c in ours.index))

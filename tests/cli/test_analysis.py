@@ -10,8 +10,7 @@ def test_backtest_prints_every_method(run, tmp_path):
     result = run("backtest", "--train-start", "2024-01-01", "--train-end", "2024-01-06",
                  "--test-end", "2024-01-08", "--unit", "grids")
     assert result.returncode == 0, result.stderr
-    for method in ("blended", "ewma", "counts_all", "counts_3y", "counts_1y", "last_period",
-                   "kde", "oracle"):
+    for method in ("blended", "ewma", "counts_all", "last_period", "kde", "oracle"):
         assert method in result.stdout
     assert "ranked by density" in " ".join(result.stdout.split())
     assert "blended: bandwidth_m" in result.stdout and "half_life_days" in result.stdout

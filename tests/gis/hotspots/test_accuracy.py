@@ -76,3 +76,13 @@ def test_the_oracle_is_the_linear_programme_optimum_and_pei_never_exceeds_one():
 def test_cells_without_area_are_refused():
     with pytest.raises(ValueError, match="positive area"):
         accuracy(np.array([1, 2]), np.array([1, 2]), np.array([1.0, 0.0]))
+
+
+def test_equal_densities_are_ordered_by_the_tie_break_not_by_cell_order():
+    observed, expected = np.array([0, 5]), np.array([1.0, 1.0])
+    assert accuracy(observed, expected, coverages=(0.5,))["hit_rate"][0] == 0.0
+    broken = accuracy(observed, expected, coverages=(0.5,), tie_break=np.array([0.0, 1.0]))
+    assert broken["hit_rate"][0] == 1.0
+    # a tie-break never overrides the forecast's own order
+    assert accuracy(observed, np.array([2.0, 1.0]), coverages=(0.5,),
+                    tie_break=np.array([0.0, 1.0]))["hit_rate"][0] == 0.0

@@ -46,7 +46,8 @@ def test_forecast_ignores_everything_after_its_window(cells):
 def test_backtest_reports_each_method_and_the_oracle_bounds_them(cells):
     table = backtest(cells, synthetic(2), START, START + pd.Timedelta(days=90),
                      START + pd.Timedelta(days=120))
-    assert set(table["method"]) == {*METHODS, "oracle"}
+    # a 90-day window: counts over its last 3 years or last year would be counts_all
+    assert set(table["method"]) == {*METHODS, "oracle"} - {"counts_3y", "counts_1y"}
     assert set(table["coverage"]) == {0.01, 0.05, 0.10}
     parameters = table.drop_duplicates("method").set_index("method")["parameters"]
     assert set(parameters["blended"]) == {"bandwidth_m", "half_life_days", "count_share"}
@@ -121,3 +122,12 @@ def test_the_study_area_can_be_the_cells_with_incidents_in_training(cells):
     oracle = {name: t[t.method == "oracle"].set_index("coverage")["pai"]
               for name, t in (("all", everything), ("active", active))}
     assert (oracle["active"] <= oracle["all"] + 1e-9).all()
+
+
+def test_counts_over_the_last_years_appear_for_longer_windows(cells):
+    incidents = synthetic(5, days=4 * 365)
+    end = START + pd.Timedelta(days=3 * 365 + 200)
+    table = backtest(cells, incidents, START, end, end + pd.Timedelta(days=90))
+    assert set(table["method"]) == {*METHODS, "oracle"}
+    pai = table[table.coverage == 0.05].set_index("method")["pai"]
+    assert pai["counts_1y"] != pai["counts_all"] or pai["counts_3y"] != pai["counts_all"]

@@ -503,7 +503,7 @@ def test_rows_sharing_a_code_are_dissolved_into_one_multipolygon_on_request(db, 
     assert "duplicate code 'D1' (first on row 1)" in caught.value.rejections[0].reason
     report = import_file(db, "areas", tmp_path / "areas.geojson",
                          mapping=Mapping(dissolve=True))
-    assert report.inserted == 2 and report.dissolved == [("D1", 3)]
+    assert report.inserted == 2 and report.dissolved == [("D1", 3, True)]  # names differ
     with db.engine.connect() as conn:
         name, pieces, area, parent = conn.execute(sa.text(
             "SELECT d.name, ST_NumGeometries(d.geom), "
@@ -517,11 +517,14 @@ def test_rows_sharing_a_code_are_dissolved_into_one_multipolygon_on_request(db, 
     assert area == pytest.approx(expected, rel=1e-6)
 
 
-def test_dissolve_is_only_for_areas_and_grids(with_grids, tmp_path):
+def test_dissolve_is_only_for_areas_and_grids_by_code(with_grids, tmp_path):
     incidents_frame(3).to_csv(tmp_path / "i.csv", index=False)
     with pytest.raises(InvalidInput, match="for areas and grids, not incidents"):
         import_file(with_grids, "incidents", tmp_path / "i.csv",
                     mapping=Mapping(dissolve=True))
+    with pytest.raises(InvalidInput, match="use one or the other"):
+        import_file(with_grids, "grids", grid_geojson(tmp_path / "g.geojson"),
+                    mapping=Mapping(dissolve=True, external_id="code"))
 
 
 def test_a_refused_grid_import_leaves_no_plan_and_takes_no_id(db, tmp_path):
@@ -541,6 +544,12 @@ def test_a_refused_grid_import_leaves_no_plan_and_takes_no_id(db, tmp_path):
             with pytest.raises(ImportRejected):
                 import_file(db, "grids", tmp_path / f"{name}.geojson", plan_name=plan)
     assert count(db, "grid_plans") == 0 and sequence() == start
+    # with --skip-invalid and every row refused, no (empty) plan is made either
+    grids["features"] = grids["features"][2:3]
+    (tmp_path / "none.geojson").write_text(json.dumps(grids))
+    skipped = import_file(db, "grids", tmp_path / "none.geojson", plan_name="2027",
+                          skip_invalid=True, rejects_path=tmp_path / "r.csv")
+    assert skipped.inserted == 0 and count(db, "grid_plans") == 0 and sequence() == start
     report = import_file(db, "grids", grid_geojson(tmp_path / "ok.geojson"), plan_name="2027")
     assert report.inserted == 9
     with db.engine.connect() as conn:

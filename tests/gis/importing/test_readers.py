@@ -65,3 +65,15 @@ def test_a_bare_feature_is_still_read(tmp_path):
     path.write_text(json.dumps(_feature(1)))
     (chunk,) = open_source(path).chunks
     assert chunk.frame["n"].tolist() == ["1"] and chunk.geometry[0].x == pytest.approx(24.901)
+
+
+@pytest.mark.parametrize(("encoding", "value"), [("utf-8-sig", 1.5), ("utf-16", 1.5),
+                                                  ("utf-8", float("nan"))])
+def test_what_python_reads_is_still_read(tmp_path, encoding, value):
+    """A byte-order mark (Windows tools), UTF-16 and NaN stop the streaming parser; the
+    document is then read whole, as before."""
+    path = tmp_path / "bom.geojson"
+    text = json.dumps({"type": "FeatureCollection", "features": [_feature(1, v=value)]})
+    path.write_bytes(text.encode(encoding))
+    (chunk,) = open_source(path).chunks
+    assert chunk.frame["n"].tolist() == ["1"] and not chunk.geometry_errors
