@@ -48,12 +48,17 @@ Format = Annotated[Literal["json", "csv"], Query(description="output format")]
 TABLE = media("text/csv")
 
 
-def _seen_in_plan(plan_id: int, who: Reader, state: StateDep) -> set[str] | None:
-    """404 for a missing plan, else the codes of its grids the user may see (None: all);
-    checked before an analysis is queued, in a short transaction of its own."""
+def _seen(state: StateDep, who: Principal, plan_ids: list[int]) -> set[str] | None:
+    """404 for a missing plan, else the codes of the plans' grids the user may see (None:
+    all); checked before an analysis is queued, in a short transaction of its own."""
     with state.database.engine.connect() as conn:
-        require_plan(conn, plan_id)
-        return scope_codes(conn, who.grid_ids, [plan_id])
+        for plan_id in plan_ids:
+            require_plan(conn, plan_id)
+        return scope_codes(conn, who.grid_ids, plan_ids)
+
+
+def _seen_in_plan(plan_id: int, who: Reader, state: StateDep) -> set[str] | None:
+    return _seen(state, who, [plan_id])
 
 
 def _seen_in_pair(
@@ -62,10 +67,7 @@ def _seen_in_pair(
                                                    "published one)")],
         b: Annotated[int, Query(ge=1, description="the plan after (a draft)")]
 ) -> tuple[int, int, set[str] | None]:
-    with state.database.engine.connect() as conn:
-        require_plan(conn, a)
-        require_plan(conn, b)
-        return a, b, scope_codes(conn, who.grid_ids, [a, b])
+    return a, b, _seen(state, who, [a, b])
 
 
 SeenInPlan = Annotated[set[str] | None, Depends(_seen_in_plan)]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -61,6 +61,7 @@ class Incidents:
 
     xy: np.ndarray
     when: pd.Series
+    unit: np.ndarray | None = None  # each one's cell, once located (``_Cells.locate``)
 
     @classmethod
     def from_frame(cls, frame: gpd.GeoDataFrame) -> Incidents:
@@ -69,7 +70,8 @@ class Incidents:
 
     def between(self, start: pd.Timestamp, end: pd.Timestamp) -> Incidents:
         keep = ((self.when >= start) & (self.when < end)).to_numpy()
-        return Incidents(self.xy[keep], self.when[keep].reset_index(drop=True))
+        return Incidents(self.xy[keep], self.when[keep].reset_index(drop=True),
+                         None if self.unit is None else self.unit[keep])
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,21 @@ class _Cells:
         self.area = cells.area.to_numpy()
         self.centres = np.column_stack([cells.centroid.x, cells.centroid.y])
 
-    def unit_of(self, xy: np.ndarray) -> np.ndarray:
-        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+    def units(self, past: Incidents) -> np.ndarray:
+        """Each incident's cell (-1: none): as located already, or by a spatial query."""
+        if past.unit is not None:
+            return past.unit
+        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(past.xy[:, 0], past.xy[:, 1]),
                                   crs=self.frame.crs)
         return unit_of(self.frame, points)
 
+    def locate(self, past: Incidents) -> Incidents:
+        """The incidents with their cells, so that the counts of every method and time
+        window take no spatial query of their own (only for use with these cells)."""
+        return replace(past, unit=self.units(past))
+
     def counts(self, past: Incidents, weights: np.ndarray | None = None) -> np.ndarray:
-        return count_in_units(self.unit_of(past.xy), len(self.area), weights).astype(float)
+        return count_in_units(self.units(past), len(self.area), weights).astype(float)
 
 
 def recency(past: Incidents, now: pd.Timestamp, half_life_days: float) -> np.ndarray:
@@ -145,7 +155,7 @@ def tune(cells: gpd.GeoDataFrame | _Cells, window: Incidents, start: pd.Timestam
         if len(train.xy) == 0 or len(valid.xy) == 0:
             continue
         observed = grid.counts(valid)
-        train_units = grid.unit_of(train.xy)
+        train_units = grid.units(train)
         weights = {hl: recency(train, split, hl) for hl in HALF_LIVES_DAYS}
         counts = {hl: count_in_units(train_units, len(grid.area), w).astype(float)
                   for hl, w in weights.items()}
@@ -227,8 +237,10 @@ def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Time
         if cells.empty:
             raise EmptyStudyArea("no unit had an incident in the training window")
     grid = _Cells(cells)
+    located = grid.locate(incidents.between(train_start, test_end))
+    window = located.between(train_start, train_end)
     horizon = test_end - train_end
-    observed = grid.counts(incidents.between(train_end, test_end))
+    observed = grid.counts(located.between(train_end, test_end))
     tuned = tune(grid, window, train_start, train_end, horizon)
     if progress:
         progress("tuning")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from .. import taxonomy
 from ..errors import InvalidInput, NotFound
 from ..sqlfiles import read_query
+from .hotspot_inputs import data_version
 
 DEFAULT_CAMERA_RANGE_M = 30.0
 DEFAULT_CAMERA_FOV_DEG = 90.0
@@ -37,6 +38,12 @@ def registry_version(conn: sa.Connection) -> int:
     assignments, roads, visits or patrol points change (migration 0010)."""
     return int(conn.execute(sa.text(
         "SELECT sum(changes) FROM gridgis_registry_version")).scalar_one())
+
+
+def versions(engine: sa.Engine) -> tuple[int, int]:
+    """(data version, registry version): what results read from both are cached by."""
+    with engine.connect() as conn:
+        return data_version(conn), registry_version(conn)
 
 
 def plan(conn: sa.Connection, name: str | None) -> Plan:

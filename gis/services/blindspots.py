@@ -32,7 +32,7 @@ from ..network.graph import Mode, RoadGraph
 from . import blindspot_inputs as inputs
 from .blindspot_options import AuditOptions
 from .cache import ResultCache
-from .hotspot_inputs import Selection, data_version
+from .hotspot_inputs import Selection
 from .hotspots import HotspotService
 from .roads import cached_network, configured_speeds
 
@@ -97,8 +97,7 @@ class BlindSpotService:
         self.hotspots = hotspots or HotspotService(engine, srid, self.cache)
 
     def version(self) -> tuple[int, int]:
-        with self.engine.connect() as conn:
-            return data_version(conn), inputs.registry_version(conn)
+        return inputs.versions(self.engine)
 
     # -- the analyses ------------------------------------------------------------------
 

@@ -14,9 +14,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from .blindspot_inputs import registry_version
+from .blindspot_inputs import versions
 from .cache import ResultCache
-from .hotspot_inputs import data_version
 from .plan_diff import PlanDiff, plan_diff
 from .plan_editing import grid_features
 from .plan_figures import balance, figures_until, grid_workers
@@ -33,10 +32,6 @@ class PlanReports:
         self.engine = engine
         self.cache = cache if cache is not None else ResultCache()
 
-    def version(self) -> tuple[int, int]:
-        with self.engine.connect() as conn:
-            return data_version(conn), registry_version(conn)
-
     def figures(self, plan_id: int) -> PlanFigures:
         """Incidents counted for the 365 days before the end of today (UTC)."""
         return self._report("figures", (plan_id, figures_until()))
@@ -45,7 +40,7 @@ class PlanReports:
         return self._report("diff", (a, b))
 
     def _report(self, name: str, args: tuple) -> Any:
-        version = self.version()
+        version = versions(self.engine)
         return self.cache.get_or_compute(
             ("plan-report", name, args, version),
             lambda: compute_report(self.engine, name, args),
