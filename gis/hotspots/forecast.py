@@ -222,12 +222,22 @@ def forecast(cells: gpd.GeoDataFrame, past: Incidents, start: pd.Timestamp,
     return predict(cells, past, start, end, horizon, method).expected
 
 
-def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Timestamp,
-             train_end: pd.Timestamp, test_end: pd.Timestamp, coverages=COVERAGES,
-             progress: Callable[[str], None] | None = None,
-             active_only: bool = False) -> pd.DataFrame:
-    """Hit rate, PAI and PEI of every method (and the oracle) for [train_end, test_end)
-    forecast from [train_start, train_end), with each method's tuned ``parameters``;
+@dataclass
+class Scored:
+    """Every method's forecast for a scored period, and what happened in it."""
+
+    area: np.ndarray  # per cell, m²
+    observed: np.ndarray  # the scored period's incidents per cell
+    predictions: dict[str, Prediction]  # by method, the oracle last
+    tie_break: np.ndarray  # the baseline KDE's density
+
+
+def forecasts(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Timestamp,
+              train_end: pd.Timestamp, test_end: pd.Timestamp,
+              progress: Callable[[str], None] | None = None,
+              active_only: bool = False) -> Scored:
+    """Every method's forecast of [train_end, test_end) from [train_start, train_end),
+    each with its tuned ``parameters``, and the period's counts (the oracle's forecast);
     ``progress`` is told when tuning and each method are done. The study area is the
     cells, or with ``active_only`` those with an incident in the training window (land
     where nothing happens inflates PAI); incidents outside it are not scored."""
@@ -253,18 +263,35 @@ def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Time
         if progress:
             progress(method)
     predictions["oracle"] = Prediction(observed, {})
-    kde_density = predictions["kde"].expected / grid.area
+    # ties (e.g. many zero counts) are broken by the KDE's density, never by cell order,
+    # so that a baseline is not helped or hurt by how cells are numbered
+    return Scored(grid.area, observed, predictions,
+                  predictions["kde"].expected / grid.area)
+
+
+def scores(scored: Scored, coverages=COVERAGES) -> pd.DataFrame:
+    """Hit rate, PAI and PEI of each method's forecast at each coverage, with its tuned
+    ``parameters``, the period's incidents and the study area's units and km²."""
     rows = []
-    for method, found in predictions.items():
-        # ties (e.g. many zero counts) are broken by the KDE's density, never by cell
-        # order, so that a baseline is not helped or hurt by how cells are numbered
-        table = accuracy(observed, found.expected, grid.area, coverages,
-                         tie_break=kde_density)
+    for method, found in scored.predictions.items():
+        table = accuracy(scored.observed, found.expected, scored.area, coverages,
+                         tie_break=scored.tie_break)
         table.insert(0, "method", method)
         table["parameters"] = [found.parameters] * len(table)
         rows.append(table)
     result = pd.concat(rows, ignore_index=True)
-    result["incidents"] = int(observed.sum())
-    result["units"] = len(grid.area)
-    result["area_km2"] = round(float(grid.area.sum()) / 1e6, 3)
+    result["incidents"] = int(scored.observed.sum())
+    result["units"] = len(scored.area)
+    result["area_km2"] = round(float(scored.area.sum()) / 1e6, 3)
     return result
+
+
+def backtest(cells: gpd.GeoDataFrame, incidents: Incidents, train_start: pd.Timestamp,
+             train_end: pd.Timestamp, test_end: pd.Timestamp, coverages=COVERAGES,
+             progress: Callable[[str], None] | None = None,
+             active_only: bool = False) -> pd.DataFrame:
+    """The ``scores`` of every method (and the oracle) for [train_end, test_end)
+    forecast from [train_start, train_end) (``forecasts`` says which cells and incidents
+    are scored)."""
+    return scores(forecasts(cells, incidents, train_start, train_end, test_end, progress,
+                            active_only), coverages)

@@ -1,11 +1,11 @@
-"""Hit rate, PAI and PEI on hand-computed cases, and the oracle against a linear
-programme solved by scipy."""
+"""Hit rate, PAI and PEI on hand-computed cases, the oracle against a linear programme
+solved by scipy, and the bootstrap of a period's incidents against its exact moments."""
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from gridgis.gis.hotspots.accuracy import accuracy
+from gridgis.gis.hotspots.accuracy import accuracy, resampled_hit_rates, selection
 
 
 def test_pai_on_the_issue_example():
@@ -86,3 +86,34 @@ def test_equal_densities_are_ordered_by_the_tie_break_not_by_cell_order():
     # a tie-break never overrides the forecast's own order
     assert accuracy(observed, np.array([2.0, 1.0]), coverages=(0.5,),
                     tie_break=np.array([0.0, 1.0]))["hit_rate"][0] == 0.0
+
+
+def test_selection_takes_whole_cells_by_density_and_the_last_in_part():
+    area = np.array([1.0, 2.0, 1.0, 4.0])
+    share = selection(np.array([1.0, 8.0, 3.0, 2.0]), area, coverage=0.5)
+    # densities 1, 4, 3, 0.5: cells 1 and 2 fill 3 of the 4 m² budget, cell 0 the rest
+    np.testing.assert_allclose(share, [1.0, 1.0, 1.0, 0.0])
+    share = selection(np.array([1.0, 8.0, 3.0, 2.0]), area, coverage=0.3)
+    np.testing.assert_allclose(share, [0.0, 1.0, 0.4, 0.0])  # 2.4 m²: 2 + 0.4 of cell 2
+    assert share @ area == pytest.approx(0.3 * area.sum())
+
+
+def test_redrawn_incidents_have_the_multinomial_mean_and_variance():
+    observed = np.array([30, 10, 0, 60])
+    picks = np.column_stack([selection(np.array([3.0, 1, 0, 6]), np.ones(4), 0.25),
+                             np.ones(4)])
+    rates = resampled_hit_rates(observed, picks, draws=20_000, seed=3)
+    assert rates.shape == (20_000, 2)
+    np.testing.assert_allclose(rates[:, 1], 1.0)  # every cell picked: every incident hit
+    # the picked cell holds p = 0.6 of the incidents: hit rate ~ Binomial(100, p) / 100
+    assert rates[:, 0].mean() == pytest.approx(0.6, abs=0.002)
+    assert rates[:, 0].var() == pytest.approx(0.6 * 0.4 / 100, rel=0.05)
+    again = resampled_hit_rates(observed, picks, draws=20_000, seed=3)
+    np.testing.assert_array_equal(rates, again)
+
+
+def test_identical_forecasts_differ_in_no_draw_and_an_empty_period_hits_nothing():
+    picks = np.column_stack([np.array([1.0, 0.5, 0.0])] * 2)
+    rates = resampled_hit_rates(np.array([2, 5, 3]), picks, draws=500, seed=1)
+    np.testing.assert_array_equal(rates[:, 0], rates[:, 1])
+    assert not resampled_hit_rates(np.zeros(3, int), picks, draws=5, seed=1).any()
