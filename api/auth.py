@@ -1,4 +1,5 @@
-"""Who is asking, for every route: a bearer token (API clients, GIS tools, scripts) or
+"""Who is asking, for every route: a bearer token (API clients, GIS tools, scripts; GIS
+clients that only store a user and password may send it as HTTP Basic's password) or
 the session cookie of a signed-in browser, checked on a short connection of its own (no
 connection is held for the rest of the request). Routes declare what they need with
 :func:`allow`; a cookie-authenticated request that changes anything must carry the
@@ -6,6 +7,8 @@ session's CSRF token in ``X-CSRF-Token``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import secrets
 from collections.abc import Callable
@@ -38,10 +41,8 @@ def authenticate(request: Request, state: StateDep, settings: SettingsDep) -> Pr
     header = request.headers.get("authorization")
     who: Principal | None
     if header is not None:
-        scheme, _, secret = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise NotAuthenticated("send the token as 'Authorization: Bearer <token>'")
-        who = _lookup(state, secret.strip(), "token")
+        secret = token_of(header)
+        who = _lookup(state, secret, "token")
         if who is None:
             raise NotAuthenticated("the token is unknown, expired or revoked")
     elif SESSION_COOKIE in request.cookies:
@@ -61,6 +62,27 @@ def authenticate(request: Request, state: StateDep, settings: SettingsDep) -> Pr
                            route=f"{request.method} {path}")
     request.state.principal = who
     return who
+
+
+def token_of(header: str) -> str:
+    """The token of an Authorization header: ``Bearer <token>``, or HTTP Basic with the
+    token as the password (what desktop GIS clients can store, QGIS's Basic method among
+    them; the user name is not used)."""
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise NotAuthenticated("the Basic credentials are not base64 of user:token"
+                                   ) from None
+        credentials = decoded.partition(":")[2].strip()
+    elif scheme.lower() != "bearer":
+        credentials = ""
+    if not credentials:
+        raise NotAuthenticated("send the token as 'Authorization: Bearer <token>' (or as "
+                               "the password of HTTP Basic)")
+    return credentials
 
 
 def _lookup(state, secret: str, kind: str) -> Principal | None:

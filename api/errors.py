@@ -33,7 +33,12 @@ from .models.common import FEATURE_TAG, FIELDS_TAG
 
 log = logging.getLogger("gridgis.api")
 
+class BadRequest(InvalidInput):
+    """Invalid input where the standard a route implements asks for 400 (OGC API)."""
+
+
 STATUS: list[tuple[type[GridGisError], int, str]] = [
+    (BadRequest, 400, "Bad request"),
     (ImportRejected, 422, "Rows rejected"),
     (InvalidInput, 422, "Invalid input"),
     (NotAuthenticated, 401, "Sign-in required"),

@@ -22,11 +22,10 @@ from gridgis.maps.blindspots import blindspots_page
 from gridgis.maps.grids import MEASURES, grids_page, read_grids_page
 from gridgis.maps.hotspots import hotspots_page
 from gridgis.maps.incidents import incidents_page, read_incidents_page
-from gridgis.maps.landing import landing_page
 from gridgis.maps.patrols import patrols_page
 from gridgis.maps.plans import plan_page
 
-from ..auth import AnyoneDep, MaybeSignedInDep, allow
+from ..auth import AnyoneDep, allow
 from ..deps import (
     AssetsDep,
     BlindSpotsDep,
@@ -53,11 +52,6 @@ def _options(settings, lang: Lang | None) -> PageOptions:
     return PageOptions(lang=lang or settings.api.lang, tile_url=settings.api.tile_url,
                        tile_attribution=settings.api.tile_attribution,
                        max_features=settings.api.map_max_features)
-
-
-@router.get("/", include_in_schema=False)
-def landing(settings: SettingsDep, who: MaybeSignedInDep, lang: LangQuery = None) -> HTMLResponse:
-    return HTMLResponse(landing_page(lang or settings.api.lang, who))
 
 
 @router.get("/maps/grids", summary="Grid map", responses=HTML)

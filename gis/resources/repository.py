@@ -8,8 +8,9 @@ are translated here into the domain errors of :mod:`gis.errors`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import geoalchemy2  # noqa: F401 - registers the geometry type for reflection
@@ -27,6 +28,16 @@ from .listing import ListClauses, ListQuery
 from .specs import RESOURCES, ResourceSpec
 
 READ_ONLY = ("id", "version", "grid_id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class OutputCrs:
+    """The CRS rows' geometry is given in: an EPSG code, whether its axis order is
+    latitude first (EPSG:4326 proper, unlike GeoJSON's CRS84), and decimals kept."""
+
+    srid: int = 4326
+    lat_first: bool = False
+    digits: int = 7
 
 
 class Catalog:
@@ -86,40 +97,50 @@ class Repository:
 
     # -- reading ---------------------------------------------------------------------
 
-    def _columns(self) -> list[Any]:
+    def _columns(self, crs: OutputCrs | None = None) -> list[Any]:
         cols: list[Any] = [c for c in self.table.c
                            if c.name != "geom" and c.name not in self.spec.hidden]
         if self.spec.spatial:
-            cols.append(sa.func.ST_AsGeoJSON(sa.func.ST_Transform(self.table.c.geom, 4326), 7)
-                        .label("_geometry"))
+            crs = crs or OutputCrs()
+            geom = self.table.c.geom if crs.srid == self.catalog.srid else \
+                sa.func.ST_Transform(self.table.c.geom, crs.srid)
+            if crs.lat_first:
+                geom = sa.func.ST_FlipCoordinates(geom)
+            cols.append(sa.func.ST_AsGeoJSON(geom, crs.digits).label("_geometry"))
         return cols
 
-    def list(self, conn: sa.Connection, q: ListQuery) -> tuple[list[dict], int]:
+    def list(self, conn: sa.Connection, q: ListQuery, *, extra: Sequence[Any] = (),
+             crs: OutputCrs | None = None) -> tuple[list[dict], int]:
+        """A page of rows and the number of rows matched; ``extra`` conditions narrow
+        the list further (a collection's, a filter's), ``crs`` is the geometry's."""
         self.guard.check_read()
         self.guard.check_query(q)
         clauses = ListClauses(self.spec, self.table, self.catalog.srid,
                               self.catalog.metadata.tables)
         clauses.check_known(conn, q)
-        where = clauses.where(q) + self.guard.visible()
+        where = clauses.where(q) + self.guard.visible() + list(extra)
         total = conn.execute(sa.select(sa.func.count()).select_from(self.table)
                              .where(*where)).scalar_one()
         rows = [self._raw(r._mapping) for r in conn.execute(
-            sa.select(*self._columns()).where(*where)
+            sa.select(*self._columns(crs)).where(*where)
             .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))]
         self.guard.audit_read(conn, [r["id"] for r in rows])
         return [self.guard.out(r) for r in rows], int(total)
 
-    def get(self, conn: sa.Connection, row_id: int) -> dict:
+    def get(self, conn: sa.Connection, row_id: int, *, extra: Sequence[Any] = (),
+            crs: OutputCrs | None = None) -> dict:
         self.guard.check_read()
-        row = self._read(conn, row_id)
+        row = self._read(conn, row_id, extra, crs)
         self.guard.audit_read(conn, [row_id])
         return self.guard.out(row)
 
-    def _read(self, conn: sa.Connection, row_id: int) -> dict:
-        """The row unmasked, if this user reaches it."""
+    def _read(self, conn: sa.Connection, row_id: int, extra: Sequence[Any] = (),
+              crs: OutputCrs | None = None) -> dict:
+        """The row unmasked, if this user reaches it (and it meets ``extra``)."""
         require_id(row_id, self.spec.name[:-1])
-        row = conn.execute(sa.select(*self._columns())
-                           .where(self.table.c.id == row_id, *self.guard.visible())).first()
+        row = conn.execute(sa.select(*self._columns(crs))
+                           .where(self.table.c.id == row_id, *self.guard.visible(),
+                                  *extra)).first()
         if row is None:
             raise NotFound(f"no {self.spec.name} row with id {row_id}")
         return self._raw(row._mapping)

@@ -59,7 +59,7 @@ def test_a_browser_signs_in_changes_with_its_csrf_token_and_signs_out(seeded, us
         made = browser.post("/incidents", json=feature,
                             headers={"X-CSRF-Token": me["csrf_token"]})
         assert made.status_code == 201
-        landing = browser.get("/", params={"lang": "en"}).text
+        landing = browser.get("/", params={"lang": "en"}, headers={"Accept": "text/html"}).text
         assert "Signed in as" in landing and me["csrf_token"] in landing
         assert_problem(browser.post("/logout", data={"csrf_token": "wrong"}), 403)
         out = browser.post("/logout", data={"csrf_token": me["csrf_token"]},

@@ -18,7 +18,7 @@ def _external_assets(html: str) -> list[str]:
 
 def test_pages_load_only_local_assets(client):
     for url in ("/maps/grids", "/maps/incidents", "/docs", "/"):
-        html = client.get(url).text
+        html = client.get(url, headers={"Accept": "text/html"}).text
         assert _external_assets(html) == [], url
     assert "/static/vendor/leaflet/dist/leaflet.js" in client.get("/maps/grids").text
 
@@ -53,7 +53,7 @@ def test_default_language_comes_from_settings(seeded):
     db, _ = seeded
     settings = Settings(api=ApiSettings(lang="en"))
     with api_client(create_app(settings, database=db), db) as client:
-        assert "Grid map" in client.get("/").text
+        assert "Grid map" in client.get("/", headers={"Accept": "text/html"}).text
 
 
 def test_synthetic_data_is_announced(seeded, api_settings):
@@ -98,6 +98,7 @@ def test_empty_database_page_says_what_to_do(make_db):
     assert "Run gridgis demo or import data" in html
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 LINK = re.compile(r'href="([^"#]+)"')
 
 
@@ -112,11 +113,11 @@ def _links(html: str, page: str) -> list[str]:
 def test_every_link_a_page_offers_answers(client):
     for page in ("/?lang=zh", "/?lang=en", "/maps/grids?lang=en&start=2026-01-01",
                  "/maps/incidents?lang=zh", "/maps/hotspots?lang=en"):
-        html = client.get(page).text
+        html = client.get(page, headers=BROWSER).text
         links = _links(html, page)
         assert links or not page.startswith(("/?", "/maps/grids")), page
         for link in links:
-            assert client.get(link).status_code == 200, (page, link)
+            assert client.get(link, headers=BROWSER).status_code == 200, (page, link)
 
 
 def test_the_data_urls_a_page_fetches_answer(client):
