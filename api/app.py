@@ -31,6 +31,7 @@ from .routes import (
     audit,
     blindspots,
     docs,
+    feature_edits,
     features,
     grids,
     hotspots,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(routes.router)
     app.include_router(patrols.router)
     app.include_router(features.router)
+    app.include_router(feature_edits.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

@@ -57,7 +57,21 @@ class PreconditionRequired(GridGisError):
     pass
 
 
-STATUS += [(PreconditionRequired, 428, "Version required")]
+class PreconditionFailed(GridGisError):
+    """If-Match names a version the resource is no longer at (OGC API Part 4)."""
+
+
+class MethodNotAllowed(GridGisError):
+    """A method the resource does not take here; ``allow`` lists those it takes."""
+
+    def __init__(self, message: str, allow: str) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
+STATUS += [(PreconditionRequired, 428, "Version required"),
+           (PreconditionFailed, 412, "Precondition failed"),
+           (MethodNotAllowed, 405, "Method not allowed")]
 RETRY_AFTER_S = 5
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 
@@ -123,6 +137,8 @@ def register(app: FastAPI) -> None:
                                    **_jsonable(exc.details))
                 if status == 401:
                     response.headers["WWW-Authenticate"] = 'Bearer realm="gridgis"'
+                if isinstance(exc, MethodNotAllowed):
+                    response.headers["Allow"] = exc.allow
                 return response
         return problem(500, "Error", exc.message)
 

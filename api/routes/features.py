@@ -59,6 +59,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # on the grids of draft plans (api.routes.feature_edits)
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 JSON_TYPES = {"integer", "number", "string", "boolean"}
 SCHEMA_TYPES = {"text": {"type": "string"}, "int": {"type": "integer"},
@@ -113,7 +117,9 @@ def conformance(request: Request, f: FormatQuery = None) -> Response:
 
 
 @router.get("/api", summary="The API definition (OpenAPI 3)",
-            responses={200: {"content": {ogc.OPENAPI: {"schema": {"type": "object"}}}}})
+            responses={200: {"content": {ogc.OPENAPI: {"schema": {"type": "object"}},
+                                         "text/html": {}}},
+                       303: {"description": "f=html: to the documentation page /docs"}})
 def api_definition(request: Request, f: FormatQuery = None) -> Response:
     if ogc.wants_html(request, f):
         return HTMLResponse(status_code=303, headers={"Location": "/docs"})
@@ -174,7 +180,8 @@ def get_collection(request: Request, collection_id: CollectionId, who: AnyoneDep
 
 @router.get("/collections/{collection_id}/queryables", summary="What a collection's "
             "features may be filtered and sorted by (JSON Schema)",
-            response_model=Queryables, responses=HTML_TOO)
+            response_model=Queryables, responses={200: {"content": {
+                "application/schema+json": {}, "text/html": {}}}})
 def get_queryables(request: Request, collection_id: CollectionId, who: AnyoneDep,
                    conn: ConnDep, catalog: CatalogDep, f: FormatQuery = None) -> Response:
     found = collection(conn, who, collection_id)

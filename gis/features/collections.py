@@ -14,7 +14,7 @@ from geoalchemy2 import Geometry
 
 from ..access.masking import personal_fields
 from ..access.principal import Principal
-from ..errors import NotFound
+from ..errors import NotAuthenticated, NotFound
 from ..resources import RESOURCES, ResourceSpec
 from .cql2 import Queryable
 
@@ -85,6 +85,9 @@ def collection(conn: sa.Connection, who: Principal, collection_id: str) -> Colle
     for candidate in collections(conn, who):
         if candidate.id == collection_id:
             return candidate
+    if not who.signed_in:  # it may be there for those who sign in
+        raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>', to read "
+                               f"collection {collection_id!r}")
     raise NotFound(f"no collection {collection_id!r} (GET /collections lists those you "
                    "may read)")
 

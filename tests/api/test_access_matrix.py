@@ -110,7 +110,9 @@ def every_route(routes):
 def test_the_anonymous_get_401_on_every_route_but_the_public_ones(seeded, api_settings):
     db, ids = seeded
     app = create_app(api_settings, database=db)
-    public = {"/", "/login", "/logout", "/docs", "/openapi.json"}
+    # and the OGC API's metadata: the collections it lists are the public layers
+    public = {"/", "/login", "/logout", "/docs", "/openapi.json", "/conformance", "/api",
+              "/collections"}
     with TestClient(app) as client:
         checked = 0
         for route in every_route(app.routes):
@@ -118,7 +120,8 @@ def test_the_anonymous_get_401_on_every_route_but_the_public_ones(seeded, api_se
                 continue
             path = route.path.replace(":int}", "}")
             concrete = path.replace("{grid_id}", str(ids["grid00"])).replace(
-                "{plan_id}", str(ids["plan"])).replace("{row_id}", "1")
+                "{plan_id}", str(ids["plan"])).replace("{row_id}", "1").replace(
+                "{feature_id}", "1")
             for method in sorted(route.methods - {"HEAD"}):
                 response = client.request(method, concrete, json={})
                 if path in public:

@@ -252,3 +252,18 @@ def test_a_token_may_come_as_the_password_of_http_basic(seeded, api_settings):
                        "Basic " + base64.b64encode(b"qgis:wrong").decode(), "Digest x"):
             assert_problem(anyone.get("/collections/incidents/items",
                                       headers={"Authorization": header}), 401)
+
+
+def test_the_anonymous_read_only_the_public_layers(seeded):
+    from fastapi.testclient import TestClient
+
+    from gridgis.api.settings import AuthSettings, Settings
+
+    db, _ = seeded
+    settings = Settings(auth=AuthSettings(public_layers=["areas", "grids"]))
+    with TestClient(create_app(settings, database=db)) as anyone:
+        listed = {c["id"] for c in anyone.get("/collections").json()["collections"]}
+        assert listed == {"areas-district", "areas-subdistrict", "areas-community", "grids"}
+        assert items(anyone, "grids")["numberMatched"] == 9
+        assert_problem(anyone.get("/collections/incidents/items"), 401)
+        assert_problem(anyone.get("/collections/people"), 401)

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pyproj import Transformer
 
 from gridgis.api.app import create_app
 from tests.accounts import token_for
 from tests.browser import live_server
+from tests.helpers import X0, Y0
 
+TO_LONLAT = Transformer.from_crs(32635, 4326, always_xy=True)
 QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis
 READ_LAYERS = Path(__file__).parent / "read_oapif_in_qgis.py"
 COUNTS = {"areas-district": 1, "areas-subdistrict": 1, "areas-community": 2, "grids": 9,
@@ -28,10 +31,11 @@ COUNTS = {"areas-district": 1, "areas-subdistrict": 1, "areas-community": 2, "gr
 def served(seeded, api_settings):
     db, _ = seeded
     with db.engine.begin() as conn:  # a draft plan: its grids are a collection too
-        conn.execute(sa.text("INSERT INTO grid_plans (name, state) VALUES ('草案', 'draft')"))
+        draft = conn.execute(sa.text("INSERT INTO grid_plans (name, state) VALUES "
+                                     "('草案', 'draft') RETURNING id")).scalar_one()
     token = token_for(db, "admin")
     with live_server(create_app(api_settings, database=db)) as base:
-        yield base, token
+        yield base, token, f"grids-plan-{draft}"
 
 
 def gdal(*args: str, token: str) -> str:
@@ -43,9 +47,9 @@ def gdal(*args: str, token: str) -> str:
 
 
 def test_gdal_lists_and_counts_every_collection_and_copies_one_across_pages(served, tmp_path):
-    base, token = served
+    base, token, draft = served
     listing = gdal("ogrinfo", "-ro", "-q", f"OAPIF:{base}", token=token)
-    for name in (*COUNTS, "grids-plan-2"):
+    for name in (*COUNTS, draft):
         assert f": {name} " in listing or listing.rstrip().endswith(f": {name}") or \
             f": {name} (" in listing, (name, listing)
     for name, count in COUNTS.items():
@@ -59,10 +63,10 @@ def test_gdal_lists_and_counts_every_collection_and_copies_one_across_pages(serv
     assert len(features) == 9 and len({f["properties"]["code"] for f in features}) == 9
 
 
-def test_owslib_reads_collections_items_and_queryables(served):
+def test_owslib_reads_collections_and_edits_a_draft(served):
     from owslib.ogcapi.features import Features
 
-    base, token = served
+    base, token, draft = served
     api = Features(base, headers={"Authorization": f"Bearer {token}"})
     assert api.conformance()["conformsTo"]
     found = {c["id"] for c in api.collections()["collections"]}
@@ -73,10 +77,21 @@ def test_owslib_reads_collections_items_and_queryables(served):
     assert "category" in api.collection_queryables("incidents")["properties"]
     filtered = api.collection_items("incidents", filter="category = 'fire'")
     assert filtered["numberMatched"] == 1
+    # Part 4 on the draft plan's grids: a grid drawn where no grid was, then renamed
+    lon, lat = TO_LONLAT.transform(X0 + 10, Y0 + 10)
+    ring = [[lon, lat], [lon + 0.0005, lat], [lon + 0.0005, lat + 0.0005], [lon, lat]]
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+               "properties": {"code": "Q1", "name": "东"}}
+    assert api.collection_item_create(draft, feature)
+    made = api.collection_items(draft)["features"]
+    assert [f["properties"]["code"] for f in made] == ["Q1"]
+    feature["properties"]["name"] = "西"
+    assert api.collection_item_update(draft, made[0]["id"], feature)
+    assert api.collection_item(draft, made[0]["id"])["properties"]["name"] == "西"
 
 
 def test_qgis_oapif_provider_reads_every_collection(served):
-    base, token = served
+    base, token, _ = served
     found = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True)
     if found.returncode != 0:
         raise RuntimeError("QGIS's Python bindings are missing: scripts/bootstrap.sh --test "
