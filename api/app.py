@@ -32,6 +32,7 @@ from .routes import (
     blindspots,
     docs,
     feature_edits,
+    feature_tiles,
     features,
     grids,
     hotspots,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(patrols.router)
     app.include_router(features.router)
     app.include_router(feature_edits.router)
+    app.include_router(feature_tiles.router)
     for spec in RESOURCES.values():
         app.include_router(resources.resource_router(spec))
     return app

@@ -41,9 +41,9 @@ def collection(rows: list[dict], total: int, limit: int, offset: int, spatial: b
                base_url: str) -> JSONResponse:
     links = []
     if offset + limit < total:
-        links.append({"rel": "next", "href": _with_offset(base_url, offset + limit)})
+        links.append({"rel": "next", "href": with_offset(base_url, offset + limit)})
     if offset > 0:
-        links.append({"rel": "prev", "href": _with_offset(base_url, max(offset - limit, 0))})
+        links.append({"rel": "prev", "href": with_offset(base_url, max(offset - limit, 0))})
     if spatial:
         body: dict[str, Any] = {"type": "FeatureCollection",
                                 "features": [feature(r) for r in rows]}
@@ -54,7 +54,7 @@ def collection(rows: list[dict], total: int, limit: int, offset: int, spatial: b
     return JSONResponse(body, media_type=GEOJSON if spatial else "application/json")
 
 
-def _with_offset(url: str, offset: int) -> str:
+def with_offset(url: str, offset: int) -> str:
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     parts = urlsplit(url)

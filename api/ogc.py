@@ -5,10 +5,12 @@ CRS URIs, and the parsing of ``bbox``, ``datetime`` and ``crs``."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import datetime, time
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -43,6 +45,9 @@ class OgcRoute(StrictQueryRoute):
                 raise
             except InvalidInput as exc:
                 raise BadRequest(exc.message, **exc.details) from exc
+            except sa.exc.DataError as exc:  # a value the column's type cannot hold
+                raise BadRequest("a value is out of range for what it is compared with"
+                                 ) from exc
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))
@@ -85,7 +90,8 @@ def parse_crs(value: str | None, deployment_srid: int, field: str) -> tuple[int,
     if text in (CRS84, "OGC:CRS84", "CRS84"):
         return 4326, False
     code = text.removeprefix(EPSG).removeprefix("EPSG:")
-    if code.isdigit() and crs_uri(int(code)) in supported_crs(deployment_srid):
+    if re.fullmatch(r"[0-9]{1,6}", code) and \
+            crs_uri(int(code)) in supported_crs(deployment_srid):
         return int(code), int(code) == 4326
     raise InvalidInput(f"{field} {value!r} is not supported here; supported: "
                        + ", ".join(supported_crs(deployment_srid)), field=field)
@@ -131,7 +137,7 @@ def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
         if start is None:
             raise InvalidInput("datetime is empty", field="datetime")
         if len(value.strip()) == 10:  # a date: the whole day
-            return start, start + timedelta(days=1) - timedelta(microseconds=1)
+            return start, _end_of_day(start)
         return start, start
     first, _, last = value.partition("/")
     if "/" in last:
@@ -139,10 +145,14 @@ def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
     start = None if first.strip() in ("", "..") else parse_instant(first, "datetime")
     end = None if last.strip() in ("", "..") else parse_instant(last, "datetime")
     if end is not None and len(last.strip()) == 10:
-        end = end + timedelta(days=1) - timedelta(microseconds=1)
+        end = _end_of_day(end)
     if start is None and end is None:
         raise InvalidInput("datetime '../..' bounds nothing; give a start or an end",
                            field="datetime")
     if start is not None and end is not None and end < start:
         raise InvalidInput("datetime ends before it starts", field="datetime")
     return start, end
+
+
+def _end_of_day(start: datetime) -> datetime:
+    return datetime.combine(start.date(), time.max, start.tzinfo)

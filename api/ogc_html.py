@@ -29,11 +29,6 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def landing(document: dict[str, Any]) -> str:
-    return page("gridgis OGC API – Features 要素服务", f"<p>{escape(document['description'])}</p>",
-                document["links"])
-
-
 def conformance(classes: list[str]) -> str:
     items = "".join(f"<li>{escape(c)}</li>" for c in classes)
     return page("符合性 Conformance", f"<ul>{items}</ul>", [{"rel": "up", "href": "/"}])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from geojson_pydantic import MultiPolygon, Polygon
@@ -27,7 +27,7 @@ from gridgis.gis.services.plan_edits import Edit
 from gridgis.gis.services.plan_features import FeatureEditor
 
 from .. import ogc
-from ..auth import allow
+from ..auth import AnyoneDep, allow
 from ..deps import CatalogDep, ConnDep
 from ..errors import MethodNotAllowed, PreconditionFailed
 from ..geojson import GeoJSONResponse
@@ -42,8 +42,11 @@ EDIT_ERRORS: Responses = {**ERRORS, **{status: {
         (412, "If-Match names a version the grid is no longer at"))}}
 router = APIRouter(tags=["OGC API – Features"], route_class=ogc.OgcRoute,
                    responses=EDIT_ERRORS)
-Editor = Annotated[Principal, Depends(allow("grids", "write"))]
 WRITABLE = ("code", "name")  # and, when a grid is created, community_id
+# what a client read with a grid and may send back: not written, whatever it says (the
+# version a client edits goes in If-Match)
+ECHOED = ("id", "version", "plan_id", "external_id", "properties", "created_at",
+          "updated_at")
 IfMatch = Annotated[str | None, Header(alias="If-Match", description=(
     "the ETag of the grid as you read it: the change is refused (412) if it changed"))]
 ContentCrs = Annotated[str | None, Header(alias="Content-Crs", description=(
@@ -56,33 +59,33 @@ class GridFeatureIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(pattern="^Feature$")
+    type: str | None = Field(default="Feature", pattern="^Feature$")
     geometry: Polygon | MultiPolygon | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
 def _draft(conn: sa.Connection, who: Principal, collection_id: str) -> Collection:
+    """The draft plan's collection, if ``who`` may change it (405 for a read-only one,
+    whoever asks)."""
     found = collection(conn, who, collection_id)
     if not found.draft:
         what = "the published plan's grids" if found.resource == "grids" else found.title_en
         raise MethodNotAllowed(f"{found.id} ({what}) is read-only here: draft plans' grid "
                                "collections (grids-plan-{id}) take changes",
                                allow="GET, HEAD")
+    allow("grids", "write")(who)
     return found
 
 
-def _check_version(conn: sa.Connection, grid_id: int, plan_id: int,
-                   if_match: str | None) -> None:
+def _check_version(editor: FeatureEditor, grid_id: int, if_match: str | None) -> None:
+    """After the editor has locked the draft: the grid is still at the version sent."""
     if if_match is None or if_match.strip() == "*":
         return
-    current = conn.execute(sa.text("SELECT version FROM grids WHERE id = :g AND plan_id = :p"),
-                           {"g": grid_id, "p": plan_id}).scalar()
-    if current is None:
-        return  # the editor's own lookup says it is not there
+    current = editor.version(grid_id)
     sent = [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
     if str(current) not in sent:
         raise PreconditionFailed(f"grid {grid_id} changed since you read it (it is at "
-                                 f'version {current}, ETag W/"{current}"); read it again')
+                                 f'version {current}, ETag "{current}"); read it again')
 
 
 def _check_crs(content_crs: str | None) -> None:
@@ -93,9 +96,8 @@ def _check_crs(content_crs: str | None) -> None:
 
 def _fields(body: GridFeatureIn, current: dict[str, Any] | None) -> dict[str, Any]:
     """The written fields; any other property must be sent as it was read."""
-    values = dict(body.properties)
-    unknown = [k for k in values if k not in (*WRITABLE, "community_id") and (
-        current is None or k not in current or values[k] != current[k])]
+    values = {k: v for k, v in body.properties.items() if k not in ECHOED}
+    unknown = [k for k in values if k not in (*WRITABLE, "community_id")]
     if current is not None and "community_id" in values and \
             values["community_id"] != current.get("community_id"):
         unknown.append("community_id")
@@ -123,7 +125,7 @@ def _answer(request: Request, conn: sa.Connection, found: Collection, who: Princ
     row = Features(catalog, who, found).one(conn, grid_id, OutputCrs())
     geometry = row.pop("_geometry", None)
     here = f"{str(request.base_url).rstrip('/')}/collections/{found.id}/items/{grid_id}"
-    headers = {"ETag": f'W/"{row["version"]}"', "Content-Crs": f"<{ogc.CRS84}>"}
+    headers = {"ETag": f'"{row["version"]}"', "Content-Crs": f"<{ogc.CRS84}>"}
     if status == 201:
         headers["Location"] = here
     return JSONResponse({"type": "Feature", "id": grid_id, "geometry": geometry,
@@ -151,7 +153,7 @@ def _current(conn: sa.Connection, catalog, who: Principal, found: Collection,
                          "`community_id` unless the drawing's community is meant): its land "
                          "is taken from the grids of the community that held it; no grid "
                          "may be emptied or cut in two (400 with the reason).")
-def create_item(request: Request, collection_id: str, who: Editor, conn: ConnDep,
+def create_item(request: Request, collection_id: str, who: AnyoneDep, conn: ConnDep,
                 catalog: CatalogDep, body: Annotated[GridFeatureIn, Body()],
                 content_crs: ContentCrs = None) -> Response:
     found = _draft(conn, who, collection_id)
@@ -172,12 +174,9 @@ def create_item(request: Request, collection_id: str, who: Editor, conn: ConnDep
             description="A new outline redraws the grid (its neighbours give or take the "
                         "land); a new code or name renames it; the grid sent as it is "
                         "changes nothing.")
-def replace_item(request: Request, collection_id: str, feature_id: int, who: Editor,
+def replace_item(request: Request, collection_id: str, feature_id: int, who: AnyoneDep,
                  conn: ConnDep, catalog: CatalogDep, body: Annotated[GridFeatureIn, Body()],
                  if_match: IfMatch = None, content_crs: ContentCrs = None) -> Response:
-    if body.geometry is None:
-        raise InvalidInput("a replaced grid needs its geometry (PATCH changes part of it)",
-                           field="geometry")
     return _change(request, conn, catalog, who, collection_id, feature_id, body,
                    (if_match, content_crs), replacing=True)
 
@@ -187,7 +186,7 @@ def replace_item(request: Request, collection_id: str, feature_id: int, who: Edi
               response_class=GeoJSONResponse,
               description="A JSON merge patch as a Feature: the properties and the geometry "
                           "sent change, the rest stays.")
-def update_item(request: Request, collection_id: str, feature_id: int, who: Editor,
+def update_item(request: Request, collection_id: str, feature_id: int, who: AnyoneDep,
                 conn: ConnDep, catalog: CatalogDep, body: Annotated[GridFeatureIn, Body()],
                 if_match: IfMatch = None, content_crs: ContentCrs = None) -> Response:
     return _change(request, conn, catalog, who, collection_id, feature_id, body,
@@ -201,12 +200,15 @@ def _change(request: Request, conn: sa.Connection, catalog, who: Principal,
     if_match, content_crs = headers
     found = _draft(conn, who, collection_id)
     _check_crs(content_crs)
-    _check_version(conn, feature_id, found.value, if_match)
+    if replacing and body.geometry is None:
+        raise InvalidInput("a replaced grid needs its geometry (PATCH changes part of it)",
+                           field="geometry")
+    editor = FeatureEditor(conn, catalog.srid, found.value, who.name, who.grid_ids)
+    _check_version(editor, feature_id, if_match)
     current = _current(conn, catalog, who, found, feature_id)
     fields = _fields(body, current)
     if replacing and "name" not in body.properties:
         fields["name"] = None  # a replacement without a name has none
-    editor = FeatureEditor(conn, catalog.srid, found.value, who.name, who.grid_ids)
     done = editor.replace(feature_id, fields["code"], fields["name"], _geometry(body))
     _audit(conn, who, "update", feature_id, done)
     return _answer(request, conn, found, who, feature_id, catalog)
@@ -216,11 +218,11 @@ def _change(request: Request, conn: sa.Connection, catalog, who: Principal,
                summary="Delete a grid of a draft plan",
                description="The grid's land and workers go to the neighbour of its "
                            "community sharing most boundary with it.")
-def delete_item(collection_id: str, feature_id: int, who: Editor, conn: ConnDep,
+def delete_item(collection_id: str, feature_id: int, who: AnyoneDep, conn: ConnDep,
                 catalog: CatalogDep, if_match: IfMatch = None) -> Response:
     found = _draft(conn, who, collection_id)
-    _check_version(conn, feature_id, found.value, if_match)
-    done = FeatureEditor(conn, catalog.srid, found.value, who.name, who.grid_ids
-                         ).delete(feature_id)
+    editor = FeatureEditor(conn, catalog.srid, found.value, who.name, who.grid_ids)
+    _check_version(editor, feature_id, if_match)
+    done = editor.delete(feature_id)
     _audit(conn, who, "delete", feature_id, [done])
     return Response(status_code=204)

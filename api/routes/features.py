@@ -7,13 +7,18 @@ API."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
+from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from gridgis.gis.access.principal import Principal
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.features.collections import Collection, collection, collections, extent
 from gridgis.gis.features.cql2 import FilterLang, parse_filter
@@ -23,7 +28,7 @@ from gridgis.maps.landing import landing_page
 from .. import ogc, ogc_html
 from ..auth import AnyoneDep, MaybeSignedInDep, PurposeQuery, with_purpose
 from ..deps import CatalogDep, ConnDep, SettingsDep
-from ..geojson import GeoJSONResponse, _with_offset
+from ..geojson import GeoJSONResponse, with_offset
 from ..models.common import ERRORS, media
 from ..models.features import (
     CollectionInfo,
@@ -59,12 +64,18 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # vector tiles of every collection (api.routes.feature_tiles)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
     # on the grids of draft plans (api.routes.feature_edits)
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
-JSON_TYPES = {"integer", "number", "string", "boolean"}
+MAX_OFFSET = 2 ** 62
 SCHEMA_TYPES = {"text": {"type": "string"}, "int": {"type": "integer"},
                 "float": {"type": "number"}, "bool": {"type": "boolean"},
                 "date": {"type": "string", "format": "date"},
@@ -79,9 +90,10 @@ def _link(href: str, rel: str, media: str, title: str) -> dict[str, str]:
 def _answer(request: Request, f: str | None, document: dict[str, Any],
             html: Any, media: str = "application/json",
             headers: dict[str, str] | None = None) -> Response:
+    headers = {**(headers or {}), "Vary": "Accept"}
     if ogc.wants_html(request, f):
         return HTMLResponse(html(), headers=headers)
-    return JSONResponse(jsonable_encoder(document), media_type=media, headers=headers)
+    return Response(json_text(document), media_type=media, headers=headers)
 
 
 @router.get("/", summary="Landing page: the map portal for browsers (Accept: text/html "
@@ -126,11 +138,13 @@ def api_definition(request: Request, f: FormatQuery = None) -> Response:
     return JSONResponse(request.app.openapi(), media_type=ogc.OPENAPI)
 
 
-def _collection_document(request: Request, conn, catalog, found: Collection) -> dict:
+def _collection_document(request: Request, conn, catalog, found: Collection,
+                         who: Principal) -> dict:
     base = str(request.base_url).rstrip("/")
     here = f"{base}/collections/{found.id}"
-    table = catalog.table(found.spec.table)
-    box, times = extent(conn, found, table, catalog.srid)
+    features = Features(catalog, who, found)
+    box, times = extent(conn, found, features.table, catalog.srid,
+                        features.repository.guard.visible())
     document: dict[str, Any] = {
         "id": found.id, "title": found.title, "itemType": "feature",
         "description": f"{found.title_en} ({found.title_zh})",
@@ -140,7 +154,9 @@ def _collection_document(request: Request, conn, catalog, found: Collection) -> 
                   _link(f"{here}/items", "items", ogc.GEOJSON, "its features"),
                   _link(f"{here}/items?f=html", "items", "text/html", "its features as HTML"),
                   _link(f"{here}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/"
-                        "queryables", "application/schema+json", "what it may be filtered by")]}
+                        "queryables", "application/schema+json", "what it may be filtered by"),
+                  _link(f"{here}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-"
+                        "vector", "application/json", "its vector tiles")]}
     extent_doc: dict[str, Any] = {}
     if box is not None:
         extent_doc["spatial"] = {"bbox": [list(box)], "crs": ogc.CRS84}
@@ -161,7 +177,7 @@ def list_collections(request: Request, who: AnyoneDep, conn: ConnDep, catalog: C
                                 "collections"),
                           _link(f"{base}/collections?f=html", "alternate", "text/html",
                                 "collections as HTML")],
-                "collections": [_collection_document(request, conn, catalog, c)
+                "collections": [_collection_document(request, conn, catalog, c, who)
                                 for c in collections(conn, who)]}
     return _answer(request, f, document, lambda: ogc_html.collections(document))
 
@@ -174,7 +190,7 @@ CollectionId = Annotated[str, Path(description="a collection id from /collection
 def get_collection(request: Request, collection_id: CollectionId, who: AnyoneDep,
                    conn: ConnDep, catalog: CatalogDep, f: FormatQuery = None) -> Response:
     document = _collection_document(request, conn, catalog,
-                                    collection(conn, who, collection_id))
+                                    collection(conn, who, collection_id), who)
     return _answer(request, f, document, lambda: ogc_html.collection(document))
 
 
@@ -212,9 +228,11 @@ STANDARD_PARAMETERS = {"limit", "offset", "bbox", "bbox-crs", "datetime", "sortb
 
 def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, conn: ConnDep,
               catalog: CatalogDep, settings: SettingsDep,
-              limit: Annotated[int | None, Query(ge=1, le=10_000, description=(
-                  "page size (the service's maximum applies; follow the next link)"))] = None,
-              offset: Annotated[int, Query(ge=0, description="features to skip")] = 0,
+              limit: Annotated[int | None, Query(ge=1, description=(
+                  "page size: above the service's maximum, the maximum (follow the next "
+                  "link)"), json_schema_extra={"maximum": 10_000})] = None,
+              offset: Annotated[int, Query(ge=0, le=MAX_OFFSET,
+                                           description="features to skip")] = 0,
               bbox: Annotated[str | None, Query(description=(
                   "minx,miny,maxx,maxy in bbox-crs (default CRS84: lon,lat)"))] = None,
               bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
@@ -246,17 +264,18 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
     if datetime_ is not None:
         start, end = ogc.parse_datetime(datetime_)
     parsed_filter = None
-    filter_srid = 4326
+    filter_srid, filter_lat_first = 4326, False
     if filter_ is not None:
         parsed_filter = parse_filter(filter_, filter_lang)
-        filter_srid = ogc.parse_crs(filter_crs, catalog.srid, "filter-crs")[0]
+        filter_srid, filter_lat_first = ogc.parse_crs(filter_crs, catalog.srid, "filter-crs")
     elif filter_crs is not None:
         raise InvalidInput("filter-crs is given without a filter", field="filter-crs")
     page_size = min(limit or settings.api.default_limit, settings.api.max_limit)
     ask = FeatureRequest(
         limit=page_size, offset=offset, bbox=box, bbox_srid=bbox_srid, start=start, end=end,
         timed=datetime_ is not None, equals=equals, sortby=tuple(_split(sortby)),
-        filter=parsed_filter, filter_srid=filter_srid, crs=output,
+        filter=parsed_filter, filter_srid=filter_srid, filter_lat_first=filter_lat_first,
+        crs=output,
         properties=tuple(_split(properties)) if properties is not None else None)
     rows, matched = features.read(conn, ask)
     url = str(request.url)
@@ -265,10 +284,10 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
              _link(str(request.base_url) + f"collections/{found.id}", "collection",
                    "application/json", "the collection")]
     if offset + page_size < matched:
-        links.append(_link(_with_offset(url, offset + page_size), "next", ogc.GEOJSON,
+        links.append(_link(with_offset(url, offset + page_size), "next", ogc.GEOJSON,
                            "next page"))
     if offset > 0:
-        links.append(_link(_with_offset(url, max(offset - page_size, 0)), "prev",
+        links.append(_link(with_offset(url, max(offset - page_size, 0)), "prev",
                            ogc.GEOJSON, "previous page"))
     document = {"type": "FeatureCollection", "features": [_feature(r) for r in rows],
                 "numberMatched": matched, "numberReturned": len(rows),
@@ -307,8 +326,8 @@ def get_item(request: Request, collection_id: CollectionId, feature_id: int,
         _link(str(request.base_url) + f"collections/{found.id}", "collection",
               "application/json", "the collection")]
     headers = {"Content-Crs": f"<{crs_header}>"}
-    if "version" in row:
-        headers["ETag"] = f'W/"{row["version"]}"'
+    if "version" in row:  # strong: If-Match compares strongly (Part 4)
+        headers["ETag"] = f'"{row["version"]}"'
     return _answer(request, f, document, lambda: ogc_html.feature(
         f"{found.title} {feature_id}", document), media=ogc.GEOJSON, headers=headers)
 
@@ -317,7 +336,24 @@ def _feature(row: dict) -> dict[str, Any]:
     row = dict(row)
     geometry = row.pop("_geometry", None)
     return {"type": "Feature", "id": row.get("id"), "geometry": geometry,
-            "properties": jsonable_encoder(row)}
+            "properties": row}
+
+
+def json_text(document: Any) -> bytes:
+    """The document as compact UTF-8 JSON: a thousand features a page, so without
+    FastAPI's generic encoder walking each value (times and decimals converted here)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date | dt_time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _split(text: str | None) -> list[str]:
@@ -325,8 +361,6 @@ def _split(text: str | None) -> list[str]:
 
 
 def _with_format(url: str, f: str) -> str:
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "f"] + [("f", f)]
     return urlunsplit(parts._replace(query=urlencode(query)))

@@ -25,7 +25,8 @@ TITLES = {"buildings": ("建筑", "Buildings"), "places": ("场所", "Places"),
           "incidents": ("事件", "Incidents"), "households": ("住户", "Households"),
           "people": ("人员", "People")}
 GEOMETRY = "geometry"  # the geometry's queryable name
-ESTIMATE_SEGMENT_M = 1000.0  # an estimated box's edges are curves in degrees
+ESTIMATE_SEGMENT_M = 1000.0  # a box's edges are curves in degrees
+EXACT_SEGMENT_M = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Collection:
     resource: str
     column: str | None = None  # the constraint's column
     value: Any = None  # and value
-    draft: bool = False  # the grids of a draft plan (editable through Part 4, later)
+    draft: bool = False  # the grids of a draft plan (editable: api.routes.feature_edits)
 
     @property
     def spec(self) -> ResourceSpec:
@@ -72,7 +73,7 @@ def collections(conn: sa.Connection, who: Principal) -> list[Collection]:
                 found.append(Collection("grids", "网格（现行方案）",
                                         f"Grids of the published plan ({name})", "grids",
                                         "plan_id", plan_id))
-            else:
+            elif who.signed_in and who.may("read", "plans"):  # drafts are not public
                 found.append(Collection(f"grids-plan-{plan_id}", f"网格（草案 {name}）",
                                         f"Grids of draft plan {name}", "grids", "plan_id",
                                         plan_id, draft=True))
@@ -115,29 +116,35 @@ def hidden(found: Collection, who: Principal) -> frozenset[str]:
     return frozenset(personal_fields(found.resource))
 
 
-def extent(conn: sa.Connection, found: Collection, table: sa.Table, srid: int
-           ) -> tuple[tuple[float, float, float, float] | None, tuple[Any, Any] | None]:
+Box = tuple[float, float, float, float]
+
+
+def extent(conn: sa.Connection, found: Collection, table: sa.Table, srid: int,
+           visible: list[Any] | None = None) -> tuple[Box | None, tuple[Any, Any] | None]:
     """The collection's bounding box in CRS84 and its time span (either None when there
     are no rows). Whole tables use PostGIS's estimate from the planner's statistics,
     which is instant (and a little larger than the data); constrained collections are
-    small and measured exactly."""
+    measured (the box of their boxes: no geometry is transformed, so a city's grids
+    take milliseconds)."""
     box = None
-    if found.column is None:
+    visible = visible or []  # a scoped user's rows: the extent of what they reach
+    if found.column is None and not visible:
         box = conn.execute(sa.text(
             "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT "
             "ST_Transform(ST_Segmentize(ST_SetSRID(ST_EstimatedExtent(:t, 'geom')::geometry, "
             ":srid), :step), 4326) AS b) e WHERE b IS NOT NULL"),
             {"t": table.name, "srid": srid, "step": ESTIMATE_SEGMENT_M}).first()
     if box is None:
-        envelope = sa.cast(sa.func.ST_Extent(sa.func.ST_Transform(table.c.geom, 4326)),
-                           Geometry)
+        envelope = sa.func.ST_Transform(sa.func.ST_Segmentize(sa.func.ST_SetSRID(
+            sa.cast(sa.func.ST_Extent(table.c.geom), Geometry), srid), EXACT_SEGMENT_M), 4326)
         box = conn.execute(sa.select(
             sa.func.ST_XMin(envelope), sa.func.ST_YMin(envelope), sa.func.ST_XMax(envelope),
-            sa.func.ST_YMax(envelope)).where(*found.where(table))).first()
+            sa.func.ST_YMax(envelope)).where(*found.where(table), *visible)).first()
     span = None
     if found.time_field:
         column = table.c[found.time_field]
-        span = conn.execute(sa.select(sa.func.min(column), sa.func.max(column))).first()
+        span = conn.execute(sa.select(sa.func.min(column), sa.func.max(column))
+                            .where(*found.where(table), *visible)).first()
     bbox = tuple(float(v) for v in box) if box is not None and box[0] is not None else None
     times = (span[0], span[1]) if span is not None and span[0] is not None else None
     return bbox, times  # type: ignore[return-value]

@@ -17,7 +17,10 @@ geometry and ``BBOX`` literals (*spatial functions*), and the temporal functions
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,8 +30,11 @@ import shapely
 import sqlalchemy as sa
 
 from ..errors import Forbidden, InvalidInput
+from .literals import to_table_crs
 
 MAX_FILTER_CHARS = 20_000
+MAX_DEPTH = 64  # nesting (brackets, NOTs): the parser recurses, and deep enough crashes
+INT64 = 2 ** 63 - 1
 FilterLang = Literal["cql2-text", "cql2-json"]
 SPATIAL = {"s_intersects": "ST_Intersects", "s_equals": "ST_Equals",
            "s_disjoint": "ST_Disjoint", "s_touches": "ST_Touches", "s_within": "ST_Within",
@@ -50,6 +56,8 @@ def parse_filter(text: str, lang: FilterLang = "cql2-text") -> Any:
     if len(text) > MAX_FILTER_CHARS:
         raise InvalidInput(f"filter is {len(text):,} characters long; at most "
                            f"{MAX_FILTER_CHARS:,}", field="filter")
+    if _depth(text) > MAX_DEPTH:
+        raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels", field="filter")
     try:
         if lang == "cql2-json":
             return cql2.parse_json(text).to_json()
@@ -64,11 +72,13 @@ class Translator:
     in ``hidden`` are refused as personal; geometry literals are in ``filter_srid``."""
 
     def __init__(self, queryables: Mapping[str, Queryable], table_srid: int,
-                 filter_srid: int = 4326, hidden: frozenset[str] = frozenset()) -> None:
+                 filter_srid: int = 4326, hidden: frozenset[str] = frozenset(),
+                 lat_first: bool = False) -> None:
         self.queryables = queryables
         self.table_srid = table_srid
         self.filter_srid = filter_srid
         self.hidden = hidden
+        self.lat_first = lat_first  # the filter CRS is EPSG:4326 proper
 
     def clause(self, node: Any) -> Any:
         if isinstance(node, bool):
@@ -150,7 +160,12 @@ class Translator:
                                f"{'CASEI' if casei else 'LIKE'} needs text", field="filter")
         column = self._operand(left)
         if _is_property(right):
-            return column, self._queryable(right["property"]).column
+            other = self._queryable(right["property"])
+            if {queryable.type, other.type} - {"int", "float"} and \
+                    queryable.type != other.type:
+                raise InvalidInput(f"{name} ({queryable.type}) and {right['property']} "
+                                   f"({other.type}) cannot be compared", field="filter")
+            return column, other.column
         if isinstance(right, dict) and str(right.get("op", "")).lower() == "casei":
             value = _one(right.get("args") or [], "casei")
             return column, sa.func.lower(_bound(name, queryable, value))
@@ -187,9 +202,9 @@ class Translator:
         if not shape.is_valid:
             raise InvalidInput(f"the filter's geometry is not valid: "
                                f"{shapely.is_valid_reason(shape)}", field="filter")
-        literal = sa.func.ST_GeomFromText(sa.literal(shape.wkt), self.filter_srid)
-        return literal if self.filter_srid == self.table_srid else \
-            sa.func.ST_Transform(literal, self.table_srid)
+        moved = to_table_crs(shape, self.filter_srid, self.table_srid,
+                             lat_first=self.lat_first)
+        return sa.func.ST_GeomFromText(sa.literal(moved.wkt), self.table_srid)
 
     def _temporal(self, op: str, left: Any, right: Any) -> Any:
         if not _is_property(left) or self._queryable(left["property"]).type != "datetime":
@@ -205,20 +220,24 @@ class Translator:
             start = end = _time(right, first=True)
             if isinstance(right, dict) and "date" in right:
                 end = _time(right, first=False)  # a date is the whole day
-        after = [column > end] if end is not None else [sa.false()]
-        before = [column < start] if start is not None else [sa.false()]
-        inside = sa.and_(*([column >= start] if start is not None else []),
+        interval = isinstance(right, dict) and "interval" in right
+        known = column.isnot(None)
+        inside = sa.and_(known, *([column >= start] if start is not None else []),
                          *([column <= end] if end is not None else []))
         if op == "t_after":
-            return sa.and_(*after)
+            return column > end if end is not None else sa.false()
         if op == "t_before":
-            return sa.and_(*before)
+            return column < start if start is not None else sa.false()
         if op == "t_disjoint":
-            return sa.not_(inside)
+            return sa.and_(known, sa.not_(inside))
         if op == "t_during":
-            return sa.and_(*([column > start] if start is not None else []),
+            if not interval:
+                raise InvalidInput("T_DURING needs an INTERVAL", field="filter")
+            return sa.and_(known, *([column > start] if start is not None else []),
                            *([column < end] if end is not None else []))
-        return inside  # t_equals, t_intersects of an instant with an instant or interval
+        if op == "t_equals" and interval:  # an instant equals a one-instant interval only
+            return column == start if start is not None and start == end else sa.false()
+        return inside  # t_equals of instants, t_intersects
 
 
 def _is_property(node: Any) -> bool:
@@ -252,8 +271,15 @@ def _bound(name: str, queryable: Queryable, value: Any) -> Any:
         checked = value
     elif kind in ("int", "float") and isinstance(value, int | float) and \
             not isinstance(value, bool):
-        checked = int(value) if kind == "int" and float(value).is_integer() else (
-            float(value) if kind == "float" else None)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if kind == "float" and math.isfinite(number):
+            checked = number
+        elif kind == "int" and math.isfinite(number) and number.is_integer() and \
+                abs(number) <= INT64:
+            checked = int(number)
     elif kind in ("date", "datetime") and isinstance(value, dict) and \
             ("timestamp" in value or "date" in value):
         checked = _time(value, first=True)
@@ -285,3 +311,12 @@ def _time(node: Any, *, first: bool) -> dt.datetime | None:
         raise InvalidInput(f"filter has {node!r}, which is not a date or date-time",
                            field="filter") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _depth(text: str) -> int:
+    """How deep the filter nests: brackets outside quoted strings, and NOTs."""
+    unquoted = re.sub(r"'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"", "", text)
+    steps = [1 if c in "([{" else -1 if c in ")]}" else 0 for c in unquoted]
+    deepest = max(itertools.accumulate(steps), default=0)
+    nots = len(re.findall(r"\bnot\b", unquoted, flags=re.IGNORECASE))
+    return max(deepest, nots)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
 
 from ..access.principal import Principal
@@ -18,6 +19,7 @@ from ..resources import Catalog, ListQuery, Repository
 from ..resources.repository import OutputCrs
 from .collections import Collection, hidden, queryables
 from .cql2 import Translator
+from .literals import to_table_crs
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -37,6 +39,7 @@ class FeatureRequest:
     sortby: tuple[str, ...] = ()
     filter: Any = None  # CQL2 JSON
     filter_srid: int = 4326
+    filter_lat_first: bool = False  # filter-crs is EPSG:4326 proper
     crs: OutputCrs = field(default_factory=OutputCrs)
     properties: tuple[str, ...] | None = None  # the properties to return
 
@@ -57,8 +60,14 @@ class Features:
         self._check_properties(request.properties)
         bbox_filter = {"bbox": request.bbox} if request.bbox is not None and \
             request.bbox_srid == 4326 else {}
-        query = ListQuery.build(self.found.spec, limit=request.limit, offset=request.offset,
-                                sort=request.sortby, filters=bbox_filter)
+        try:
+            query = ListQuery.build(self.found.spec, limit=request.limit,
+                                    offset=request.offset, sort=request.sortby,
+                                    filters=bbox_filter)
+        except InvalidInput as refused:  # named as the OGC API names it
+            if refused.details.get("field") != "sort":
+                raise
+            raise InvalidInput(refused.message, field="sortby") from None
         rows, total = self.repository.list(conn, query, extra=self.conditions(request),
                                            crs=request.crs)
         return [self._shown(r, request.properties) for r in rows], total
@@ -76,10 +85,10 @@ class Features:
     def conditions(self, request: FeatureRequest) -> list[Any]:
         where = self.found.where(self.table)
         if request.bbox is not None and request.bbox_srid != 4326:
-            box = sa.func.ST_MakeEnvelope(*request.bbox[:4], request.bbox_srid)
-            if request.bbox_srid != self.catalog.srid:
-                box = sa.func.ST_Transform(box, self.catalog.srid)
-            where.append(sa.func.ST_Intersects(self.table.c.geom, box))
+            box = to_table_crs(shapely.box(*request.bbox[:4]), request.bbox_srid,
+                               self.catalog.srid, field="bbox")
+            where.append(sa.func.ST_Intersects(self.table.c.geom, sa.func.ST_GeomFromText(
+                sa.literal(box.wkt), self.catalog.srid)))
         if request.timed:
             if not self.found.time_field:
                 raise InvalidInput(f"collection {self.found.id} has no time: datetime "
@@ -90,7 +99,7 @@ class Features:
             if request.end is not None:
                 where.append(column <= request.end)
         translator = Translator(self.queryables, self.catalog.srid, request.filter_srid,
-                                self.hidden)
+                                self.hidden, request.filter_lat_first)
         for name, text in request.equals.items():
             where.append(translator.clause({"op": "=", "args": [
                 {"property": name}, self._typed(name, text)]}))

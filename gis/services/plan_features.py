@@ -33,6 +33,8 @@ class FeatureEditor(DraftEditor):
         """The new grid's id and the edit."""
         self._check_code(code)
         drawn = self._polygon(shape_)
+        if community_id is not None:
+            self._check_community(community_id)
         community_id = community_id or self._community_under(drawn)
         self._refuse_other_communities(drawn, community_id)
         target = _Grid(0, code, name, community_id, {}, shapely.MultiPolygon())
@@ -110,9 +112,26 @@ class FeatureEditor(DraftEditor):
             raise NotFound(f"the draft has no grid with id {grid_id}")
         return self._grids([code])[code]
 
+    def version(self, grid_id: int) -> int:
+        """The grid's version, locked for this edit."""
+        current = self.conn.execute(sa.text(
+            "SELECT version FROM grids WHERE id = :id AND plan_id = :p FOR UPDATE"),
+            {"id": grid_id, "p": self.plan_id}).scalar()
+        if current is None:
+            raise NotFound(f"the draft has no grid with id {grid_id}")
+        return int(current)
+
+    def _check_community(self, community_id: int) -> None:
+        level = self.conn.execute(sa.text("SELECT level FROM areas WHERE id = :c"),
+                                  {"c": community_id}).scalar()
+        if level != "community":
+            raise InvalidInput(f"community_id {community_id} is not a community (area "
+                               "level 'community')", field="community_id")
+
     def _check_code(self, code: str) -> None:
-        if not code.strip() or len(code) > MAX_CODE_CHARS:
-            raise InvalidInput(f"a grid code is 1–{MAX_CODE_CHARS} characters", field="code")
+        if not code.strip() or code != code.strip() or len(code) > MAX_CODE_CHARS:
+            raise InvalidInput(f"a grid code is 1–{MAX_CODE_CHARS} characters, without "
+                               "spaces around it", field="code")
         taken = self.conn.execute(sa.text(
             "SELECT 1 FROM grids WHERE plan_id = :p AND code = :c"),
             {"p": self.plan_id, "c": code}).first()

@@ -112,7 +112,7 @@ def test_the_anonymous_get_401_on_every_route_but_the_public_ones(seeded, api_se
     app = create_app(api_settings, database=db)
     # and the OGC API's metadata: the collections it lists are the public layers
     public = {"/", "/login", "/logout", "/docs", "/openapi.json", "/conformance", "/api",
-              "/collections"}
+              "/collections", "/tileMatrixSets", "/tileMatrixSets/{tile_matrix_set}"}
     with TestClient(app) as client:
         checked = 0
         for route in every_route(app.routes):
@@ -121,7 +121,7 @@ def test_the_anonymous_get_401_on_every_route_but_the_public_ones(seeded, api_se
             path = route.path.replace(":int}", "}")
             concrete = path.replace("{grid_id}", str(ids["grid00"])).replace(
                 "{plan_id}", str(ids["plan"])).replace("{row_id}", "1").replace(
-                "{feature_id}", "1")
+                "{feature_id}", "1").replace("{z}/{x}/{y}", "1/1/1")
             for method in sorted(route.methods - {"HEAD"}):
                 response = client.request(method, concrete, json={})
                 if path in public:

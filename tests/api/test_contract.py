@@ -72,7 +72,8 @@ def _concrete(path: str, ids: dict[str, int]) -> str:
 
 def test_unknown_query_parameters_are_refused_on_every_route(client, ids, openapi):
     """With a 422, or the 400 the OGC API standard asks of its routes."""
-    operations = [(method, path, "OGC API – Features" in operation.get("tags", ()))
+    operations = [(method, path, any(tag.startswith("OGC API") for tag in
+                                     operation.get("tags", ())))
                   for path, item in openapi["paths"].items()
                   for method, operation in item.items()] + [("get", "/docs", False)]
     assert len(operations) > 40

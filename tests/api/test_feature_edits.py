@@ -98,7 +98,10 @@ def test_properties_are_patched_and_read_only_ones_refused(draft):
                                                   "properties": {"code": G10}})
     assert_problem(taken, 409, "code")
     assert_problem(planner.patch(f"{items}/{g00}", json={
-        "type": "Feature", "properties": {"plan_id": 1}}), 400, "plan_id")
+        "type": "Feature", "properties": {"colour": "red"}}), 400, "colour")
+    echoed = planner.patch(f"{items}/{g00}", json={  # a merge patch, what a client read
+        "properties": {"name": "又名", "plan_id": 1, "version": 1}})
+    assert echoed.status_code == 200 and echoed.json()["properties"]["plan_id"] == plan
     assert_problem(planner.patch(f"{items}/{g00}", json={"type": "Point"}), 400)
 
 
@@ -146,3 +149,4 @@ def test_the_published_plan_and_other_collections_are_read_only(draft, seeded):
     assert_problem(planner.delete(f"/collections/incidents/items/{ids['incident0']}"), 405)
     with api_client(app, db, "viewer") as viewer:
         assert_problem(viewer.post(items, json=feature), 403)
+        assert_problem(viewer.post("/collections/grids/items", json=feature), 405)

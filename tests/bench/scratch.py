@@ -33,13 +33,16 @@ def bench_token(db: Database, role: str = "admin") -> str:
 
 
 @contextmanager
-def scratch_database(prefix: str = "gridgis-bench-", pool_size: int = 5
+def scratch_database(prefix: str = "gridgis-bench-", pool_size: int = 5,
+                     tcp_port: int | None = None
                      ) -> Iterator[tuple[EmbeddedCluster, Database, Path]]:
-    """(cluster, database with PostGIS, work directory), all removed afterwards."""
+    """(cluster, database with PostGIS, work directory), all removed afterwards; with
+    ``tcp_port``, the cluster also listens on 127.0.0.1 (for clients that need TCP)."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
     work.chmod(0o755)  # as root, the server runs as an unprivileged user
+    cluster_options = {"port": tcp_port, "listen": "127.0.0.1"} if tcp_port else {}
     try:
-        with EmbeddedCluster(work / "home").session() as cluster:
+        with EmbeddedCluster(work / "home", **cluster_options).session() as cluster:
             engine = create_db_engine(cluster.url(), pool_size=pool_size,
                                       statement_timeout_ms=600_000)
             try:

@@ -36,11 +36,32 @@ def test_a_value_before_the_property_keeps_its_meaning():
     assert "levels >" in text and 5 in params.values()
 
 
-def test_geometry_literals_are_transformed_from_the_filter_crs():
-    text, _ = sql("S_INTERSECTS(geometry, POINT(24.9 60.2))")
-    assert "ST_Transform(ST_GeomFromText" in text and "ST_Intersects" in text
-    text, _ = sql("S_INTERSECTS(geometry, POINT(500000 6670000))", filter_srid=32635)
-    assert "ST_Transform" not in text
+def test_geometry_literals_are_moved_into_the_table_crs_with_their_axis_order():
+    _, params = sql("S_INTERSECTS(geometry, POINT(24.9 60.2))")
+    assert 32635 in params.values()
+    wkt = next(v for v in params.values() if isinstance(v, str))
+    x, y = (float(v) for v in wkt.removeprefix("POINT (").rstrip(")").split())
+    assert 380_000 < x < 390_000 and 6_670_000 < y < 6_680_000
+    _, flipped = sql("S_INTERSECTS(geometry, POINT(60.2 24.9))", lat_first=True)
+    assert next(v for v in flipped.values() if isinstance(v, str)) == wkt
+    _, params = sql("S_INTERSECTS(geometry, POINT(500000 6670000))", filter_srid=32635)
+    assert "POINT (500000 6670000)" in params.values()
+    _, params = sql("S_INTERSECTS(geometry, BBOX(-180,-90,180,90))")  # cut to where it
+    wkt = next(v for v in params.values() if isinstance(v, str))  # can be projected
+    assert wkt.startswith("POLYGON") and "inf" not in wkt.lower()
+
+
+def test_deep_nesting_is_refused_before_parsing():
+    with pytest.raises(InvalidInput, match="nests deeper"):
+        parse_filter("(" * 2000 + "category = 'a'" + ")" * 2000)
+    with pytest.raises(InvalidInput, match="nests deeper"):
+        parse_filter("NOT " * 100 + "category = 'a'")
+    assert parse_filter("category = '((((((((((((((((((((((((((((((((((((((((((((((((((('")
+
+
+def test_open_intervals_compile():
+    text, _ = sql("T_DISJOINT(occurred_at, INTERVAL('..', '..'))")
+    assert "NOT" in text and "IS NOT NULL" in text
 
 
 def test_dates_cover_the_whole_day_in_intervals():
@@ -58,6 +79,9 @@ def test_dates_cover_the_whole_day_in_intervals():
     ("S_INTERSECTS(category, POINT(0 0))", "needs the geometry property"),
     ("S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))", "not valid"),
     ("T_MEETS(occurred_at, INTERVAL('2026-01-01', '2026-02-01'))", "does not support"),
+    ("T_DURING(occurred_at, TIMESTAMP('2026-01-01T00:00:00Z'))", "needs an INTERVAL"),
+    ("levels = 1" + "0" * 400, "levels is of type int"),
+    ("category = levels", "cannot be compared"),
     ("levels + 1 = 2", "where a property is expected"),
 ])
 def test_what_cannot_be_done_is_refused_with_the_reason(text, message):
