@@ -230,7 +230,7 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
               catalog: CatalogDep, settings: SettingsDep,
               limit: Annotated[int | None, Query(ge=1, description=(
                   "page size: above the service's maximum, the maximum (follow the next "
-                  "link)"), json_schema_extra={"maximum": 10_000})] = None,
+                  "link)"))] = None,
               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET,
                                            description="features to skip")] = 0,
               bbox: Annotated[str | None, Query(description=(

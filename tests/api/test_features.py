@@ -267,3 +267,15 @@ def test_the_anonymous_read_only_the_public_layers(seeded):
         assert items(anyone, "grids")["numberMatched"] == 9
         assert_problem(anyone.get("/collections/incidents/items"), 401)
         assert_problem(anyone.get("/collections/people"), 401)
+
+
+def test_a_limit_above_the_maximum_gives_the_maximum(seeded):
+    from gridgis.api.settings import ApiSettings, Settings
+    from tests.accounts import api_client
+
+    db, _ = seeded
+    settings = Settings(api=ApiSettings(default_limit=2, max_limit=3))
+    with api_client(create_app(settings, database=db), db) as small:
+        body = items(small, "grids", limit=10_001)
+        assert body["numberReturned"] == 3 and body["numberMatched"] == 9
+        assert "next" in {link["rel"] for link in body["links"]}
