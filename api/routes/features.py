@@ -303,7 +303,7 @@ router.add_api_route(
     summary="A collection's features", route_class_override=ogc.OgcOpenQueryRoute,
     response_model=OgcFeatureCollection, response_class=GeoJSONResponse, responses=HTML_TOO,
     description="Besides the parameters below, any queryable (see …/queryables) filters "
-                "by equality, e.g. `?category=theft`. Unknown parameters are a 400.")
+                "by equality, e.g. `?category=dispute`. Unknown parameters are a 400.")
 
 
 @router.get("/collections/{collection_id}/items/{feature_id:int}", summary="One feature",
