@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import UUID
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
@@ -19,15 +24,44 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
-def feature(row: dict) -> dict:
+def raw_feature(row: dict) -> dict:
+    """A row as a Feature, its values as they are (for :func:`json_text`)."""
     row = dict(row)
     geometry = row.pop("_geometry", None)
     return {"type": "Feature", "id": row.get("id"), "geometry": geometry,
-            "properties": jsonable_encoder(row)}
+            "properties": row}
+
+
+def feature(row: dict) -> dict:
+    shaped = raw_feature(row)
+    shaped["properties"] = jsonable_encoder(shaped["properties"])
+    return shaped
+
+
+def json_text(document: Any) -> bytes:
+    """The document as compact UTF-8 JSON: a thousand features a page, so without
+    FastAPI's generic encoder walking each value (times and decimals converted here)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def etag(row: dict) -> str:
     return f'W/"{row["version"]}"'
+
+
+def strong_etag(row: dict) -> str:
+    """For If-Match, which compares strongly (OGC API – Features Part 4)."""
+    return f'"{row["version"]}"'
 
 
 def single(row: dict, spatial: bool, status: int = 200) -> JSONResponse:
@@ -55,11 +89,13 @@ def collection(rows: list[dict], total: int, limit: int, offset: int, spatial: b
 
 
 def with_offset(url: str, offset: int) -> str:
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    return with_parameter(url, "offset", str(offset))
 
+
+def with_parameter(url: str, name: str, value: str) -> str:
+    """The URL with query parameter ``name`` set to ``value`` (and no other value)."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "offset"] + [
-        ("offset", str(offset))]
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != name] + [(name, value)]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

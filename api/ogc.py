@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Coroutine
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.resources.repository import OutputCrs
-from gridgis.gis.times import parse_instant
+from gridgis.gis.times import end_of_day, parse_instant
 
 from .errors import BadRequest, field_name
 from .routing import StrictQueryRoute
@@ -137,7 +137,7 @@ def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
         if start is None:
             raise InvalidInput("datetime is empty", field="datetime")
         if len(value.strip()) == 10:  # a date: the whole day
-            return start, _end_of_day(start)
+            return start, end_of_day(start)
         return start, start
     first, _, last = value.partition("/")
     if "/" in last:
@@ -145,14 +145,10 @@ def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
     start = None if first.strip() in ("", "..") else parse_instant(first, "datetime")
     end = None if last.strip() in ("", "..") else parse_instant(last, "datetime")
     if end is not None and len(last.strip()) == 10:
-        end = _end_of_day(end)
+        end = end_of_day(end)
     if start is None and end is None:
         raise InvalidInput("datetime '../..' bounds nothing; give a start or an end",
                            field="datetime")
     if start is not None and end is not None and end < start:
         raise InvalidInput("datetime ends before it starts", field="datetime")
     return start, end
-
-
-def _end_of_day(start: datetime) -> datetime:
-    return datetime.combine(start.date(), time.max, start.tzinfo)

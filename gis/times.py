@@ -3,7 +3,7 @@ wall-clock time in the given zone (UTC unless said otherwise)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -12,6 +12,12 @@ from .errors import InvalidInput
 from .settings import DataSettings
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The last instant of ``moment``'s day, in its zone: where a date bounds an
+    interval at its end (the last day of the calendar too)."""
+    return datetime.combine(moment.date(), time.max, moment.tzinfo)
 
 
 def deployment_time_zone(conn: sa.Connection) -> str:

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +29,7 @@ from .. import ogc
 from ..auth import AnyoneDep, allow
 from ..deps import CatalogDep, ConnDep
 from ..errors import MethodNotAllowed, PreconditionFailed
-from ..geojson import GeoJSONResponse
+from ..geojson import GeoJSONResponse, json_text, raw_feature, strong_etag
 from ..models.common import ERRORS, PROBLEM_REF, Responses
 from ..models.features import OgcFeature
 
@@ -121,16 +120,14 @@ def _geometry(body: GridFeatureIn) -> dict | None:
 
 
 def _answer(request: Request, conn: sa.Connection, found: Collection, who: Principal,
-            grid_id: int, catalog, status: int = 200) -> JSONResponse:
+            grid_id: int, catalog, status: int = 200) -> Response:
     row = Features(catalog, who, found).one(conn, grid_id, OutputCrs())
-    geometry = row.pop("_geometry", None)
     here = f"{str(request.base_url).rstrip('/')}/collections/{found.id}/items/{grid_id}"
-    headers = {"ETag": f'"{row["version"]}"', "Content-Crs": f"<{ogc.CRS84}>"}
+    headers = {"ETag": strong_etag(row), "Content-Crs": f"<{ogc.CRS84}>"}
     if status == 201:
         headers["Location"] = here
-    return JSONResponse({"type": "Feature", "id": grid_id, "geometry": geometry,
-                         "properties": jsonable_encoder(row)}, status_code=status,
-                        headers=headers, media_type=ogc.GEOJSON)
+    return Response(json_text(raw_feature(row)), status_code=status, headers=headers,
+                    media_type=ogc.GEOJSON)
 
 
 def _audit(conn: sa.Connection, who: Principal, action: str, grid_id: int,

@@ -7,13 +7,8 @@ API."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime
-from datetime import time as dt_time
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -28,7 +23,14 @@ from gridgis.maps.landing import landing_page
 from .. import ogc, ogc_html
 from ..auth import AnyoneDep, MaybeSignedInDep, PurposeQuery, with_purpose
 from ..deps import CatalogDep, ConnDep, SettingsDep
-from ..geojson import GeoJSONResponse, with_offset
+from ..geojson import (
+    GeoJSONResponse,
+    json_text,
+    raw_feature,
+    strong_etag,
+    with_offset,
+    with_parameter,
+)
 from ..models.common import ERRORS, media
 from ..models.features import (
     CollectionInfo,
@@ -280,7 +282,7 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
     rows, matched = features.read(conn, ask)
     url = str(request.url)
     links = [_link(url, "self", ogc.GEOJSON, "this page"),
-             _link(_with_format(url, "html"), "alternate", "text/html", "this page as HTML"),
+             _link(with_parameter(url, "f", "html"), "alternate", "text/html", "this page as HTML"),
              _link(str(request.base_url) + f"collections/{found.id}", "collection",
                    "application/json", "the collection")]
     if offset + page_size < matched:
@@ -289,7 +291,7 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
     if offset > 0:
         links.append(_link(with_offset(url, max(offset - page_size, 0)), "prev",
                            ogc.GEOJSON, "previous page"))
-    document = {"type": "FeatureCollection", "features": [_feature(r) for r in rows],
+    document = {"type": "FeatureCollection", "features": [raw_feature(r) for r in rows],
                 "numberMatched": matched, "numberReturned": len(rows),
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
                 "links": links}
@@ -319,51 +321,21 @@ def get_item(request: Request, collection_id: CollectionId, feature_id: int,
     row = Features(catalog, with_purpose(who, purpose), found).one(
         conn, feature_id, output, tuple(_split(properties)) if properties else None)
     url = str(request.url)
-    document = _feature(row)
+    document = raw_feature(row)
     document["links"] = [
         _link(url, "self", ogc.GEOJSON, "this feature"),
-        _link(_with_format(url, "html"), "alternate", "text/html", "this feature as HTML"),
+        _link(with_parameter(url, "f", "html"), "alternate", "text/html", "this feature as HTML"),
         _link(str(request.base_url) + f"collections/{found.id}", "collection",
               "application/json", "the collection")]
     headers = {"Content-Crs": f"<{crs_header}>"}
     if "version" in row:  # strong: If-Match compares strongly (Part 4)
-        headers["ETag"] = f'"{row["version"]}"'
+        headers["ETag"] = strong_etag(row)
     return _answer(request, f, document, lambda: ogc_html.feature(
         f"{found.title} {feature_id}", document), media=ogc.GEOJSON, headers=headers)
 
 
-def _feature(row: dict) -> dict[str, Any]:
-    row = dict(row)
-    geometry = row.pop("_geometry", None)
-    return {"type": "Feature", "id": row.get("id"), "geometry": geometry,
-            "properties": row}
-
-
-def json_text(document: Any) -> bytes:
-    """The document as compact UTF-8 JSON: a thousand features a page, so without
-    FastAPI's generic encoder walking each value (times and decimals converted here)."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                      default=_plain).encode()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date | dt_time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _with_format(url: str, f: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "f"] + [("f", f)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _property_filters(request: Request, features: Features) -> dict[str, str]:

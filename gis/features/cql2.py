@@ -30,6 +30,7 @@ import shapely
 import sqlalchemy as sa
 
 from ..errors import Forbidden, InvalidInput
+from ..times import end_of_day, parse_instant
 from .literals import to_table_crs
 
 MAX_FILTER_CHARS = 20_000
@@ -298,19 +299,11 @@ def _time(node: Any, *, first: bool) -> dt.datetime | None:
         return None
     if isinstance(node, dict):
         node = node.get("timestamp", node.get("date"))
-    if not isinstance(node, str):
+    moment = parse_instant(node, "filter") if isinstance(node, str) else None
+    if moment is None:
         raise InvalidInput(f"filter has {_shown(node)} where a time is expected",
                            field="filter")
-    try:
-        if len(node) == 10:
-            day = dt.date.fromisoformat(node)
-            moment = dt.datetime.combine(day, dt.time(), dt.UTC)
-            return moment if first else moment + dt.timedelta(days=1, microseconds=-1)
-        moment = dt.datetime.fromisoformat(node.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"filter has {node!r}, which is not a date or date-time",
-                           field="filter") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return end_of_day(moment) if not first and len(node.strip()) == 10 else moment
 
 
 def _depth(text: str) -> int:

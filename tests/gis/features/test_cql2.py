@@ -68,6 +68,8 @@ def test_dates_cover_the_whole_day_in_intervals():
     _, params = sql("T_INTERSECTS(occurred_at, INTERVAL('2026-01-01', '2026-01-31'))")
     ends = sorted(v.isoformat() for v in params.values())
     assert ends == ["2026-01-01T00:00:00+00:00", "2026-01-31T23:59:59.999999+00:00"]
+    _, params = sql("T_INTERSECTS(occurred_at, INTERVAL('2026-01-01', '9999-12-31'))")
+    assert max(v.isoformat() for v in params.values()) == "9999-12-31T23:59:59.999999+00:00"
 
 
 @pytest.mark.parametrize(("text", "message"), [
