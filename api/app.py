@@ -13,6 +13,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from gridgis import __version__
 from gridgis.gis.access.accounts import ACCESS_CHANNEL
@@ -24,6 +25,7 @@ from gridgis.gis.transactions import forget_old_tokens
 from gridgis.maps import assets
 
 from . import errors
+from .compression import GZIP_LEVEL, GZIP_MIN_BYTES
 from .logs import hide_query_strings
 from .middleware import BodySizeLimit, HeadAsGet, TrustedHosts
 from .models.common import Problem
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(TrustedHosts, hosts=settings.api.allowed_hosts)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.mount(assets.VENDOR_URL, VendorFiles(settings.assets.assets_dir), name="vendor")
     app.include_router(docs.router)
     app.include_router(session.router)

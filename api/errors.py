@@ -29,6 +29,7 @@ from gridgis.gis.errors import (
 )
 from gridgis.gis.i18n import Lang
 
+from .compression import UNCOMPRESSED
 from .models.common import FEATURE_TAG, FIELDS_TAG
 
 log = logging.getLogger("gridgis.api")
@@ -213,7 +214,8 @@ def sign_in_required(request: Request, message: str):
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     csrf = form_token()
     response = HTMLResponse(sign_in_page(lang, csrf=csrf, next_url=target), status_code=401,
-                            headers={"WWW-Authenticate": 'Bearer realm="gridgis"'})
+                            headers={"WWW-Authenticate": 'Bearer realm="gridgis"',
+                                     **UNCOMPRESSED})
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict",
                         path="/login")
     return response

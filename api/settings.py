@@ -28,6 +28,12 @@ class ApiSettings(BaseSettings):
                                  "tile server; by default no external tiles")
     tile_attribution: str = ""
     map_max_features: int = Field(default=20_000, ge=1)
+    map_grids_embedded: int = Field(
+        default=2_000, ge=0, description="most grids a map page embeds: more are drawn "
+        "from vector tiles (incidents, roads and buildings: above map_max_features)")
+    vector_tile_cache_mb: float = Field(
+        default=64.0, ge=0, description="vector tiles kept per worker, keyed by the versions "
+        "of the tables they are made from (0: none kept)")
     analytics_slots: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1,
         description="analyses computed at once (the rest wait; light requests never do)")

@@ -9,7 +9,8 @@ from gridgis.gis.db import Database, current_srid
 from gridgis.gis.errors import NotInitialised
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
-from gridgis.gis.services.cache import ResultCache
+from gridgis.gis.services.cache import ResultCache, SizedCache
+from gridgis.gis.services.feature_layers import FeatureLayers
 from gridgis.gis.services.hotspots import HotspotService, init_worker
 from gridgis.gis.services.patrols import PatrolService
 from gridgis.gis.services.plan_reports import PlanReports
@@ -20,6 +21,8 @@ from .lane import AnalyticsLane
 from .limits import SignInLimiter
 from .principals import PrincipalCache
 from .settings import ApiSettings, AuthSettings
+
+COUNT_CACHE_BYTES = 2**20
 
 
 class AppState:
@@ -36,6 +39,8 @@ class AppState:
                                     initargs=(url, database.session_role))
         self.results = ResultCache(runner=self.runner)
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
+        self.vector_tiles = SizedCache(int(settings.vector_tile_cache_mb * 2**20))
+        self.counts = SizedCache(COUNT_CACHE_BYTES)  # of matches, per table version
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._hotspots: HotspotService | None = None
@@ -43,6 +48,7 @@ class AppState:
         self._roads: RoadService | None = None
         self._patrols: PatrolService | None = None
         self._plan_reports: PlanReports | None = None
+        self._feature_layers: FeatureLayers | None = None
 
     @property
     def srid(self) -> int:
@@ -103,6 +109,15 @@ class AppState:
                 self._patrols = PatrolService(self.database.engine, hotspots.srid,
                                               self.results, hotspots)
             return self._patrols
+
+    @property
+    def feature_layers(self) -> FeatureLayers:
+        blindspots = self.blindspots
+        with self._lock:
+            if self._feature_layers is None:
+                self._feature_layers = FeatureLayers(self.database.engine, blindspots.srid,
+                                                     blindspots.hotspots, blindspots)
+            return self._feature_layers
 
     @property
     def plan_reports(self) -> PlanReports:

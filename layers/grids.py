@@ -69,6 +69,47 @@ def grid_layer(grids: gpd.GeoDataFrame, measure: str, *, title: str, summary_url
     return layer, Legend(title, items), GridBehaviour(layer, packed, summary_url, labels)
 
 
+# A grid's summary in a popup (built with textContent, so nothing from the database is
+# parsed as HTML): the embedded grid layer and the tiled one both show it.
+SUMMARY_JS = """
+function gridgisSummary(map, latlng, id, url, L10N) {
+  function row(table, key, value) {
+    var tr = document.createElement('tr');
+    var th = document.createElement('th'); th.textContent = key;
+    var td = document.createElement('td'); td.textContent = value;
+    tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+  }
+  function counts(obj) {
+    return Object.keys(obj || {}).map(function(k) { return k + ': ' + obj[k]; })
+                 .join(', ') || '0';
+  }
+  var box = document.createElement('div');
+  box.className = 'gridgis-summary';
+  box.textContent = L10N.loading;
+  var popup = L.popup({maxWidth: 320}).setLatLng(latlng).setContent(box).openOn(map);
+  fetch(url.replace('{id}', id))
+    .then(function(r) { return r.json(); })
+    .then(function(s) {
+      box.textContent = '';
+      var h = document.createElement('b'); h.textContent = L10N.summary;
+      box.appendChild(h);
+      var table = document.createElement('table');
+      row(table, L10N.code, s.code);
+      row(table, L10N.name, s.name || '');
+      row(table, L10N.people, (s.people || {}).total);
+      row(table, L10N.households, s.households);
+      row(table, L10N.places, counts(s.places));
+      row(table, L10N.things, counts(s.things));
+      row(table, L10N.incidents, counts(s.incidents));
+      row(table, L10N.workers, (s.workers || []).map(function(w) {
+        return w.name; }).join(', '));
+      box.appendChild(table);
+      popup.update();
+    })
+    .catch(function() { box.textContent = '—'; });
+}"""
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.2f}"
 
@@ -97,42 +138,10 @@ class GridBehaviour(MacroElement):
             e.layer.setStyle({weight: 2.5, color: '#000'});
           });
           layer.on('mouseout', function(e) { layer.resetStyle(e.layer); });
-          function row(table, key, value) {
-            var tr = document.createElement('tr');
-            var th = document.createElement('th'); th.textContent = key;
-            var td = document.createElement('td'); td.textContent = value;
-            tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
-          }
-          function counts(obj) {
-            return Object.keys(obj || {}).map(function(k) { return k + ': ' + obj[k]; })
-                         .join(', ') || '0';
-          }
+          {{ this.summary_js }}
           layer.on('click', function(e) {
-            var p = e.layer.feature.properties;
-            var box = document.createElement('div');
-            box.className = 'gridgis-summary';
-            box.textContent = L10N.loading;
-            var popup = L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(box).openOn(map);
-            fetch({{ this.summary_url_json }}.replace('{id}', p.id))
-              .then(function(r) { return r.json(); })
-              .then(function(s) {
-                box.textContent = '';
-                var h = document.createElement('b'); h.textContent = L10N.summary;
-                box.appendChild(h);
-                var table = document.createElement('table');
-                row(table, L10N.code, s.code);
-                row(table, L10N.name, s.name || '');
-                row(table, L10N.people, (s.people || {}).total);
-                row(table, L10N.households, s.households);
-                row(table, L10N.places, counts(s.places));
-                row(table, L10N.things, counts(s.things));
-                row(table, L10N.incidents, counts(s.incidents));
-                row(table, L10N.workers, (s.workers || []).map(function(w) {
-                  return w.name; }).join(', '));
-                box.appendChild(table);
-                popup.update();
-              })
-              .catch(function() { box.textContent = '—'; });
+            gridgisSummary(map, e.latlng, e.layer.feature.properties.id,
+                           {{ this.summary_url_json }}, L10N);
           });
           var labels = L.layerGroup();
           function showLabels() {
@@ -170,6 +179,7 @@ class GridBehaviour(MacroElement):
         self.layer = layer
         self.packed_json = script_json(packed)
         self.decoder = DECODER_JS
+        self.summary_js = SUMMARY_JS
         self.summary_url_json = script_json(summary_url)
         self.labels_json = script_json(labels)
         self.palette_json = json.dumps(PALETTE)

@@ -56,6 +56,7 @@ PACKAGES = (
     Package("leaflet.fullscreen", "3.0.2", ("Control.FullScreen.js", "Control.FullScreen.css",
                                             "icon-fullscreen.svg")),
     Package(GEOMAN, "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
+    Package("leaflet.vectorgrid", "1.3.0", ("dist/Leaflet.VectorGrid.bundled.min.js",)),
     Package("swagger-ui-dist", "5.17.14", ("swagger-ui-bundle.js", "swagger-ui.css",
                                            "favicon-32x32.png")),
 )

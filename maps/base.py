@@ -11,6 +11,7 @@ import geopandas as gpd
 from branca.element import Element, Figure, MacroElement, Template
 
 from gridgis.layers.common import bounds, escape, for_page, geojson
+from gridgis.layers.tiles import BackgroundTiles
 
 from .data import BaseLayers
 from .i18n import Lang, t
@@ -25,6 +26,7 @@ class PageOptions:
     tile_url: str | None = None
     tile_attribution: str = ""
     max_features: int = 20_000
+    grids_embedded: int = 2_000  # more grids are drawn from vector tiles
 
 
 class Banner(MacroElement):
@@ -67,14 +69,27 @@ class Attribution(MacroElement):
         self.text_json = json.dumps(escape(text))
 
 
-def base_map(base: BaseLayers, options: PageOptions, title: str) -> folium.Map:
+BUILDINGS_MIN_ZOOM = 15
+
+
+def tile_url(collection: str, query: str = "") -> str:
+    """The URL template of a collection's vector tiles (``api.routes.feature_tiles``),
+    with an encoded query (a filter)."""
+    return f"/collections/{collection}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}" + (
+        f"?{query}" if query else "")
+
+
+def base_map(base: BaseLayers, options: PageOptions, title: str, tiled: bool = False
+             ) -> folium.Map:
     """A map with no external tiles unless configured: roads and buildings drawn from
-    the database, the attribution and the synthetic-data notice."""
+    the database, the attribution and the synthetic-data notice. A page that draws a
+    layer from vector tiles (``tiled``) draws its embedded layers in SVG: a canvas over
+    the whole map would take the pointer events the tiles' features need."""
     lang = options.lang
     # Without a tile layer nothing sets maxZoom, which marker clustering needs; folium's
     # max_zoom only reaches tile layers, so set the map option itself.
     m = folium.Map(location=DEFAULT_VIEW[0], zoom_start=DEFAULT_VIEW[1], tiles=None,
-                   maxZoom=MAX_ZOOM, control_scale=False, prefer_canvas=True,
+                   maxZoom=MAX_ZOOM, control_scale=False, prefer_canvas=not (tiled or base.tiled),
                    zoom_control=True)
     m.add_child(MetricScale())
     root = page_root(m)
@@ -85,6 +100,15 @@ def base_map(base: BaseLayers, options: PageOptions, title: str) -> folium.Map:
     if options.tile_url:
         folium.TileLayer(options.tile_url, attr=escape(options.tile_attribution) or " ",
                          name="tiles", control=False).add_to(m)
+    if base.tiled:
+        BackgroundTiles(tile_url("roads"), "roads", name=t("roads", lang), style={
+            "color": "#ffffff", "weight": 3, "opacity": 0.95}).add_to(m)
+        # a city's buildings from street zoom, as web maps draw them: below it they are
+        # specks that would outweigh everything else the page loads
+        BackgroundTiles(tile_url("buildings"), "buildings", name=t("buildings", lang),
+                        min_zoom=BUILDINGS_MIN_ZOOM, style={
+            "color": "#b8b4aa", "weight": 0.5, "fill": True, "fillColor": "#d9d5cc",
+            "fillOpacity": 0.9}).add_to(m)
     if not base.roads.empty:
         folium.GeoJson(geojson(for_page(base.roads, 5), []), name=t("roads", lang),
                        style={"color": "#ffffff", "weight": 3, "opacity": 0.95},

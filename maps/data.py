@@ -26,6 +26,11 @@ SIMPLIFY_M = 1.0  # display tolerance: well under a pixel at street zoom
 # Points drawn outside every grid; people and households are personal, not drawn.
 UNASSIGNED_SHOWN_KINDS = ("incidents", "places", "things", "buildings")
 
+# Counts up to :cap + 1 only: whether a layer is too large to embed costs the same at
+# any size.
+ROADS_OVER = "SELECT count(*) FROM (SELECT 1 FROM roads LIMIT :cap + 1) r"
+BUILDINGS_OVER = "SELECT count(*) FROM (SELECT 1 FROM buildings LIMIT :cap + 1) b"
+
 
 def _read(conn: sa.Connection, sql: str, **params) -> gpd.GeoDataFrame:
     """A query whose ``wkb`` column is WGS84 geometry, parsed in one vectorised call."""
@@ -45,12 +50,42 @@ class BaseLayers:
     communities: gpd.GeoDataFrame
     attribution: str
     synthetic: bool
+    tiled: bool = False  # roads and buildings too many to embed: drawn from vector tiles
 
 
 def read_base(conn: sa.Connection, limit: int) -> BaseLayers:
+    """The base layers; roads and buildings left to vector tiles when either has more
+    than ``limit`` rows (embedded, they would be cut at ``limit``)."""
     facts = page_facts(conn)
-    return BaseLayers(roads(conn, limit), buildings(conn, limit), areas(conn, "subdistrict"),
-                      areas(conn, "community"), facts["attribution"], facts["synthetic"])
+    tiled = any(conn.execute(sa.text(query), {"cap": limit}).scalar_one() > limit
+                for query in (ROADS_OVER, BUILDINGS_OVER))
+    empty = gpd.GeoDataFrame(geometry=[], crs=4326)
+    return BaseLayers(empty if tiled else roads(conn, limit),
+                      empty if tiled else buildings(conn, limit), areas(conn, "subdistrict"),
+                      areas(conn, "community"), facts["attribution"], facts["synthetic"],
+                      tiled)
+
+
+def grid_count(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT count(*) FROM published_grids")).scalar_one())
+
+
+def grid_extent(conn: sa.Connection) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the published grids (a page's view)."""
+    box = conn.execute(sa.text(
+        "SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b) FROM (SELECT ST_Transform("
+        "ST_SetSRID(ST_Extent(geom)::geometry, (SELECT ST_SRID(geom) FROM published_grids "
+        "LIMIT 1)), 4326) AS b FROM published_grids) e WHERE b IS NOT NULL")).first()
+    return [[box[0], box[1]], [box[2], box[3]]] if box is not None else None
+
+
+def grid_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
+                  who: Principal, min_count: int) -> pd.DataFrame:
+    """The measures of the grids in the user's scope, without their shapes (a page that
+    draws the grids from vector tiles), counts withheld as in
+    :func:`grids_with_measures`."""
+    return pd.DataFrame([withhold_small(r, who, min_count)
+                         for r in in_scope(grid_stats(conn, start, end), who)])
 
 
 def grids_with_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
@@ -118,6 +153,15 @@ def incidents(conn: sa.Connection, categories: tuple[str, ...], start: datetime 
                   **incident_filter_params(categories, start, end))
     total = int(frame["matched"].iloc[0]) if len(frame) else 0
     return frame.drop(columns="matched"), total
+
+
+def incident_count(conn: sa.Connection, categories: tuple[str, ...], start: datetime | None,
+                   end: datetime | None, who: Principal) -> int:
+    """How many incidents match the filter in the user's scope."""
+    grid_ids = None if who.grid_ids is None else sorted(who.grid_ids)
+    return int(conn.execute(sa.text(read_query("map_incident_count.sql")), {
+        "grid_ids": grid_ids, **incident_filter_params(categories, start, end)}
+    ).scalar_one())
 
 
 def page_facts(conn: sa.Connection) -> dict:

@@ -19,6 +19,8 @@ LOCAL = {
     "Control.FullScreen.css": assets.url("leaflet.fullscreen", "Control.FullScreen.css"),
     "leaflet_geoman_js": assets.url(assets.GEOMAN, "dist/leaflet-geoman.js"),
     "leaflet_geoman_css": assets.url(assets.GEOMAN, "dist/leaflet-geoman.css"),
+    "leaflet.vectorgrid": assets.url("leaflet.vectorgrid",
+                                     "dist/Leaflet.VectorGrid.bundled.min.js"),
 }
 # Folium's defaults that these pages do not use (Bootstrap, jQuery, icon fonts).
 UNUSED = {"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",

@@ -6,21 +6,22 @@ a client sending it back in If-None-Match gets a 304 without the tile."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from gridgis.gis.errors import NotFound
+from gridgis.gis.errors import InvalidInput, NotFound
 from gridgis.gis.features.collections import collection, extent
-from gridgis.gis.features.items import Features
-from gridgis.gis.features.tiles import MAX_ZOOM, TMS, fields, make_tile
+from gridgis.gis.features.cql2 import FilterLang, parse_filter
+from gridgis.gis.features.items import FeatureRequest, features_of
+from gridgis.gis.features.tiles import MAX_ZOOM, TMS, vector_tile
 
 from .. import ogc
 from ..auth import AnyoneDep
-from ..deps import CatalogDep, ConnDep
+from ..deps import CatalogDep, ConnDep, StateDep
 from ..models.common import ERRORS, Responses
+from .features import StagedLayerDep, property_filters
 
 router = APIRouter(tags=["OGC API – Tiles"], route_class=ogc.OgcRoute, responses=ERRORS)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -90,41 +91,84 @@ def tilejson(request: Request, collection_id: str, tile_matrix_set: str, who: An
              conn: ConnDep, catalog: CatalogDep) -> JSONResponse:
     found = collection(conn, who, collection_id)
     _check_matrix_set(tile_matrix_set)
-    features = Features(catalog, who, found)
-    box, _ = extent(conn, found, features.table, catalog.srid,
-                    features.repository.guard.visible())
+    features = features_of(catalog, who, found)
+    box, _ = extent(conn, found, features.table, catalog.srid, features.visible())
     base = str(request.base_url).rstrip("/")
     document: dict[str, Any] = {
         "tilejson": "3.0.0", "name": found.title, "scheme": "xyz",
         "tiles": [f"{base}/collections/{found.id}/tiles/{TMS.id}/{{z}}/{{x}}/{{y}}"],
         "minzoom": 0, "maxzoom": MAX_ZOOM,
         "vector_layers": [{"id": found.id, "fields": {
-            name: JSON_TYPES[kind] for name, kind in fields(features).items()}}]}
+            name: JSON_TYPES[kind] for name, kind in features.tile_fields().items()}}]}
     if box is not None:
         document["bounds"] = list(box)
     return JSONResponse(document)
 
 
-@router.get("/collections/{collection_id}/tiles/{tile_matrix_set}/{z:int}/{x:int}/{y:int}",
-            summary="A vector tile (Mapbox Vector Tile)", response_class=Response,
-            responses={200: {"content": {MVT: {"schema": {"type": "string",
-                                                          "format": "binary"}}}},
-                       204: {"description": "an empty tile"},
-                       304: {"description": "unchanged since the ETag sent"}})
-def get_tile(collection_id: str, tile_matrix_set: str, z: int, x: int, y: int,
-             who: AnyoneDep, conn: ConnDep, catalog: CatalogDep,
+TILE_PARAMETERS = {"datetime", "filter", "filter-lang", "filter-crs", "properties", "f"}
+
+
+def get_tile(request: Request, collection_id: str, tile_matrix_set: str, z: int, x: int,
+             y: int, who: AnyoneDep, staged: StagedLayerDep, conn: ConnDep,
+             catalog: CatalogDep, state: StateDep,
+             datetime_: Annotated[str | None, Query(alias="datetime", description=(
+                 "only the features at an instant or in an interval start/end (.. for "
+                 "open), on the collection's time field"))] = None,
+             filter_: Annotated[str | None, Query(alias="filter", description=(
+                 "only the features a CQL2 filter selects"))] = None,
+             filter_lang: Annotated[FilterLang, Query(alias="filter-lang")] = "cql2-text",
+             filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
+             properties: Annotated[str | None, Query(description=(
+                 "the properties the features carry, comma-separated (default: all "
+                 "in the TileJSON document)"))] = None,
+             f: Annotated[Literal["mvt"] | None, Query(description="mvt (the default)")]
+             = None,
              if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None
              ) -> Response:
     found = collection(conn, who, collection_id)
+    features = features_of(catalog, who, found)
+    equals = property_filters(request, features, TILE_PARAMETERS)  # a bad one first
     _check_matrix_set(tile_matrix_set)
-    tile = make_tile(conn, Features(catalog, who, found), z, x, y)
-    tag = f'"{hashlib.sha256(tile.data).hexdigest()[:32]}"'
+    selection = None
+    if filter_crs is not None and filter_ is None:
+        raise InvalidInput("filter-crs is given without a filter", field="filter-crs")
+    if datetime_ is not None or filter_ is not None or equals or properties is not None:
+        start, end = ogc.parse_datetime(datetime_) if datetime_ is not None else (None, None)
+        filter_srid, lat_first = ogc.parse_crs(filter_crs, catalog.srid, "filter-crs")
+        selection = FeatureRequest(
+            start=start, end=end, timed=datetime_ is not None, equals=equals,
+            filter=parse_filter(filter_, filter_lang) if filter_ is not None else None,
+            filter_srid=filter_srid, filter_lat_first=lat_first,
+            properties=tuple(p.strip() for p in properties.split(",") if p.strip())
+            if properties is not None else None)
+    variant = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())
+                       if k != "f")
+    tile = vector_tile(conn, features, z, x, y, state.vector_tiles, selection, variant)
+    # compressed when the client takes it: a representation of its own, with its own ETag
+    compressed = "gzip" in request.headers.get("accept-encoding", "") and bool(tile.data)
+    tag = tile.etag[:-1] + '-gz"' if compressed else tile.etag
     headers = {"ETag": tag, "Cache-Control": "private, no-cache",
-               "Vary": "Authorization, Cookie"}
+               "Vary": "Authorization, Cookie, Accept-Encoding"}
     if tile.truncated:
         headers["X-Tile-Truncated"] = "true"
     if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
     if not tile.data:
         return Response(status_code=204, headers=headers)
+    if compressed:
+        return Response(tile.gzipped, media_type=MVT,
+                        headers={**headers, "Content-Encoding": "gzip"})
     return Response(tile.data, media_type=MVT, headers=headers)
+
+
+# Its parameters include the collection's queryables: the handler checks them itself.
+router.add_api_route(
+    "/collections/{collection_id}/tiles/{tile_matrix_set}/{z:int}/{x:int}/{y:int}", get_tile,
+    methods=["GET"], summary="A vector tile (Mapbox Vector Tile)", response_class=Response,
+    route_class_override=ogc.OgcOpenQueryRoute,
+    description="Besides `datetime` and `filter`, any queryable (see …/queryables) "
+                "selects by equality, e.g. `?category=dispute`. Unknown parameters are a "
+                "400.",
+    responses={200: {"content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+               204: {"description": "an empty tile"},
+               304: {"description": "unchanged since the ETag sent"}})

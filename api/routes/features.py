@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.errors import InvalidInput
 from gridgis.gis.features.collections import Collection, collection, collections, extent
 from gridgis.gis.features.cql2 import FilterLang, parse_filter
-from gridgis.gis.features.items import FeatureRequest, Features
+from gridgis.gis.features.items import FeatureRequest, FeatureSource, features_of
+from gridgis.gis.features.layers import LAYERS, readable
 from gridgis.maps.landing import landing_page
 
 from .. import ogc, ogc_html
 from ..auth import AnyoneDep, MaybeSignedInDep, PurposeQuery, with_purpose
-from ..deps import CatalogDep, ConnDep, SettingsDep
+from ..compression import UNCOMPRESSED
+from ..deps import CatalogDep, ConnDep, LaneDep, SettingsDep, StateDep
 from ..geojson import (
     GeoJSONResponse,
     json_text,
@@ -43,6 +46,7 @@ from ..models.features import (
 )
 from .maps import LangQuery
 
+CollectionId = Annotated[str, Path(description="a collection id from /collections")]
 router = APIRouter(tags=["OGC API – Features"], route_class=ogc.OgcRoute, responses=ERRORS)
 HTML_TOO = media("text/html", description="the same as an HTML page (f=html)",
                  status=200)
@@ -104,7 +108,8 @@ def _answer(request: Request, f: str | None, document: dict[str, Any],
 def landing(request: Request, settings: SettingsDep, who: MaybeSignedInDep,
             lang: LangQuery = None, f: FormatQuery = None) -> Response:
     if ogc.wants_html(request, f):
-        return HTMLResponse(landing_page(lang or settings.api.lang, who))
+        return HTMLResponse(landing_page(lang or settings.api.lang, who),
+                            headers=UNCOMPRESSED)
     return JSONResponse(landing_document(request))
 
 
@@ -140,13 +145,29 @@ def api_definition(request: Request, f: FormatQuery = None) -> Response:
     return JSONResponse(request.app.openapi(), media_type=ogc.OPENAPI)
 
 
+async def staged_layer(collection_id: CollectionId, who: AnyoneDep, state: StateDep,
+                       lane: LaneDep) -> None:
+    """A collection of an analysis (``gis.features.layers``) staged for the current
+    data before the request's connection is taken: when the data changed, the analysis
+    runs in the analytics lane with no connection held. Access is checked by the route
+    (a layer the user may not read is not staged)."""
+    layer = LAYERS.get(collection_id)
+    if layer is None or not layer.analysis or not readable(layer, who):
+        return
+    layers = state.feature_layers
+    if not await anyio.to_thread.run_sync(layers.current, layer.id):
+        await lane.run(layers.stage, layer.id)
+
+
+StagedLayerDep = Annotated[None, Depends(staged_layer)]
+
+
 def _collection_document(request: Request, conn, catalog, found: Collection,
                          who: Principal) -> dict:
     base = str(request.base_url).rstrip("/")
     here = f"{base}/collections/{found.id}"
-    features = Features(catalog, who, found)
-    box, times = extent(conn, found, features.table, catalog.srid,
-                        features.repository.guard.visible())
+    features = features_of(catalog, who, found)
+    box, times = extent(conn, found, features.table, catalog.srid, features.visible())
     document: dict[str, Any] = {
         "id": found.id, "title": found.title, "itemType": "feature",
         "description": f"{found.title_en} ({found.title_zh})",
@@ -184,9 +205,6 @@ def list_collections(request: Request, who: AnyoneDep, conn: ConnDep, catalog: C
     return _answer(request, f, document, lambda: ogc_html.collections(document))
 
 
-CollectionId = Annotated[str, Path(description="a collection id from /collections")]
-
-
 @router.get("/collections/{collection_id}", summary="A feature collection",
             response_model=CollectionInfo, responses=HTML_TOO)
 def get_collection(request: Request, collection_id: CollectionId, who: AnyoneDep,
@@ -203,13 +221,13 @@ def get_collection(request: Request, collection_id: CollectionId, who: AnyoneDep
 def get_queryables(request: Request, collection_id: CollectionId, who: AnyoneDep,
                    conn: ConnDep, catalog: CatalogDep, f: FormatQuery = None) -> Response:
     found = collection(conn, who, collection_id)
-    features = Features(catalog, who, found)
+    features = features_of(catalog, who, found)
     properties: dict[str, Any] = {}
     for name, queryable in features.queryables.items():
         if name in features.hidden:
             continue
         if queryable.type == "geometry":
-            shape = GEOMETRY_SCHEMAS.get(found.spec.kind.geometry or "", "Geometry")
+            shape = GEOMETRY_SCHEMAS.get(found.geometry or "", "Geometry")
             properties[name] = {"title": "geometry",
                                 "$ref": f"https://geojson.org/schema/{shape}.json"}
         else:
@@ -228,8 +246,9 @@ STANDARD_PARAMETERS = {"limit", "offset", "bbox", "bbox-crs", "datetime", "sortb
                        "purpose"}
 
 
-def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, conn: ConnDep,
-              catalog: CatalogDep, settings: SettingsDep,
+def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep,
+              staged: StagedLayerDep, conn: ConnDep, catalog: CatalogDep,
+              settings: SettingsDep, state: StateDep,
               limit: Annotated[int | None, Query(ge=1, description=(
                   "page size: above the service's maximum, the maximum (follow the next "
                   "link)"))] = None,
@@ -252,8 +271,9 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep, con
               filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
               purpose: PurposeQuery = None, f: FormatQuery = None) -> Response:
     found = collection(conn, who, collection_id)
-    features = Features(catalog, with_purpose(who, purpose), found)
-    equals = _property_filters(request, features)
+    _check_purpose(found, purpose)
+    features = features_of(catalog, with_purpose(who, purpose), found, state.counts)
+    equals = property_filters(request, features)
     output, crs_header = ogc.output_crs(crs, catalog.srid)
     box = None
     bbox_srid = 4326
@@ -311,14 +331,15 @@ router.add_api_route(
 @router.get("/collections/{collection_id}/items/{feature_id:int}", summary="One feature",
             response_model=OgcFeature, response_class=GeoJSONResponse, responses=HTML_TOO)
 def get_item(request: Request, collection_id: CollectionId, feature_id: int,
-             who: AnyoneDep, conn: ConnDep, catalog: CatalogDep,
+             who: AnyoneDep, staged: StagedLayerDep, conn: ConnDep, catalog: CatalogDep,
              crs: Annotated[str | None, Query(description="the output CRS")] = None,
              properties: Annotated[str | None, Query(description=(
                  "the properties to return, comma-separated"))] = None,
              purpose: PurposeQuery = None, f: FormatQuery = None) -> Response:
     found = collection(conn, who, collection_id)
+    _check_purpose(found, purpose)
     output, crs_header = ogc.output_crs(crs, catalog.srid)
-    row = Features(catalog, with_purpose(who, purpose), found).one(
+    row = features_of(catalog, with_purpose(who, purpose), found).one(
         conn, feature_id, output, tuple(_split(properties)) if properties else None)
     url = str(request.url)
     document = raw_feature(row)
@@ -334,25 +355,35 @@ def get_item(request: Request, collection_id: CollectionId, feature_id: int,
         f"{found.title} {feature_id}", document), media=ogc.GEOJSON, headers=headers)
 
 
+def _check_purpose(found: Collection, purpose: str | None) -> None:
+    """A purpose unmasks personal fields: the layers beside the resources have none."""
+    if purpose is not None and found.layer is not None:
+        raise InvalidInput(f"collection {found.id} has no personal field for a purpose to "
+                           "unmask; leave purpose out", field="purpose")
+
+
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _property_filters(request: Request, features: Features) -> dict[str, str]:
+def property_filters(request: Request, features: FeatureSource,
+                     standard: set[str] | None = None) -> dict[str, str]:
     """The queryables given as parameters (equality filters); any other parameter that
-    is not the standard's is a 400 naming it, and so is a parameter given twice."""
+    is not one of the route's ``standard`` ones (default: the items route's) is a 400
+    naming it, and so is a parameter given twice."""
+    standard = STANDARD_PARAMETERS if standard is None else standard
     equals: dict[str, str] = {}
     for name in dict.fromkeys(request.query_params.keys()):
         values = request.query_params.getlist(name)
         if len(values) > 1:
             raise InvalidInput(f"{name} is given {len(values)} times; give it once",
                                field=name)
-        if name in STANDARD_PARAMETERS:
+        if name in standard:
             continue
         if not features.is_queryable(name):
             raise InvalidInput(
-                f"unknown query parameter {name!r}; items takes: "
-                + ", ".join(sorted(STANDARD_PARAMETERS)) + ", or a queryable: "
+                f"unknown query parameter {name!r}; this route takes: "
+                + ", ".join(sorted(standard)) + ", or a queryable: "
                 + ", ".join(n for n in features.queryables if n != "geometry"
                             and n not in features.hidden), field=name)
         equals[name] = values[0]

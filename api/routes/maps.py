@@ -26,6 +26,7 @@ from gridgis.maps.patrols import patrols_page
 from gridgis.maps.plans import plan_page
 
 from ..auth import AnyoneDep, allow
+from ..compression import UNCOMPRESSED
 from ..deps import (
     AssetsDep,
     BlindSpotsDep,
@@ -51,7 +52,8 @@ HTML = media("text/html", description="an HTML page")
 def _options(settings, lang: Lang | None) -> PageOptions:
     return PageOptions(lang=lang or settings.api.lang, tile_url=settings.api.tile_url,
                        tile_attribution=settings.api.tile_attribution,
-                       max_features=settings.api.map_max_features)
+                       max_features=settings.api.map_max_features,
+                       grids_embedded=settings.api.map_grids_embedded)
 
 
 @router.get("/maps/grids", summary="Grid map", responses=HTML)
@@ -154,7 +156,7 @@ async def patrols_map(who: Annotated[Principal, Depends(allow("patrols"))], lane
         with state.database.engine.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return patrols_page(base, options, who, chosen, routes, risk, plans, tracks, dosage)
-    return HTMLResponse(await lane.run(page))
+    return HTMLResponse(await lane.run(page), headers=UNCOMPRESSED)
 
 
 @router.get("/maps/plans", summary="Grid planning map (the newest draft)", responses=HTML)
@@ -199,4 +201,4 @@ async def plans_map(plan_id: int | None, who: Annotated[Principal, Depends(allow
         return plan_page(base, options, who, dict(plan),
                          {"type": "FeatureCollection", "features": features}, balance,
                          editable, plans)
-    return HTMLResponse(await lane.run(page))
+    return HTMLResponse(await lane.run(page), headers=UNCOMPRESSED)

@@ -21,6 +21,7 @@ from gridgis.gis.i18n import Lang
 from gridgis.maps.session import sign_in_page
 
 from ..auth import CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SignedInDep, form_token
+from ..compression import UNCOMPRESSED
 from ..deps import SettingsDep, StateDep
 from ..models.common import ERRORS, Me
 from ..routing import StrictQueryRoute
@@ -47,7 +48,7 @@ def _form(request: Request, settings, lang: Lang, next_url: str, *, status: int 
     csrf = form_token()
     response = HTMLResponse(sign_in_page(lang, csrf=csrf, next_url=next_url,
                                          message=message, user_name=user_name),
-                            status_code=status)
+                            status_code=status, headers=UNCOMPRESSED)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict",
                         secure=_secure(request, settings), path="/login")
     if retry_after is not None:

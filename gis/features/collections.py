@@ -17,6 +17,7 @@ from ..access.principal import Principal
 from ..errors import NotAuthenticated, NotFound
 from ..resources import RESOURCES, ResourceSpec
 from .cql2 import Queryable
+from .layers import LAYERS, Layer, readable
 
 AREA_LEVELS = {"district": ("区", "districts"), "subdistrict": ("街道/镇", "subdistricts"),
                "community": ("社区/村", "communities")}
@@ -41,10 +42,15 @@ class Collection:
     column: str | None = None  # the constraint's column
     value: Any = None  # and value
     draft: bool = False  # the grids of a draft plan (editable: api.routes.feature_edits)
+    layer: Layer | None = None  # a derived layer or a table beside the resources
 
     @property
     def spec(self) -> ResourceSpec:
         return RESOURCES[self.resource]
+
+    @property
+    def geometry(self) -> str | None:
+        return self.layer.geometry if self.layer else self.spec.kind.geometry
 
     @property
     def title(self) -> str:
@@ -52,9 +58,9 @@ class Collection:
 
     @property
     def time_field(self) -> str | None:
-        return self.spec.time_column
+        return self.layer.time_field if self.layer else self.spec.time_column
 
-    def where(self, table: sa.Table) -> list[Any]:
+    def where(self, table: sa.FromClause) -> list[Any]:
         return [] if self.column is None else [table.c[self.column] == self.value]
 
 
@@ -79,6 +85,8 @@ def collections(conn: sa.Connection, who: Principal) -> list[Collection]:
                                         plan_id, draft=True))
     found += [Collection(name, zh, en, name) for name, (zh, en) in TITLES.items()
               if who.may("read", name)]
+    found += [Collection(layer.id, layer.title_zh, layer.title_en, layer.id, layer=layer)
+              for layer in LAYERS.values() if readable(layer, who)]
     return found
 
 
@@ -93,9 +101,14 @@ def collection(conn: sa.Connection, who: Principal, collection_id: str) -> Colle
                    "may read)")
 
 
-def queryables(found: Collection, table: sa.Table) -> dict[str, Queryable]:
-    """What a filter, a property filter or ``sortby`` may name: the resource's fields,
-    its ids, and the geometry."""
+def queryables(found: Collection, table: sa.FromClause) -> dict[str, Queryable]:
+    """What a filter, a property filter or ``sortby`` may name: the resource's (or the
+    layer's) fields, its ids, and the geometry."""
+    if found.layer is not None:
+        return {"id": Queryable(table.c.id, "int"),
+                **{name: Queryable(table.c[name], kind)
+                   for name, kind in found.layer.fields.items()},
+                GEOMETRY: Queryable(table.c.geom, "geometry")}
     spec = found.spec
     names: dict[str, Queryable] = {"id": Queryable(table.c.id, "int")}
     for field in spec.fields:
@@ -111,7 +124,7 @@ def queryables(found: Collection, table: sa.Table) -> dict[str, Queryable]:
 def hidden(found: Collection, who: Principal) -> frozenset[str]:
     """The queryables this user may not filter or sort by (personal fields masked for
     them)."""
-    if who.sees_personal(found.resource):
+    if found.layer is not None or who.sees_personal(found.resource):
         return frozenset()
     return frozenset(personal_fields(found.resource))
 
@@ -119,7 +132,7 @@ def hidden(found: Collection, who: Principal) -> frozenset[str]:
 Box = tuple[float, float, float, float]
 
 
-def extent(conn: sa.Connection, found: Collection, table: sa.Table, srid: int,
+def extent(conn: sa.Connection, found: Collection, table: sa.FromClause, srid: int,
            visible: list[Any] | None = None) -> tuple[Box | None, tuple[Any, Any] | None]:
     """The collection's bounding box in CRS84 and its time span (either None when there
     are no rows). Whole tables use PostGIS's estimate from the planner's statistics,
@@ -128,12 +141,17 @@ def extent(conn: sa.Connection, found: Collection, table: sa.Table, srid: int,
     take milliseconds)."""
     box = None
     visible = visible or []  # a scoped user's rows: the extent of what they reach
-    if found.column is None and not visible:
+    if found.layer is not None and found.layer.analysis:
+        # an analysis covers the district: its extent, known without computing it
+        table = sa.table("areas", sa.column("level", sa.Text), sa.column("geom", Geometry()))
+        found, visible = Collection("", "", "", "areas", "level", "district"), []
+    if found.column is None and not visible:  # a whole table: its planner's estimate
+        name = found.layer.tables[0] if found.layer is not None else found.spec.table
         box = conn.execute(sa.text(
             "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT "
             "ST_Transform(ST_Segmentize(ST_SetSRID(ST_EstimatedExtent(:t, 'geom')::geometry, "
             ":srid), :step), 4326) AS b) e WHERE b IS NOT NULL"),
-            {"t": table.name, "srid": srid, "step": ESTIMATE_SEGMENT_M}).first()
+            {"t": name, "srid": srid, "step": ESTIMATE_SEGMENT_M}).first()
     if box is None:
         envelope = sa.func.ST_Transform(sa.func.ST_Segmentize(sa.func.ST_SetSRID(
             sa.cast(sa.func.ST_Extent(table.c.geom), Geometry), srid), EXACT_SEGMENT_M), 4326)

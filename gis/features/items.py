@@ -1,8 +1,9 @@
 """Reading a collection's features for the OGC API: a checked request (paging, bbox in
 either CRS, datetime, property filters, CQL2 filter, sortby, properties, output CRS)
-turned into conditions on the resource's table and read through the resource's
+turned into conditions on the collection's rows. A resource's rows are read through its
 repository, so that scope, masking and the audit of personal reads apply as on every
-other route."""
+other route; a layer's (``gis.features.layers``) from its source, which keeps the rows
+its reader reaches."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import shapely
 import sqlalchemy as sa
 
+from ..access import audit
+from ..access.masking import personal_fields
 from ..access.principal import Principal
 from ..errors import InvalidInput, NotFound
 from ..resources import Catalog, ListQuery, Repository
 from ..resources.repository import OutputCrs
+from ..services.cache import SizedCache
+from ..versions import CachedCounts
 from .collections import Collection, hidden, queryables
-from .cql2 import Translator
+from .cql2 import Queryable, Translator
+from .layers import source
 from .literals import to_table_crs
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -44,43 +51,50 @@ class FeatureRequest:
     properties: tuple[str, ...] | None = None  # the properties to return
 
 
-class Features:
-    """The features of one collection as ``who`` may read them."""
+class FeatureSource:
+    """What items, queryables and tiles read of one collection as ``who`` may: its rows
+    as a table (``id``, fields, ``geom`` in the storage CRS), its queryables, and the
+    conditions an items request puts on them."""
 
-    def __init__(self, catalog: Catalog, who: Principal, found: Collection) -> None:
-        self.catalog = catalog
-        self.found = found
-        self.repository = Repository(catalog, found.spec, who)
-        self.table = self.repository.table
-        self.queryables = queryables(found, self.table)
-        self.hidden = hidden(found, who)
+    catalog: Catalog
+    found: Collection
+    table: sa.FromClause
+    queryables: dict[str, Queryable]
+    hidden: frozenset[str]
+    tables: tuple[str, ...]  # the tables its rows are read from
+    who: Principal
+    counts: SizedCache | None = None  # counts of matches kept per table version
+
+    def _counter(self) -> CachedCounts | None:
+        return CachedCounts(self.counts, self.tables) if self.counts is not None else None
 
     def read(self, conn: sa.Connection, request: FeatureRequest) -> tuple[list[dict], int]:
-        """A page of features (rows with ``_geometry``) and how many match in all."""
-        self._check_properties(request.properties)
-        bbox_filter = {"bbox": request.bbox} if request.bbox is not None and \
-            request.bbox_srid == 4326 else {}
-        try:
-            query = ListQuery.build(self.found.spec, limit=request.limit,
-                                    offset=request.offset, sort=request.sortby,
-                                    filters=bbox_filter)
-        except InvalidInput as refused:  # named as the OGC API names it
-            if refused.details.get("field") != "sort":
-                raise
-            raise InvalidInput(refused.message, field="sortby") from None
-        rows, total = self.repository.list(conn, query, extra=self.conditions(request),
-                                           crs=request.crs)
-        return [self._shown(r, request.properties) for r in rows], total
+        raise NotImplementedError
 
     def one(self, conn: sa.Connection, feature_id: int, crs: OutputCrs,
             properties: tuple[str, ...] | None = None) -> dict:
-        self._check_properties(properties)
-        try:
-            row = self.repository.get(conn, feature_id, extra=self.found.where(self.table),
-                                      crs=crs)
-        except NotFound:
-            raise NotFound(f"no feature {feature_id} in collection {self.found.id}") from None
-        return self._shown(row, properties)
+        raise NotImplementedError
+
+    def check_read(self) -> None:
+        """Raises when ``who`` may not read these rows at all."""
+
+    def view(self) -> tuple:
+        """What, besides the data, decides which rows ``who`` reaches: their scope (its
+        grids, and its codes: a patrol plan is kept to the codes it was made within)."""
+        grids = None if self.who.grid_ids is None else tuple(sorted(self.who.grid_ids))
+        return grids, tuple(sorted(self.who.scope))
+
+    def visible(self) -> list[Any]:
+        """The conditions that keep the rows ``who`` reaches."""
+        return []
+
+    def tile_fields(self) -> dict[str, str]:
+        """The properties a vector tile carries (name → queryable type)."""
+        return {name: q.type for name, q in self.queryables.items()
+                if q.type != "geometry" and name not in self.hidden}
+
+    def audit_tile(self, conn: sa.Connection, features: int, tile: str) -> None:
+        """Record a tile's read where reads of these rows are audited."""
 
     def conditions(self, request: FeatureRequest) -> list[Any]:
         where = self.found.where(self.table)
@@ -144,3 +158,149 @@ class Features:
             return row
         keep = {"id", "_geometry", *properties}
         return {k: v for k, v in row.items() if k in keep}
+
+
+class Features(FeatureSource):
+    """The features of one resource's collection as ``who`` may read them."""
+
+    def __init__(self, catalog: Catalog, who: Principal, found: Collection) -> None:
+        self.catalog = catalog
+        self.found = found
+        self.who = who
+        self.repository = Repository(catalog, found.spec, who)
+        self.table = self.repository.table
+        self.tables = (found.spec.table,)
+        self.queryables = queryables(found, self.table)
+        self.hidden = hidden(found, who)
+
+    def read(self, conn: sa.Connection, request: FeatureRequest) -> tuple[list[dict], int]:
+        """A page of features (rows with ``_geometry``) and how many match in all."""
+        self._check_properties(request.properties)
+        bbox_filter = {"bbox": request.bbox} if request.bbox is not None and \
+            request.bbox_srid == 4326 else {}
+        try:
+            query = ListQuery.build(self.found.spec, limit=request.limit,
+                                    offset=request.offset, sort=request.sortby,
+                                    filters=bbox_filter)
+        except InvalidInput as refused:  # named as the OGC API names it
+            if refused.details.get("field") != "sort":
+                raise
+            raise InvalidInput(refused.message, field="sortby") from None
+        rows, total = self.repository.list(conn, query, extra=self.conditions(request),
+                                           crs=request.crs, count=self._counter())
+        return [self._shown(r, request.properties) for r in rows], total
+
+    def one(self, conn: sa.Connection, feature_id: int, crs: OutputCrs,
+            properties: tuple[str, ...] | None = None) -> dict:
+        self._check_properties(properties)
+        try:
+            row = self.repository.get(conn, feature_id, extra=self.found.where(self.table),
+                                      crs=crs)
+        except NotFound:
+            raise NotFound(f"no feature {feature_id} in collection {self.found.id}") from None
+        return self._shown(row, properties)
+
+    def check_read(self) -> None:
+        self.repository.guard.check_read()
+
+    def visible(self) -> list[Any]:
+        return self.repository.guard.visible()
+
+    def tile_fields(self) -> dict[str, str]:
+        """No tile carries a personal field (a map needs none, and the items, which do,
+        are where reading them is asked for and audited)."""
+        personal = set(personal_fields(self.found.resource))
+        return {name: kind for name, kind in super().tile_fields().items()
+                if name not in personal}
+
+    def audit_tile(self, conn: sa.Connection, features: int, tile: str) -> None:
+        who = self.who
+        if features and who.audited_read(self.found.resource):  # where they are is personal
+            audit.record(conn, who, audit.Entry("read", self.found.resource,
+                                                detail=f"vector tile {tile}: {features} features"))
+
+
+class LayerFeatures(FeatureSource):
+    """The features of a layer (``gis.features.layers``) as ``who`` may read them."""
+
+    def __init__(self, catalog: Catalog, who: Principal, found: Collection) -> None:
+        assert found.layer is not None
+        self.catalog = catalog
+        self.found = found
+        self.who = who
+        self.tables = found.layer.tables
+        self.table = source(found.layer, who)
+        self.queryables = queryables(found, self.table)
+        self.hidden = frozenset()
+
+    def visible(self) -> list[Any]:
+        # the source keeps a scoped reader's rows itself; the condition here only says
+        # that there is a scope (an extent is then measured, never the table's estimate)
+        return [] if self.who.grid_ids is None else [sa.true()]
+
+    def read(self, conn: sa.Connection, request: FeatureRequest) -> tuple[list[dict], int]:
+        self._check_properties(request.properties)
+        where = self.conditions(request)
+        if request.bbox is not None and request.bbox_srid == 4326:
+            box = to_table_crs(shapely.box(*request.bbox[:4]), 4326, self.catalog.srid,
+                               field="bbox")
+            where.append(sa.func.ST_Intersects(self.table.c.geom, sa.func.ST_GeomFromText(
+                sa.literal(box.wkt), self.catalog.srid)))
+        counting = sa.select(sa.func.count()).select_from(self.table).where(*where)
+        counter = self._counter()
+        total = counter(conn, counting) if counter is not None else \
+            conn.execute(counting).scalar_one()
+        rows = conn.execute(sa.select(*self._columns(request.crs)).where(*where)
+                            .order_by(*self._order(request.sortby), self.table.c.id)
+                            .limit(request.limit).offset(request.offset))
+        return [self._shown(self._raw(r._mapping), request.properties) for r in rows], \
+            int(total)
+
+    def one(self, conn: sa.Connection, feature_id: int, crs: OutputCrs,
+            properties: tuple[str, ...] | None = None) -> dict:
+        self._check_properties(properties)
+        row = conn.execute(sa.select(*self._columns(crs))
+                           .where(self.table.c.id == feature_id)).first()
+        if row is None:
+            raise NotFound(f"no feature {feature_id} in collection {self.found.id}")
+        return self._shown(self._raw(row._mapping), properties)
+
+    def _columns(self, crs: OutputCrs) -> list[Any]:
+        geom: Any = self.table.c.geom if crs.srid == self.catalog.srid else \
+            sa.func.ST_Transform(self.table.c.geom, crs.srid)
+        if crs.lat_first:
+            geom = sa.func.ST_FlipCoordinates(geom)
+        return [c for c in self.table.c if c.name != "geom"] + [
+            sa.func.ST_AsGeoJSON(geom, crs.digits).label("_geometry")]
+
+    def _order(self, sortby: tuple[str, ...]) -> list[Any]:
+        order = []
+        for item in sortby:
+            name = item.lstrip("+-")
+            queryable: Queryable | None = self.queryables.get(name)
+            if queryable is None or queryable.type == "geometry":
+                raise InvalidInput(f"sortby names {name!r}, which {self.found.id} cannot be "
+                                   "sorted by; it has: " + ", ".join(
+                                       n for n in self.queryables if n != "geometry"),
+                                   field="sortby")
+            column = queryable.column
+            order.append(column.desc().nulls_last() if item.startswith("-")
+                         else column.asc().nulls_last())
+        return order
+
+    @staticmethod
+    def _raw(mapping) -> dict:
+        row = dict(mapping)
+        geometry = row.pop("_geometry", None)
+        row["_geometry"] = orjson.loads(geometry) if geometry else None
+        return row
+
+
+def features_of(catalog: Catalog, who: Principal, found: Collection,
+                counts: SizedCache | None = None) -> FeatureSource:
+    """The features of ``found`` as ``who`` may read them (``counts``: where counts of
+    matches are kept)."""
+    features: FeatureSource = LayerFeatures(catalog, who, found) if found.layer is not None \
+        else Features(catalog, who, found)
+    features.counts = counts
+    return features

@@ -1,15 +1,25 @@
 """Mapbox Vector Tiles of a collection in the WebMercatorQuad tile matrix set, made by
 PostGIS (``ST_AsMVT``) from the rows the user reaches, with their unmasked fields only.
 
-Per zoom: polygons and lines are simplified to half a pixel before they are clipped and
-quantised; points are drawn one by one from ``POINT_DETAIL_ZOOM`` and, below it, as
-clusters of the points in each ``CLUSTER_PX``-pixel cell with their ``count`` (a city's
-million incidents stay a small tile at every zoom); no tile carries more than
+Per zoom: polygons and lines smaller than a pixel are left out (a city's 300,000
+buildings are not drawn at the zoom that shows the whole city) and the rest simplified
+to half a pixel before they are clipped and quantised; points are drawn one by one
+from ``POINT_DETAIL_ZOOM`` and, below it, as clusters of the points in each
+``CLUSTER_PX``-pixel cell with their ``count`` (a city's million incidents stay a small
+tile at every zoom); no tile carries more than
 ``MAX_FEATURES`` features (``truncated`` says when a tile was cut).
+
+Tiles are kept in the owner's cache keyed by the versions of the tables they are made
+from (``gis.versions``) and the reader's scope, so that a tile is made once per change
+of its data; a tile of rows whose reads are audited is audited on every read, also
+when it comes from the cache.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +27,11 @@ from typing import Any
 import morecantile
 import sqlalchemy as sa
 
-from ..access import audit
-from ..access.masking import personal_fields
 from ..crs import deployment_area
 from ..errors import InvalidInput
-from .items import Features
+from ..services.cache import SizedCache
+from ..versions import table_version
+from .items import FeatureRequest, FeatureSource
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 MAX_ZOOM = 22
@@ -30,6 +40,8 @@ BUFFER = 64  # of EXTENT: geometry kept beyond the tile's edge, so strokes join
 MAX_FEATURES = 20_000
 POINT_DETAIL_ZOOM = 15
 CLUSTER_PX = 8
+GZIP_LEVEL = 6
+FEATURE_ID = "_fid"  # the column ST_AsMVT takes the feature ids from (and leaves out)
 WORLD_M = 2 * 20037508.342789244  # the width of the Web Mercator world
 
 
@@ -37,6 +49,16 @@ WORLD_M = 2 * 20037508.342789244  # the width of the Web Mercator world
 class Tile:
     data: bytes
     truncated: bool
+    features: int = 0
+
+    @functools.cached_property
+    def etag(self) -> str:
+        return f'"{hashlib.sha256(self.data).hexdigest()[:32]}"'
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """Compressed once however often it is served (MVT shrinks to about a third)."""
+        return gzip.compress(self.data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -47,19 +69,39 @@ def check_tile(z: int, x: int, y: int) -> None:
                            field="tileCol" if not 0 <= x < 2 ** z else "tileRow")
 
 
-def fields(features: Features) -> dict[str, str]:
-    """The properties a tile carries (name → queryable type): the collection's
-    queryables but the personal ones, which no tile carries (a map needs none, and the
-    items, which do, are where reading them is asked for and audited)."""
-    personal = set(personal_fields(features.found.resource))
-    return {name: q.type for name, q in features.queryables.items()
-            if q.type != "geometry" and name not in personal}
-
-
-def make_tile(conn: sa.Connection, features: Features, z: int, x: int, y: int) -> Tile:
+def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
+                cache: SizedCache | None = None, request: FeatureRequest | None = None,
+                variant: str = "") -> Tile:
+    """The tile as ``features``' reader may see it, of the features ``request`` selects
+    (its datetime, property filters and CQL2 filter; ``variant`` is their text, for the
+    cache's key), from ``cache`` when its data have not changed since it was made."""
     check_tile(z, x, y)
-    repository = features.repository
-    repository.guard.check_read()
+    features.check_read()
+    _check_properties(features, request)
+    # the selection is checked whether or not the tile is kept: filtering by a field
+    # masked for this reader is refused, also when another reader's tile would answer
+    conditions = features.conditions(request) if request is not None else \
+        features.found.where(features.table)
+    key = None
+    if cache is not None:
+        key = (features.found.id, features.found.value, z, x, y, variant,
+               table_version(conn, features.tables), features.view(), features.hidden)
+        tile = cache.get(key)
+        if tile is not None:
+            features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
+            return tile
+    tile = make_tile(conn, features, z, x, y, request, conditions)
+    features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
+    if key is not None:
+        cache.put(key, tile, len(tile.data) + len(tile.gzipped) + 100)  # type: ignore[union-attr]
+    return tile
+
+
+def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
+              request: FeatureRequest | None = None, conditions: list[Any] | None = None
+              ) -> Tile:
+    """The tile made now (no check, no audit: see :func:`vector_tile`); ``conditions``
+    are the selection's (default: the collection's)."""
     bounds = TMS.bounds(morecantile.Tile(x, y, z))
     inside = deployment_area(features.catalog.srid).clip(
         (bounds.left, bounds.bottom, bounds.right, bounds.top))
@@ -71,9 +113,9 @@ def make_tile(conn: sa.Connection, features: Features, z: int, x: int, y: int) -
     envelope = sa.func.ST_TileEnvelope(z, x, y)
     reach = sa.func.ST_Transform(sa.func.ST_Segmentize(sa.func.ST_MakeEnvelope(
         *inside, 4326), 0.01), srid)
-    where = [*features.found.where(table), *repository.guard.visible(),
-             table.c.geom.op("&&")(reach)]
-    point = features.found.spec.kind.geometry == "point"
+    selection = conditions if conditions is not None else features.found.where(table)
+    where = [*selection, *features.visible(), table.c.geom.op("&&")(reach)]
+    point = features.found.geometry == "point"
     if point and z < POINT_DETAIL_ZOOM:
         # clustered where the points are stored (metres), so that only the clusters'
         # centres are projected: a Web Mercator metre is cos(latitude) ground metres
@@ -88,30 +130,48 @@ def make_tile(conn: sa.Connection, features: Features, z: int, x: int, y: int) -
             sa.func.ST_Transform(centre, 3857), envelope, EXTENT, BUFFER, True
         ).label("geom")).limit(MAX_FEATURES + 1)
     else:
+        ground = pixel * math.cos(math.radians((bounds.bottom + bounds.top) / 2))
         shape: Any = table.c.geom if point else \
-            sa.func.ST_SimplifyPreserveTopology(table.c.geom, pixel / 2)
-        rows = sa.select(*_properties(features), sa.func.ST_AsMVTGeom(
+            sa.func.ST_SimplifyPreserveTopology(table.c.geom, ground / 2)
+        if features.found.geometry == "polygon":
+            where.append(sa.func.ST_Area(table.c.geom) >= ground ** 2)
+        elif features.found.geometry == "line":
+            where.append(sa.func.ST_Length(table.c.geom) >= ground)
+        # the id both as the MVT feature id and as a property: web map libraries
+        # (Leaflet.VectorGrid) hand a feature's properties to their events, not its id
+        rows = sa.select(*_properties(features, request), table.c.id.label(FEATURE_ID),
+                         sa.func.ST_AsMVTGeom(
             sa.func.ST_Transform(shape, 3857), envelope, EXTENT, BUFFER, True
         ).label("geom")).where(*where).order_by(table.c.id).limit(MAX_FEATURES + 1)
     kept = rows.cte("kept")
     shown = sa.select(kept).where(kept.c.geom.isnot(None)).limit(MAX_FEATURES).subquery("q")
     mvt = sa.select(sa.func.ST_AsMVT(sa.literal_column("q"), features.found.id, EXTENT,
-                                     "geom", *(["id"] if "id" in shown.c else []))
+                                     "geom", *([FEATURE_ID] if FEATURE_ID in shown.c else []))
                     ).select_from(shown).scalar_subquery()
     count = sa.select(sa.func.count()).select_from(kept).where(
         kept.c.geom.isnot(None)).scalar_subquery()
     data, total = conn.execute(sa.select(mvt, count)).one()
-    who = repository.guard.who
-    if total and who.audited_read(features.found.resource):  # where they are is personal
-        audit.record(conn, who, audit.Entry(
-            "read", features.found.resource,
-            detail=f"vector tile {z}/{x}/{y}: {min(total, MAX_FEATURES)} features"))
-    return Tile(bytes(data or b""), total > MAX_FEATURES)
+    return Tile(bytes(data or b""), total > MAX_FEATURES, min(total, MAX_FEATURES))
 
 
-def _properties(features: Features) -> list[Any]:
+def _check_properties(features: FeatureSource, request: FeatureRequest | None) -> None:
+    """The properties asked for are ones the tiles carry (clusters, below the point
+    detail zoom, carry only their count, whatever is asked)."""
+    fields = features.tile_fields()
+    unknown = [name for name in (request.properties or ()) if name not in fields] \
+        if request is not None else []
+    if unknown:
+        raise InvalidInput(f"properties names {unknown[0]!r}, which tiles of "
+                           f"{features.found.id} do not carry; they carry: "
+                           + ", ".join(fields), field="properties")
+
+
+def _properties(features: FeatureSource, request: FeatureRequest | None) -> list[Any]:
     columns = []
-    for name, kind in fields(features).items():
+    chosen = request.properties if request is not None else None
+    for name, kind in features.tile_fields().items():
+        if chosen is not None and name not in chosen:
+            continue
         column = features.queryables[name].column
         # MVT values are strings, numbers and booleans: times go as ISO 8601 text
         columns.append((sa.func.to_char(sa.func.timezone("UTC", column),

@@ -8,12 +8,13 @@ are translated here into the domain errors of :mod:`gis.errors`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import geoalchemy2  # noqa: F401 - registers the geometry type for reflection
+import orjson
 import shapely
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
@@ -27,6 +28,7 @@ from .guard import Guard
 from .listing import ListClauses, ListQuery
 from .specs import RESOURCES, ResourceSpec
 
+Counter = Callable[[sa.Connection, sa.Select], int]
 READ_ONLY = ("id", "version", "grid_id", "created_at", "updated_at")
 
 
@@ -110,17 +112,20 @@ class Repository:
         return cols
 
     def list(self, conn: sa.Connection, q: ListQuery, *, extra: Sequence[Any] = (),
-             crs: OutputCrs | None = None) -> tuple[list[dict], int]:
+             crs: OutputCrs | None = None, count: Counter | None = None
+             ) -> tuple[list[dict], int]:
         """A page of rows and the number of rows matched; ``extra`` conditions narrow
-        the list further (a collection's, a filter's), ``crs`` is the geometry's."""
+        the list further (a collection's, a filter's), ``crs`` is the geometry's,
+        ``count`` counts the matches (e.g. from a cache; by default, a query)."""
         self.guard.check_read()
         self.guard.check_query(q)
         clauses = ListClauses(self.spec, self.table, self.catalog.srid,
                               self.catalog.metadata.tables)
         clauses.check_known(conn, q)
         where = clauses.where(q) + self.guard.visible() + list(extra)
-        total = conn.execute(sa.select(sa.func.count()).select_from(self.table)
-                             .where(*where)).scalar_one()
+        counting = sa.select(sa.func.count()).select_from(self.table).where(*where)
+        total = count(conn, counting) if count is not None else \
+            conn.execute(counting).scalar_one()
         rows = [self._raw(r._mapping) for r in conn.execute(
             sa.select(*self._columns(crs)).where(*where)
             .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))]
@@ -149,7 +154,7 @@ class Repository:
         row = dict(mapping)
         geometry = row.pop("_geometry", None)
         if self.spec.spatial:
-            row["_geometry"] = json.loads(geometry) if geometry else None
+            row["_geometry"] = orjson.loads(geometry) if geometry else None
         return row
 
     # -- writing ---------------------------------------------------------------------

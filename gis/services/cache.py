@@ -45,3 +45,37 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class SizedCache:
+    """An LRU of byte strings (or anything with a size) within a budget of bytes, for
+    answers keyed by the versions of what they are made from: an entry of an older
+    version is never asked for again and ages out."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self._items: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._budget = budget_bytes
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple, value: Any, size: int) -> None:
+        if size > self._budget:
+            return
+        with self._lock:
+            if key in self._items:
+                self._used -= self._items.pop(key)[1]
+            self._items[key] = (value, size)
+            self._used += size
+            while self._used > self._budget:
+                self._used -= self._items.popitem(last=False)[1][1]
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -140,3 +140,16 @@ def test_server_errors_are_logged_without_the_values_that_caused_them(seeded, ca
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "SQLSTATE 42601" in caplog.text  # the syntax error, told by its code
     assert secret not in caplog.text and secret not in response.text
+
+
+def test_pages_with_a_secret_go_uncompressed(seeded, api_settings):
+    from fastapi.testclient import TestClient
+
+    from gridgis.api.app import create_app
+
+    db, _ = seeded
+    with TestClient(create_app(api_settings, database=db),
+                    base_url="http://127.0.0.1") as anonymous:
+        sign_in = anonymous.get("/login", headers={"Accept-Encoding": "gzip"})
+        assert sign_in.status_code == 200 and "csrf_token" in sign_in.text
+        assert sign_in.headers["content-encoding"] == "identity"  # never gzip (BREACH)

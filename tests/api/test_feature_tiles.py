@@ -99,3 +99,101 @@ def test_tiles_carry_no_personal_field_and_reads_of_personal_kinds_are_audited(a
             "SELECT detail FROM audit_log WHERE resource = 'people' AND action = 'read'")
         ).scalars().all()
     assert any(entry.startswith("vector tile 17/") for entry in entries)
+
+
+def test_a_kept_tile_is_made_again_when_its_data_change_and_each_read_is_audited(
+        as_role, seeded, monkeypatch):
+    import sqlalchemy as sa
+
+    from gridgis.gis.features import tiles
+
+    made = []
+    make = tiles.make_tile
+    monkeypatch.setattr(tiles, "make_tile", lambda *args: made.append(args[2:]) or make(*args))
+    db, _ = seeded
+    with as_role("admin") as admin:
+        first = decoded(admin, "incidents", 12)
+        assert decoded(admin, "incidents", 12) == first and len(made) == 1  # kept
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO incidents (category, occurred_at, geom) VALUES ('fire', "
+                "'2026-05-01 12:00+00', ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                {"x": X0 + 150, "y": Y0 + 150})
+        after = decoded(admin, "incidents", 12)
+        assert len(made) == 2 and sum(f["properties"]["count"] for f in after) == \
+            sum(f["properties"]["count"] for f in first) + 1
+        assert decoded(admin, "grids", 12)  # other tables' tiles are kept apart
+        with db.engine.connect() as conn:
+            reads = conn.execute(sa.text(
+                "SELECT count(*) FROM audit_log WHERE resource = 'incidents' "
+                "AND detail LIKE 'vector tile 12/%'")).scalar_one()
+        assert reads == 3  # the tile from the cache is audited too
+
+
+def test_a_kept_tile_is_never_given_to_a_reader_of_another_scope(as_role):
+    with as_role("admin") as admin:
+        assert sum(f["properties"]["count"] for f in decoded(admin, "people", 12)) == 3
+    with as_role("grid_worker", ["110101001001000"]) as worker:
+        assert sum(f["properties"]["count"] for f in decoded(worker, "people", 12)) == 2
+
+
+def test_tiles_of_the_features_a_filter_or_a_time_selects(client):
+    def count(**params) -> int:
+        answer = client.get(tile_path("incidents", 12), params=params)
+        if answer.status_code == 204:
+            return 0
+        assert answer.status_code == 200, answer.text
+        return sum(f["properties"]["count"]
+                   for f in mapbox_vector_tile.decode(answer.content)["incidents"]["features"])
+
+    assert count() == 4
+    assert count(category="fire") == count(filter="category IN ('fire')") == 1
+    assert count(filter="category <> 'fire'") == 3
+    assert count(datetime="2100-01-01T00:00:00Z/..") == 0
+    assert_problem(client.get(tile_path("incidents", 12), params={"limit": 3}), 400, "limit")
+    assert_problem(client.get(tile_path("incidents", 12), params={"category": "x",
+                                                                  "f": "png"}), 400)
+
+
+def test_polygons_smaller_than_a_pixel_are_left_out(client):
+    building = TO_LONLAT.transform(X0 + 75, Y0 + 75)  # 30 x 30 m
+    assert len(decoded(client, "buildings", 12, building)) == 1  # a pixel: 19 x 19 m
+    far = client.get(tile_path("buildings", 10, building))  # a pixel: 76 x 76 m
+    assert far.status_code == 204
+
+
+def test_tiles_carry_the_properties_asked_for(client):
+    answer = client.get(tile_path("grids", 12), params={"properties": "id,code"})
+    grids = mapbox_vector_tile.decode(answer.content)["grids"]["features"]
+    assert {frozenset(f["properties"]) for f in grids} == {frozenset({"id", "code"})}
+    assert_problem(client.get(tile_path("grids", 12), params={"properties": "secret"}), 400,
+                   "properties")
+
+
+def test_a_tile_is_sent_compressed_to_clients_that_take_it(client):
+    import gzip
+
+    path = tile_path("grids", 12)
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # decoded by the client
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    raw = client.build_request("GET", path, headers={"Accept-Encoding": "gzip"})
+    body = client.send(raw, stream=True)
+    assert gzip.decompress(b"".join(body.iter_raw())) == plain.content
+    again = client.get(path, headers={"Accept-Encoding": "gzip",
+                                      "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304
+    page = client.get("/collections?f=json", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip"  # the middleware, for the rest
+
+
+def test_a_filter_on_a_masked_field_is_refused_also_when_the_tile_is_kept(as_role):
+    path = tile_path("incidents", 17, FIRST_INCIDENT)
+    with as_role("police") as police:  # sees the incidents' descriptions
+        assert police.get(path, params={"description": "x"}).status_code in (200, 204)
+    with as_role("viewer") as viewer:
+        assert_problem(viewer.get(path, params={"description": "x"}), 403)
+

@@ -279,3 +279,20 @@ def test_a_limit_above_the_maximum_gives_the_maximum(seeded):
         body = items(small, "grids", limit=10_001)
         assert body["numberReturned"] == 3 and body["numberMatched"] == 9
         assert "next" in {link["rel"] for link in body["links"]}
+
+
+def test_counts_are_kept_per_table_version_and_per_scope(as_role, seeded):
+    db, _ = seeded
+    with as_role("admin") as admin:
+        assert items(admin, "people")["numberMatched"] == 3
+        assert items(admin, "people", limit=1, offset=1)["numberMatched"] == 3
+        with as_role("grid_worker", ["110101001001000"]) as worker:  # the same app
+            assert items(worker, "people")["numberMatched"] == 2
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO people (name, residence_type, geom) VALUES ('新居民', "
+                "'registered', ST_SetSRID(ST_MakePoint(:x, :y), 32635))"),
+                {"x": X0 + 250, "y": Y0 + 250})
+        assert items(admin, "people")["numberMatched"] == 4
+        assert items(admin, "people", filter="residence_type = 'registered'",
+                     purpose="核查")["numberMatched"] >= 1

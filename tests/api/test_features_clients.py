@@ -24,7 +24,8 @@ QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis
 READ_LAYERS = Path(__file__).parent / "read_oapif_in_qgis.py"
 COUNTS = {"areas-district": 1, "areas-subdistrict": 1, "areas-community": 2, "grids": 9,
           "buildings": 1, "places": 1, "things": 1, "organisations": 1, "incidents": 4,
-          "households": 1, "people": 3}
+          "households": 1, "people": 3,
+          "hotspots-gi": 7}  # 150 m hexagons over the 300 m district: an analysis, staged
 
 
 @pytest.fixture

@@ -21,27 +21,21 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gridgis.api.app import create_app
 from gridgis.api.settings import Settings
 from gridgis.gis import stats
-from gridgis.gis.db import Database, migrate
-from gridgis.gis.importing import import_file
+from gridgis.gis.db import Database
 from gridgis.maps.offline import render
 from tests.bench.scratch import (
-    SRID,
     bench_token,
-    make_points,
+    import_city,
     scratch_database,
-    voronoi_grids,
-    write_grids_geojson,
 )
 from tests.browser import browser_page, live_server
 
@@ -102,16 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with scratch_database(pool_size=4) as (_, db, work):
-        migrate(db.engine, SRID)
-        write_grids_geojson(voronoi_grids(args.grids, 7), work / "grids.geojson")
-        import_file(db, "grids", work / "grids.geojson")
-        points = make_points(args.incidents, 7)
-        lon, lat = Transformer.from_crs(SRID, 4326, always_xy=True).transform(points.x,
-                                                                             points.y)
-        pd.DataFrame({"category": points.category, "occurred_at": points.occurred_at,
-                      "lon": np.round(lon, 7), "lat": np.round(lat, 7)}).to_csv(
-            work / "incidents.csv", index=False)
-        import_file(db, "incidents", work / "incidents.csv")
+        import_city(db, work, args.grids, args.incidents)
 
         app = create_app(Settings(), database=db)
         baseline_html = naive_page(db)

@@ -83,3 +83,20 @@ def make_points(n: int, seed: int) -> pd.DataFrame:
     occurred = start + rng.integers(0, 730 * 86400, n).astype("timedelta64[s]")
     return pd.DataFrame({"category": categories[rng.integers(0, 4, n)],
                          "occurred_at": occurred, "x": x, "y": y})
+
+
+def import_city(db: Database, work: Path, grids: int, incidents: int, seed: int = 7) -> None:
+    """``grids`` Voronoi grids over the 12 km square and ``incidents`` incidents spread
+    over it and over two years, both through ``gridgis import`` (the schema migrated)."""
+    from gridgis.gis.db import migrate
+    from gridgis.gis.importing import import_file
+
+    migrate(db.engine, SRID)
+    write_grids_geojson(voronoi_grids(grids, seed), work / "grids.geojson")
+    import_file(db, "grids", work / "grids.geojson")
+    points = make_points(incidents, seed)
+    lon, lat = Transformer.from_crs(SRID, 4326, always_xy=True).transform(points.x, points.y)
+    pd.DataFrame({"category": points.category, "occurred_at": points.occurred_at,
+                  "lon": np.round(lon, 7), "lat": np.round(lat, 7)}).to_csv(
+        work / "incidents.csv", index=False)
+    import_file(db, "incidents", work / "incidents.csv")

@@ -1,0 +1,42 @@
+"""The version of a set of tables: a sum of counters the database moves in every
+transaction that changes one of them (migration 0018), read from 16 small rows at any
+size of the data. Caches of what is made from tables key their entries by it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from .services.cache import SizedCache
+
+TABLE_VERSION = sa.text(
+    "SELECT coalesce(sum((v.tables ->> t.name)::bigint), 0) "
+    "FROM gridgis_data_version v, unnest(CAST(:tables AS text[])) AS t (name)")
+
+
+def table_version(conn: sa.Connection, tables: Iterable[str]) -> int:
+    """Moves whenever a committed statement changed one of ``tables`` (counters only
+    grow, so their sum does too)."""
+    return int(conn.execute(TABLE_VERSION, {"tables": sorted(set(tables))}).scalar_one())
+
+
+class CachedCounts:
+    """Counts of rows matching a statement, kept per version of the tables they count:
+    paging through a large result, or asking the same page again, counts once per
+    change of the data. The statement's SQL and bound values are the key (a user's
+    scope is among them)."""
+
+    def __init__(self, cache: SizedCache, tables: Iterable[str]) -> None:
+        self.cache = cache
+        self.tables = tuple(tables)
+
+    def __call__(self, conn: sa.Connection, statement: sa.Select) -> int:
+        compiled = statement.compile(dialect=conn.dialect)
+        key = ("count", str(compiled), repr(sorted(compiled.params.items())),
+               table_version(conn, self.tables))
+        found = self.cache.get(key)
+        if found is None:
+            found = int(conn.execute(statement).scalar_one())
+            self.cache.put(key, found, len(key[1]) + len(key[2]) + 100)
+        return found
