@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from gridgis.gis.errors import InvalidInput, NotFound
+from gridgis.gis.errors import NotFound
 from gridgis.gis.features.collections import collection, extent
-from gridgis.gis.features.cql2 import FilterLang, parse_filter
+from gridgis.gis.features.cql2 import FilterLang
 from gridgis.gis.features.items import FeatureRequest, features_of
 from gridgis.gis.features.tiles import MAX_ZOOM, TMS, vector_tile
 
@@ -21,7 +21,7 @@ from .. import ogc
 from ..auth import AnyoneDep
 from ..deps import CatalogDep, ConnDep, StateDep
 from ..models.common import ERRORS, Responses
-from .features import StagedLayerDep, property_filters
+from .features import StagedLayerDep, chosen_properties, cql2_filter, property_filters
 
 router = APIRouter(tags=["OGC API – Tiles"], route_class=ogc.OgcRoute, responses=ERRORS)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -129,18 +129,15 @@ def get_tile(request: Request, collection_id: str, tile_matrix_set: str, z: int,
     features = features_of(catalog, who, found)
     equals = property_filters(request, features, TILE_PARAMETERS)  # a bad one first
     _check_matrix_set(tile_matrix_set)
+    parsed_filter, filter_srid, lat_first = cql2_filter(filter_, filter_lang, filter_crs,
+                                                        catalog.srid)
     selection = None
-    if filter_crs is not None and filter_ is None:
-        raise InvalidInput("filter-crs is given without a filter", field="filter-crs")
     if datetime_ is not None or filter_ is not None or equals or properties is not None:
         start, end = ogc.parse_datetime(datetime_) if datetime_ is not None else (None, None)
-        filter_srid, lat_first = ogc.parse_crs(filter_crs, catalog.srid, "filter-crs")
         selection = FeatureRequest(
             start=start, end=end, timed=datetime_ is not None, equals=equals,
-            filter=parse_filter(filter_, filter_lang) if filter_ is not None else None,
-            filter_srid=filter_srid, filter_lat_first=lat_first,
-            properties=tuple(p.strip() for p in properties.split(",") if p.strip())
-            if properties is not None else None)
+            filter=parsed_filter, filter_srid=filter_srid, filter_lat_first=lat_first,
+            properties=chosen_properties(properties))
     variant = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())
                        if k != "f")
     tile = vector_tile(conn, features, z, x, y, state.vector_tiles, selection, variant)

@@ -285,20 +285,15 @@ def get_items(request: Request, collection_id: CollectionId, who: AnyoneDep,
     start = end = None
     if datetime_ is not None:
         start, end = ogc.parse_datetime(datetime_)
-    parsed_filter = None
-    filter_srid, filter_lat_first = 4326, False
-    if filter_ is not None:
-        parsed_filter = parse_filter(filter_, filter_lang)
-        filter_srid, filter_lat_first = ogc.parse_crs(filter_crs, catalog.srid, "filter-crs")
-    elif filter_crs is not None:
-        raise InvalidInput("filter-crs is given without a filter", field="filter-crs")
+    parsed_filter, filter_srid, filter_lat_first = cql2_filter(
+        filter_, filter_lang, filter_crs, catalog.srid)
     page_size = min(limit or settings.api.default_limit, settings.api.max_limit)
     ask = FeatureRequest(
         limit=page_size, offset=offset, bbox=box, bbox_srid=bbox_srid, start=start, end=end,
         timed=datetime_ is not None, equals=equals, sortby=tuple(_split(sortby)),
         filter=parsed_filter, filter_srid=filter_srid, filter_lat_first=filter_lat_first,
         crs=output,
-        properties=tuple(_split(properties)) if properties is not None else None)
+        properties=chosen_properties(properties))
     rows, matched = features.read(conn, ask)
     url = str(request.url)
     links = [_link(url, "self", ogc.GEOJSON, "this page"),
@@ -360,6 +355,23 @@ def _check_purpose(found: Collection, purpose: str | None) -> None:
     if purpose is not None and found.layer is not None:
         raise InvalidInput(f"collection {found.id} has no personal field for a purpose to "
                            "unmask; leave purpose out", field="purpose")
+
+
+def cql2_filter(text: str | None, lang: FilterLang, crs: str | None, srid: int
+                ) -> tuple[Any, int, bool]:
+    """The ``filter`` parameter parsed (None when not given), with the EPSG code of its
+    geometries and whether they are latitude first (``filter-crs``, which needs a
+    filter)."""
+    if text is None:
+        if crs is not None:
+            raise InvalidInput("filter-crs is given without a filter", field="filter-crs")
+        return None, 4326, False
+    return (parse_filter(text, lang), *ogc.parse_crs(crs, srid, "filter-crs"))
+
+
+def chosen_properties(text: str | None) -> tuple[str, ...] | None:
+    """The ``properties`` parameter: the names given, or None when not given (all)."""
+    return tuple(_split(text)) if text is not None else None
 
 
 def _split(text: str | None) -> list[str]:

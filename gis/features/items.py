@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 import shapely
 import sqlalchemy as sa
 
@@ -20,7 +19,13 @@ from ..access.masking import personal_fields
 from ..access.principal import Principal
 from ..errors import InvalidInput, NotFound
 from ..resources import Catalog, ListQuery, Repository
-from ..resources.repository import OutputCrs
+from ..resources.repository import (
+    Counter,
+    OutputCrs,
+    count_rows,
+    geojson_column,
+    parsed_geometry,
+)
 from ..services.cache import SizedCache
 from ..versions import CachedCounts
 from .collections import Collection, hidden, queryables
@@ -65,8 +70,9 @@ class FeatureSource:
     who: Principal
     counts: SizedCache | None = None  # counts of matches kept per table version
 
-    def _counter(self) -> CachedCounts | None:
-        return CachedCounts(self.counts, self.tables) if self.counts is not None else None
+    def _counter(self) -> Counter:
+        return CachedCounts(self.counts, self.tables) if self.counts is not None \
+            else count_rows
 
     def read(self, conn: sa.Connection, request: FeatureRequest) -> tuple[list[dict], int]:
         raise NotImplementedError
@@ -99,10 +105,7 @@ class FeatureSource:
     def conditions(self, request: FeatureRequest) -> list[Any]:
         where = self.found.where(self.table)
         if request.bbox is not None and request.bbox_srid != 4326:
-            box = to_table_crs(shapely.box(*request.bbox[:4]), request.bbox_srid,
-                               self.catalog.srid, field="bbox")
-            where.append(sa.func.ST_Intersects(self.table.c.geom, sa.func.ST_GeomFromText(
-                sa.literal(box.wkt), self.catalog.srid)))
+            where.append(self._in_box(request.bbox, request.bbox_srid))
         if request.timed:
             if not self.found.time_field:
                 raise InvalidInput(f"collection {self.found.id} has no time: datetime "
@@ -120,6 +123,12 @@ class FeatureSource:
         if request.filter is not None:
             where.append(translator.clause(request.filter))
         return where
+
+    def _in_box(self, bbox: tuple[float, ...], srid: int) -> Any:
+        """A bbox as a condition, the box moved into the table's CRS."""
+        box = to_table_crs(shapely.box(*bbox[:4]), srid, self.catalog.srid, field="bbox")
+        return sa.func.ST_Intersects(self.table.c.geom, sa.func.ST_GeomFromText(
+            sa.literal(box.wkt), self.catalog.srid))
 
     def is_queryable(self, name: str) -> bool:
         return name in self.queryables and name != "geometry"
@@ -241,20 +250,15 @@ class LayerFeatures(FeatureSource):
     def read(self, conn: sa.Connection, request: FeatureRequest) -> tuple[list[dict], int]:
         self._check_properties(request.properties)
         where = self.conditions(request)
-        if request.bbox is not None and request.bbox_srid == 4326:
-            box = to_table_crs(shapely.box(*request.bbox[:4]), 4326, self.catalog.srid,
-                               field="bbox")
-            where.append(sa.func.ST_Intersects(self.table.c.geom, sa.func.ST_GeomFromText(
-                sa.literal(box.wkt), self.catalog.srid)))
-        counting = sa.select(sa.func.count()).select_from(self.table).where(*where)
-        counter = self._counter()
-        total = counter(conn, counting) if counter is not None else \
-            conn.execute(counting).scalar_one()
+        if request.bbox is not None and request.bbox_srid == 4326:  # no list query here
+            where.append(self._in_box(request.bbox, 4326))
+        total = self._counter()(conn, sa.select(sa.func.count()).select_from(self.table)
+                                .where(*where))
         rows = conn.execute(sa.select(*self._columns(request.crs)).where(*where)
                             .order_by(*self._order(request.sortby), self.table.c.id)
                             .limit(request.limit).offset(request.offset))
-        return [self._shown(self._raw(r._mapping), request.properties) for r in rows], \
-            int(total)
+        return [self._shown(parsed_geometry(r._mapping), request.properties)
+                for r in rows], total
 
     def one(self, conn: sa.Connection, feature_id: int, crs: OutputCrs,
             properties: tuple[str, ...] | None = None) -> dict:
@@ -263,15 +267,11 @@ class LayerFeatures(FeatureSource):
                            .where(self.table.c.id == feature_id)).first()
         if row is None:
             raise NotFound(f"no feature {feature_id} in collection {self.found.id}")
-        return self._shown(self._raw(row._mapping), properties)
+        return self._shown(parsed_geometry(row._mapping), properties)
 
     def _columns(self, crs: OutputCrs) -> list[Any]:
-        geom: Any = self.table.c.geom if crs.srid == self.catalog.srid else \
-            sa.func.ST_Transform(self.table.c.geom, crs.srid)
-        if crs.lat_first:
-            geom = sa.func.ST_FlipCoordinates(geom)
         return [c for c in self.table.c if c.name != "geom"] + [
-            sa.func.ST_AsGeoJSON(geom, crs.digits).label("_geometry")]
+            geojson_column(self.table.c.geom, crs, self.catalog.srid)]
 
     def _order(self, sortby: tuple[str, ...]) -> list[Any]:
         order = []
@@ -287,13 +287,6 @@ class LayerFeatures(FeatureSource):
             order.append(column.desc().nulls_last() if item.startswith("-")
                          else column.asc().nulls_last())
         return order
-
-    @staticmethod
-    def _raw(mapping) -> dict:
-        row = dict(mapping)
-        geometry = row.pop("_geometry", None)
-        row["_geometry"] = orjson.loads(geometry) if geometry else None
-        return row
 
 
 def features_of(catalog: Catalog, who: Principal, found: Collection,

@@ -90,7 +90,8 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
         if tile is not None:
             features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
             return tile
-    tile = make_tile(conn, features, z, x, y, request, conditions)
+    tile = make_tile(conn, features, z, x, y, conditions,
+                     request.properties if request is not None else None)
     features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
     if key is not None:
         cache.put(key, tile, len(tile.data) + len(tile.gzipped) + 100)  # type: ignore[union-attr]
@@ -98,10 +99,9 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
 
 
 def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
-              request: FeatureRequest | None = None, conditions: list[Any] | None = None
-              ) -> Tile:
-    """The tile made now (no check, no audit: see :func:`vector_tile`); ``conditions``
-    are the selection's (default: the collection's)."""
+              conditions: list[Any], properties: tuple[str, ...] | None = None) -> Tile:
+    """The tile made now of the rows meeting ``conditions``, carrying ``properties``
+    (None: all the tiles carry); no check, no audit: see :func:`vector_tile`."""
     bounds = TMS.bounds(morecantile.Tile(x, y, z))
     inside = deployment_area(features.catalog.srid).clip(
         (bounds.left, bounds.bottom, bounds.right, bounds.top))
@@ -109,18 +109,18 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
         return Tile(b"", False)
     table = features.table
     srid = features.catalog.srid
-    pixel = WORLD_M / 256 / 2 ** z
+    # a pixel in metres on the ground, where the CRS's metres are: a Web Mercator metre
+    # is cos(latitude) ground metres
+    ground = WORLD_M / 256 / 2 ** z * math.cos(math.radians((bounds.bottom + bounds.top) / 2))
     envelope = sa.func.ST_TileEnvelope(z, x, y)
     reach = sa.func.ST_Transform(sa.func.ST_Segmentize(sa.func.ST_MakeEnvelope(
         *inside, 4326), 0.01), srid)
-    selection = conditions if conditions is not None else features.found.where(table)
-    where = [*selection, *features.visible(), table.c.geom.op("&&")(reach)]
+    where = [*conditions, *features.visible(), table.c.geom.op("&&")(reach)]
     point = features.found.geometry == "point"
     if point and z < POINT_DETAIL_ZOOM:
         # clustered where the points are stored (metres), so that only the clusters'
-        # centres are projected: a Web Mercator metre is cos(latitude) ground metres
-        latitude = math.radians((bounds.bottom + bounds.top) / 2)
-        cell = pixel * CLUSTER_PX * math.cos(latitude)
+        # centres are projected
+        cell = ground * CLUSTER_PX
         east, north = sa.func.ST_X(table.c.geom), sa.func.ST_Y(table.c.geom)
         clusters = sa.select(sa.func.count().label("count"), sa.func.avg(east).label("x"),
                              sa.func.avg(north).label("y")).where(*where).group_by(
@@ -130,7 +130,6 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
             sa.func.ST_Transform(centre, 3857), envelope, EXTENT, BUFFER, True
         ).label("geom")).limit(MAX_FEATURES + 1)
     else:
-        ground = pixel * math.cos(math.radians((bounds.bottom + bounds.top) / 2))
         shape: Any = table.c.geom if point else \
             sa.func.ST_SimplifyPreserveTopology(table.c.geom, ground / 2)
         if features.found.geometry == "polygon":
@@ -139,7 +138,7 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
             where.append(sa.func.ST_Length(table.c.geom) >= ground)
         # the id both as the MVT feature id and as a property: web map libraries
         # (Leaflet.VectorGrid) hand a feature's properties to their events, not its id
-        rows = sa.select(*_properties(features, request), table.c.id.label(FEATURE_ID),
+        rows = sa.select(*_properties(features, properties), table.c.id.label(FEATURE_ID),
                          sa.func.ST_AsMVTGeom(
             sa.func.ST_Transform(shape, 3857), envelope, EXTENT, BUFFER, True
         ).label("geom")).where(*where).order_by(table.c.id).limit(MAX_FEATURES + 1)
@@ -169,9 +168,8 @@ def _check_properties(features: FeatureSource, request: FeatureRequest | None) -
                            + ", ".join(fields), field="properties")
 
 
-def _properties(features: FeatureSource, request: FeatureRequest | None) -> list[Any]:
+def _properties(features: FeatureSource, chosen: tuple[str, ...] | None) -> list[Any]:
     columns = []
-    chosen = request.properties if request is not None else None
     for name, kind in features.tile_fields().items():
         if chosen is not None and name not in chosen:
             continue

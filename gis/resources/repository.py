@@ -42,6 +42,29 @@ class OutputCrs:
     digits: int = 7
 
 
+def geojson_column(geom: Any, crs: OutputCrs, storage_srid: int) -> Any:
+    """A geometry column as GeoJSON text in ``crs``, labelled ``_geometry`` (see
+    :func:`parsed_geometry`)."""
+    if crs.srid != storage_srid:
+        geom = sa.func.ST_Transform(geom, crs.srid)
+    if crs.lat_first:
+        geom = sa.func.ST_FlipCoordinates(geom)
+    return sa.func.ST_AsGeoJSON(geom, crs.digits).label("_geometry")
+
+
+def parsed_geometry(mapping) -> dict:
+    """A row read with :func:`geojson_column`, its ``_geometry`` parsed."""
+    row = dict(mapping)
+    geometry = row.pop("_geometry", None)
+    row["_geometry"] = orjson.loads(geometry) if geometry else None
+    return row
+
+
+def count_rows(conn: sa.Connection, statement: sa.Select) -> int:
+    """A count statement's answer (a :data:`Counter` that keeps nothing)."""
+    return int(conn.execute(statement).scalar_one())
+
+
 class Catalog:
     """Reflected tables and the deployment SRID."""
 
@@ -103,12 +126,8 @@ class Repository:
         cols: list[Any] = [c for c in self.table.c
                            if c.name != "geom" and c.name not in self.spec.hidden]
         if self.spec.spatial:
-            crs = crs or OutputCrs()
-            geom = self.table.c.geom if crs.srid == self.catalog.srid else \
-                sa.func.ST_Transform(self.table.c.geom, crs.srid)
-            if crs.lat_first:
-                geom = sa.func.ST_FlipCoordinates(geom)
-            cols.append(sa.func.ST_AsGeoJSON(geom, crs.digits).label("_geometry"))
+            cols.append(geojson_column(self.table.c.geom, crs or OutputCrs(),
+                                       self.catalog.srid))
         return cols
 
     def list(self, conn: sa.Connection, q: ListQuery, *, extra: Sequence[Any] = (),
@@ -123,9 +142,8 @@ class Repository:
                               self.catalog.metadata.tables)
         clauses.check_known(conn, q)
         where = clauses.where(q) + self.guard.visible() + list(extra)
-        counting = sa.select(sa.func.count()).select_from(self.table).where(*where)
-        total = count(conn, counting) if count is not None else \
-            conn.execute(counting).scalar_one()
+        total = (count or count_rows)(conn, sa.select(sa.func.count())
+                                      .select_from(self.table).where(*where))
         rows = [self._raw(r._mapping) for r in conn.execute(
             sa.select(*self._columns(crs)).where(*where)
             .order_by(*clauses.order(q.sort)).limit(q.limit).offset(q.offset))]
@@ -151,10 +169,10 @@ class Repository:
         return self._raw(row._mapping)
 
     def _raw(self, mapping) -> dict:
-        row = dict(mapping)
-        geometry = row.pop("_geometry", None)
         if self.spec.spatial:
-            row["_geometry"] = orjson.loads(geometry) if geometry else None
+            return parsed_geometry(mapping)
+        row = dict(mapping)
+        row.pop("_geometry", None)
         return row
 
     # -- writing ---------------------------------------------------------------------
