@@ -18,7 +18,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from gridgis import __version__
 from gridgis.gis.access.accounts import ACCESS_CHANNEL
 from gridgis.gis.db import Database, current_srid, ensure_roles, migrate, open_database
-from gridgis.gis.notifications import ChangeListener
+from gridgis.gis.grid_index import GRIDS_CHANNEL
+from gridgis.gis.notifications import DATA_CHANNEL, ChangeListener
 from gridgis.gis.resources import RESOURCES
 from gridgis.gis.services.hotspots import warm_worker
 from gridgis.gis.transactions import forget_old_tokens
@@ -37,6 +38,7 @@ from .routes import (
     feature_tiles,
     features,
     grids,
+    health,
     hotspots,
     maps,
     patrols,
@@ -69,14 +71,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 migrate(owner.engine, settings.db.srid if not initialised else None)
             # Requests are served as the service's own role, never as the owner.
             ensure_roles(owner.engine)
-            db = owner.for_service(pool_size=8)
+            if database is None:  # its connections are not needed again
+                owner.engine.dispose()
+            db = owner.for_service(settings.api.db_pool_size, settings.api.db_max_overflow)
             stack.callback(db.engine.dispose)
             state = app.state.gridgis = AppState(db, settings.api, settings.auth)
-            if settings.auth.principal_cache_s > 0:
-                listener = ChangeListener(db.listen_connection, ACCESS_CHANNEL,
-                                          state.principals.clear,
-                                          state.principals.set_listening).start()
-                stack.callback(listener.close)
+            # What is kept in memory is kept only while every change can be heard.
+            def listening(on: bool) -> None:
+                state.principals.set_listening(on)
+                state.grid_lookup.set_listening(on)
+                state.heard_changes.set_listening(on)
+
+            listener = ChangeListener(db.listen_connection,
+                                      {ACCESS_CHANNEL: state.principals.clear,
+                                       GRIDS_CHANNEL: state.grid_lookup.changed,
+                                       DATA_CHANNEL: state.heard_changes.changed},
+                                      listening).start()
+            stack.callback(listener.close)
             if initialised or settings.db.srid:
                 app.state.gridgis.reflect()  # now, before requests share the pool
             absent = assets.missing(settings.assets.assets_dir)
@@ -110,11 +121,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(TrustedHosts, hosts=settings.api.allowed_hosts)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.mount(assets.VENDOR_URL, VendorFiles(settings.assets.assets_dir), name="vendor")
+    app.include_router(health.router)
+    app.include_router(grids.router)  # first: /grids/at is what is asked most
     app.include_router(docs.router)
     app.include_router(session.router)
     app.include_router(audit.router)
     app.include_router(maps.router)
-    app.include_router(grids.router)  # before the generic /grids/{id}
     app.include_router(plans.router)
     app.include_router(plan_edits.router)
     app.include_router(stats.router)

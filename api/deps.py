@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 
 from gridgis.gis import taxonomy
 from gridgis.gis.errors import InvalidInput
@@ -28,11 +28,11 @@ EARTH_RADIUS_M = 6_371_007.2  # authalic: a sphere with the ellipsoid's area
 REPEATABLE = "repeat the parameter or give a comma-separated list"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.gridgis
 
 
@@ -68,11 +68,20 @@ def get_plan_reports(state: StateDep) -> PlanReports:
     return state.plan_reports
 
 
-def get_lane(state: StateDep) -> AnalyticsLane:
+async def get_lane(state: StateDep) -> AnalyticsLane:
     return state.lane
 
 
-def require_assets(settings: SettingsDep) -> None:
+Keep = Callable[[Callable[[], Awaitable[Response]]], Awaitable[Response]]
+
+
+async def get_keep(request: Request, state: StateDep) -> Keep:
+    """``keep(make)``: the answer ``make`` gives, kept per data version and reader's
+    view (:mod:`.kept`)."""
+    return lambda make: state.answers.answer(request, make)
+
+
+async def require_assets(settings: SettingsDep) -> None:
     """Pages and the API docs need the vendored map libraries."""
     assets.require(settings.assets.assets_dir)
 
@@ -84,6 +93,7 @@ BlindSpotsDep = Annotated[BlindSpotService, Depends(get_blindspots)]
 LaneDep = Annotated[AnalyticsLane, Depends(get_lane)]
 PlanReportsDep = Annotated[PlanReports, Depends(get_plan_reports)]
 AssetsDep = Annotated[None, Depends(require_assets)]
+KeepDep = Annotated[Keep, Depends(get_keep)]
 
 
 class Paging:
@@ -144,20 +154,27 @@ class TimeRange:
     """[start, end) from ISO 8601 date-times or dates; empty values mean no bound, and
     values without an offset are UTC."""
 
-    def __init__(self, start: Annotated[str | None, Query(
-                     description="ISO 8601 date or date-time, inclusive")] = None,
-                 end: Annotated[str | None, Query(
-                     description="ISO 8601 date or date-time, exclusive")] = None) -> None:
+    def __init__(self, start: str | None = None, end: str | None = None) -> None:
         self.start = parse_instant(start, "start")
         self.end = parse_instant(end, "end")
         if self.start and self.end and self.end <= self.start:
             raise InvalidInput("end must be after start", field="end")
 
 
-TimeRangeDep = Annotated[TimeRange, Depends()]
+# The parameter checks below are coroutines: FastAPI runs a plain function dependency in
+# a thread, which costs more than the check itself.
+async def time_range(start: Annotated[str | None, Query(
+                         description="ISO 8601 date or date-time, inclusive")] = None,
+                     end: Annotated[str | None, Query(
+                         description="ISO 8601 date or date-time, exclusive")] = None
+                     ) -> TimeRange:
+    return TimeRange(start, end)
 
 
-def incident_categories(category: Annotated[list[str] | None, Query(
+TimeRangeDep = Annotated[TimeRange, Depends(time_range)]
+
+
+async def incident_categories(category: Annotated[list[str] | None, Query(
         description=f"incident categories ({REPEATABLE}): "
                     + ", ".join(taxonomy.INCIDENT_CATEGORIES))] = None) -> tuple[str, ...]:
     return taxonomy.check_codes(category, taxonomy.INCIDENT_CATEGORIES, "category")

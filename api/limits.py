@@ -1,33 +1,39 @@
-"""Rate limits kept in the service's memory."""
+"""The sign-in rate limit, counted in the database so that it holds across all of the
+service's workers (migration 0020)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+import math
+
+import sqlalchemy as sa
 
 from gridgis.gis.errors import TooManyAttempts
+
+WINDOW_S = 60
 
 
 class SignInLimiter:
     """At most ``per_minute`` sign-in attempts per client address in any minute."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, engine: sa.Engine, per_minute: int) -> None:
+        self.engine = engine
         self.per_minute = per_minute
-        self._attempts: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            attempts = self._attempts[client]
-            while attempts and attempts[0] <= now - 60:
-                attempts.popleft()
-            if len(attempts) >= self.per_minute:
-                wait = int(attempts[0] + 60 - now) + 1
+        """Count this attempt, or raise TooManyAttempts (not counting it)."""
+        with self.engine.begin() as conn:
+            # one client's attempts are counted one at a time, across workers
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sign_in ' || :c))"),
+                         {"c": client})
+            conn.execute(sa.text("DELETE FROM sign_in_attempts "
+                                 "WHERE at < now() - make_interval(secs => :w)"),
+                         {"w": WINDOW_S})
+            made, oldest_age = conn.execute(sa.text(
+                "SELECT count(*), extract(epoch FROM now() - min(at)) FROM sign_in_attempts "
+                "WHERE client = :c"), {"c": client}).one()
+            if made >= self.per_minute:
+                wait = max(1, math.ceil(WINDOW_S - float(oldest_age)))
                 raise TooManyAttempts(f"too many sign-in attempts from {client}; wait "
                                       f"{wait} s", retry_after=wait)
-            attempts.append(now)
-            if len(self._attempts) > 10_000:  # forget quiet clients
-                for key in [k for k, v in self._attempts.items() if not v]:
-                    del self._attempts[key]
+            conn.execute(sa.text("INSERT INTO sign_in_attempts (client) VALUES (:c)"),
+                         {"c": client})

@@ -34,6 +34,13 @@ class ApiSettings(BaseSettings):
     vector_tile_cache_mb: float = Field(
         default=64.0, ge=0, description="vector tiles kept per worker, keyed by the versions "
         "of the tables they are made from (0: none kept)")
+    answer_cache_mb: float = Field(
+        default=128.0, ge=0, description="map pages and analyses kept per worker, keyed by "
+        "the data's version and the reader's view (0: none kept)")
+    db_pool_size: int = Field(default=8, ge=1, description="database connections each "
+                              "worker keeps open (`gridgis serve` derives it)")
+    db_max_overflow: int = Field(default=8, ge=0, description="connections a worker may "
+                                 "open beyond the pool under load (derived likewise)")
     analytics_slots: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1,
         description="analyses computed at once (the rest wait; light requests never do)")

@@ -7,6 +7,8 @@ import threading
 
 from gridgis.gis.db import Database, current_srid
 from gridgis.gis.errors import NotInitialised
+from gridgis.gis.grid_index import GridLookup
+from gridgis.gis.notifications import HeardChanges
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache, SizedCache
@@ -17,6 +19,7 @@ from gridgis.gis.services.plan_reports import PlanReports
 from gridgis.gis.services.roads import RoadService
 from gridgis.gis.services.runner import ProcessRunner
 
+from .kept import KeptAnswers
 from .lane import AnalyticsLane
 from .limits import SignInLimiter
 from .principals import PrincipalCache
@@ -31,8 +34,10 @@ class AppState:
         settings = settings or ApiSettings()
         auth = auth or AuthSettings()
         self.database = database
-        self.sign_in_limiter = SignInLimiter(auth.sign_in_per_minute)
+        self.sign_in_limiter = SignInLimiter(database.engine, auth.sign_in_per_minute)
         self.principals = PrincipalCache(auth.principal_cache_s)
+        self.grid_lookup = GridLookup(database.engine.connect)
+        self.heard_changes = HeardChanges()
         url = database.engine.url.render_as_string(hide_password=False)
         self.runner = ProcessRunner(settings.analytics_slots, settings.analytics_wait_s,
                                     settings.analytics_max_pending, initializer=init_worker,
@@ -41,6 +46,7 @@ class AppState:
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self.vector_tiles = SizedCache(int(settings.vector_tile_cache_mb * 2**20))
         self.counts = SizedCache(COUNT_CACHE_BYTES)  # of matches, per table version
+        self.answers = KeptAnswers(int(settings.answer_cache_mb * 2**20))
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._hotspots: HotspotService | None = None

@@ -37,7 +37,8 @@ def require_id(value: int, what: str) -> int:
 
 
 def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
-                     pool_size: int = 5, role: str | None = None) -> Engine:
+                     pool_size: int = 5, max_overflow: int | None = None,
+                     role: str | None = None) -> Engine:
     """An engine whose errors never carry bound values (they may be personal data, and
     errors reach logs). With ``role``, every session acts as that role (SET ROLE at
     connection start)."""
@@ -47,7 +48,7 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
     return sa.create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_timeout=POOL_TIMEOUT_S,
         pool_pre_ping=True,
         hide_parameters=True,
@@ -85,7 +86,7 @@ class Database:
     def forget_srid(self) -> None:
         self._srid = None
 
-    def for_service(self, pool_size: int = 8) -> Database:
+    def for_service(self, pool_size: int = 8, max_overflow: int | None = None) -> Database:
         """The same database as the service's own role (``gridgis_app``: no superuser,
         owns nothing, may not change the audit log). On the embedded cluster the
         service signs in as that role; on another server the configured user's sessions
@@ -96,7 +97,8 @@ class Database:
             url, role = url.set(username=APP_ROLE), None
         engine = create_db_engine(url.render_as_string(hide_password=False),
                                   statement_timeout_ms=self.statement_timeout_ms,
-                                  pool_size=pool_size, role=role)
+                                  pool_size=pool_size, max_overflow=max_overflow,
+                                  role=role)
         return Database(engine, self.cluster, self.statement_timeout_ms, session_role=role)
 
     def listen_connection(self) -> psycopg.Connection:

@@ -1,4 +1,4 @@
-"""Listening for a PostgreSQL NOTIFY channel on a connection of its own, in a thread,
+"""Listening for PostgreSQL NOTIFY channels on a connection of its own, in a thread,
 reconnecting after the database went away. Whoever uses it learns of each notification
 and of every moment it may have missed some (the connection broke: anything may have
 changed meanwhile)."""
@@ -7,30 +7,31 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger(__name__)
 
+DATA_CHANNEL = "gridgis_data"  # a table map pages and analyses are made from changed
 POLL_S = 0.5  # how often the thread looks up from waiting, to stop promptly
 RETRY_S = (0.5, 1, 2, 5)  # waits before reconnecting, then the last one again
 
 
 class ChangeListener:
-    """``on_change()`` after each notification on ``channel``; ``on_listening(bool)``
-    when listening starts (after connecting) and stops (connection lost or closed)."""
+    """``channels[name]()`` after each notification on channel ``name``;
+    ``on_listening(bool)`` when listening starts (after connecting) and stops
+    (connection lost or closed)."""
 
-    def __init__(self, connect: Callable[[], psycopg.Connection], channel: str,
-                 on_change: Callable[[], None],
+    def __init__(self, connect: Callable[[], psycopg.Connection],
+                 channels: Mapping[str, Callable[[], None]],
                  on_listening: Callable[[bool], None] = lambda _: None) -> None:
         self._connect = connect
-        self._channel = channel
-        self._on_change = on_change
+        self._channels = dict(channels)
         self._on_listening = on_listening
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"listen-{channel}",
+        self._thread = threading.Thread(target=self._run, name="listen-changes",
                                         daemon=True)
 
     def start(self) -> ChangeListener:
@@ -47,19 +48,43 @@ class ChangeListener:
             listening = False
             try:
                 with self._connect() as conn:
-                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    for channel in self._channels:
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     listening, failures = True, 0
                     self._on_listening(True)
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=POLL_S):
-                            self._on_change()
+                        for notice in conn.notifies(timeout=POLL_S):
+                            self._channels[notice.channel]()
             except psycopg.Error as exc:
-                log.info("not listening on %s (%s); retrying", self._channel,
+                log.info("not listening on %s (%s); retrying", ", ".join(self._channels),
                          type(exc).__name__)
             except Exception:  # a callback failed: log it, keep listening
-                log.exception("listener on %s", self._channel)
+                log.exception("listener on %s", ", ".join(self._channels))
             finally:
                 if listening:
                     self._on_listening(False)
             failures += 1
             self._stop.wait(RETRY_S[min(failures, len(RETRY_S)) - 1])
+
+
+class HeardChanges:
+    """How many changes this process has heard of: a version of the data that costs no
+    query, trusted only while every change can be heard (None otherwise)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._listening = False
+
+    def changed(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def set_listening(self, listening: bool) -> None:
+        with self._lock:
+            self._count += 1  # whatever was missed meanwhile counts as a change
+            self._listening = listening
+
+    def current(self) -> int | None:
+        with self._lock:
+            return self._count if self._listening else None

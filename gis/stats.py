@@ -16,6 +16,21 @@ def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float,
             at: datetime | None = None) -> dict:
     """The grid (and its community, subdistrict, district and workers) at a location:
     in the published plan, or with ``at`` in the plan that was published then."""
+    check_location(srid, lon, lat)
+    if at is not None:
+        return _grid_at_on(conn, srid, lon, lat, at)
+    row = conn.execute(sa.text(read_query("grid_at.sql")),
+                       {"lon": lon, "lat": lat, "srid": srid}).first()
+    if row is None:
+        raise outside_every_grid(lon, lat)
+    result = dict(row._mapping)
+    result["workers"] = workers_of(conn, result["id"])
+    return result
+
+
+def check_location(srid: int, lon: float, lat: float) -> None:
+    """A WGS84 location that can be in a grid of this deployment, or the error saying
+    why not."""
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(f"lon {lon}, lat {lat} is not a WGS84 location"
                            + (" (lon and lat look swapped)" if abs(lat) > 90 >= abs(lon)
@@ -23,16 +38,11 @@ def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float,
     if not deployment_area(srid).contains(lon, lat):  # nor could it be projected
         raise NotFound(f"lon {lon}, lat {lat} lies outside the area this deployment covers, "
                        "so outside every grid")
-    if at is not None:
-        return _grid_at_on(conn, srid, lon, lat, at)
-    row = conn.execute(sa.text(read_query("grid_at.sql")),
-                       {"lon": lon, "lat": lat, "srid": srid}).first()
-    if row is None:
-        raise NotFound(f"lon {lon}, lat {lat} lies outside every grid of the published plan "
-                       "(an unassigned location)")
-    result = dict(row._mapping)
-    result["workers"] = workers_of(conn, result["id"])
-    return result
+
+
+def outside_every_grid(lon: float, lat: float) -> NotFound:
+    return NotFound(f"lon {lon}, lat {lat} lies outside every grid of the published plan "
+                    "(an unassigned location)")
 
 
 def _grid_at_on(conn: sa.Connection, srid: int, lon: float, lat: float,

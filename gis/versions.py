@@ -10,6 +10,12 @@ import sqlalchemy as sa
 
 from .services.cache import SizedCache
 
+# Every table a map page or an analysis may read (migration 0018's, but the staged
+# analyses, which are themselves made from these).
+DATA_TABLES = ("areas", "grid_plans", "grids", "workers", "grid_assignments", "buildings",
+               "households", "people", "places", "things", "organisations", "incidents",
+               "roads", "patrol_plans", "patrol_routes", "visits", "patrol_points")
+
 TABLE_VERSION = sa.text(
     "SELECT coalesce(sum((v.tables ->> t.name)::bigint), 0) "
     "FROM gridgis_data_version v, unnest(CAST(:tables AS text[])) AS t (name)")

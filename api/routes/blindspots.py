@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gridgis.gis.access import aggregates, audit
 from gridgis.gis.access.principal import Principal
@@ -24,11 +25,12 @@ from gridgis.gis.services.blindspot_options import MAX_SITES, AuditOptions
 from gridgis.gis.services.blindspot_report import coverage_problem, rows, visible_scorecard
 
 from ..auth import allow
-from ..deps import BlindSpotsDep, LaneDep, SettingsDep, StateDep
+from ..deps import BlindSpotsDep, KeepDep, LaneDep, SettingsDep, StateDep
 from ..geojson import GeoJSONResponse
 from ..models.blindspots import LayerCollection, Responsibility, Scorecard
 from ..models.common import ERRORS
 from ..routing import StrictQueryRoute
+from .hotspots import read_scope_area
 
 router = APIRouter(prefix="/blindspots", tags=["blind spots"], route_class=StrictQueryRoute,
                    responses=ERRORS)
@@ -36,7 +38,7 @@ Who = Annotated[Principal, Depends(allow("blindspots"))]
 CSV = "text/csv; charset=utf-8"
 
 
-def audit_options(
+async def audit_options(
     who: Who,
     plan: Annotated[str | None, Query(max_length=200, description="plan name (default: "
                                                                   "the published plan)")] = None,
@@ -79,7 +81,7 @@ def audit_options(
 OptionsDep = Annotated[AuditOptions, Depends(audit_options)]
 
 
-def community_options(options: OptionsDep,
+async def community_options(options: OptionsDep,
                       community: Annotated[str | None, Query(
                           max_length=100, description="only this community (area code)")]
                       = None) -> AuditOptions:
@@ -89,11 +91,10 @@ def community_options(options: OptionsDep,
 CommunityOptionsDep = Annotated[AuditOptions, Depends(community_options)]
 
 
-def scope_area(who: Who, state: StateDep) -> shapely.Geometry | None:
+async def scope_area(who: Who, state: StateDep) -> shapely.Geometry | None:
     if who.grid_ids is None:
         return None
-    with state.database.engine.connect() as conn:
-        return aggregates.scope_area(conn, who)
+    return await run_in_threadpool(read_scope_area, state, who)
 
 
 ScopeDep = Annotated[shapely.Geometry | None, Depends(scope_area)]
@@ -127,7 +128,7 @@ def _needs_hotspots(who: Principal) -> None:
                         "per measure with the rule that set it, the overall status, worst "
                         "first; roll-ups per community and subdistrict. `f=csv` gives the "
                         "grid rows as CSV.")
-async def scorecard(who: Who, lane: LaneDep, service: BlindSpotsDep,
+async def scorecard(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
                     options: CommunityOptionsDep,
                     settings: SettingsDep,
                     f: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Response:
@@ -150,7 +151,7 @@ async def scorecard(who: Who, lane: LaneDep, service: BlindSpotsDep,
                             for r in rows(card.communities)] if not scoped else [],
             "subdistricts": [aggregates.withhold_small(r, who, min_count)
                              for r in rows(card.subdistricts)] if not scoped else []})
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 @router.get("/coverage", response_class=GeoJSONResponse,
@@ -160,7 +161,7 @@ async def scorecard(who: Who, lane: LaneDep, service: BlindSpotsDep,
                         "area and whether they are slivers, and entities in no grid "
                         "(outside) with the nearest grid. People and households are listed "
                         "only to roles that see them, and those reads are audited.")
-async def coverage(who: Who, lane: LaneDep, service: BlindSpotsDep,
+async def coverage(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
                    options: CommunityOptionsDep,
                    area: ScopeDep, state: StateDep, f: LayerFormat = "geojson") -> Response:
     def answer() -> Response:
@@ -185,7 +186,7 @@ async def coverage(who: Who, lane: LaneDep, service: BlindSpotsDep,
                    "outside": {} if area is not None else report.outside_counts,
                    "problem": coverage_problem(report.coverage)}
         return _layers([gaps, overlaps, points], area, summary)
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 def _audit_reads(state, who: Principal, kind_ids: dict[str, list[int]]) -> None:
@@ -204,7 +205,7 @@ def _audit_reads(state, who: Principal, kind_ids: dict[str, list[int]]) -> None:
                         "residents in grids with no worker, days since the last visit or "
                         "verification, share of households checked; per worker: load "
                         "against the norm. `f=csv` gives the grid rows.")
-async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
+async def responsibility(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
                          options: OptionsDep, settings: SettingsDep, state: StateDep,
                          f: Annotated[str, Query(pattern="^(json|csv)$")] = "json"
                          ) -> Response:
@@ -229,7 +230,7 @@ async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
                        for r in rows(workers)]
         return JSONResponse({"plan": report.plan, "grids": grid_rows,
                              "workers": worker_rows})
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 @router.get("/cameras", response_class=GeoJSONResponse,
@@ -238,8 +239,8 @@ async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
             description="Each online camera's view cut by buildings (`layer`: view), "
                         "hotspot cells no camera sees (dead_corner) and the suggested new "
                         "sites (site) with the incidents each newly covers (gain).")
-async def cameras(who: Who, lane: LaneDep, service: BlindSpotsDep, options: OptionsDep,
-                  area: ScopeDep, f: LayerFormat = "geojson") -> Response:
+async def cameras(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
+                  options: OptionsDep, area: ScopeDep, f: LayerFormat = "geojson") -> Response:
     _needs_hotspots(who)
 
     def answer() -> Response:
@@ -252,7 +253,7 @@ async def cameras(who: Who, lane: LaneDep, service: BlindSpotsDep, options: Opti
         return _layers([report.views.assign(layer="view"),
                         report.dead_corners.assign(layer="dead_corner"),
                         report.sites.assign(layer="site")], area, summary)
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 @router.get("/reach", response_class=GeoJSONResponse,
@@ -261,7 +262,7 @@ async def cameras(who: Who, lane: LaneDep, service: BlindSpotsDep, options: Opti
             description="Every street (`layer`: street) with the minutes on foot and by car "
                         "from the nearest police post or patrol base (null: beyond four "
                         "times the threshold or unreachable), and the posts (post).")
-async def reach(who: Who, lane: LaneDep, service: BlindSpotsDep, options: OptionsDep,
+async def reach(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep, options: OptionsDep,
                 area: ScopeDep, f: LayerFormat = "geojson") -> Response:
     def answer() -> Response:
         report = service.reach(options)
@@ -271,7 +272,7 @@ async def reach(who: Who, lane: LaneDep, service: BlindSpotsDep, options: Option
         summary = {"posts": len(report.posts), "network_pieces": report.pieces,
                    "foot_min": options.foot_min, "car_min": options.car_min}
         return _layers([streets, report.posts.assign(layer="post")], area, summary)
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 @router.get("/patrol", response_class=GeoJSONResponse,
@@ -280,8 +281,8 @@ async def reach(who: Who, lane: LaneDep, service: BlindSpotsDep, options: Option
             description="Hotspot cells (`layer`: hotspot) ranked by Gi* z with the minutes "
                         "of patrol presence per week and the last fix; "
                         "`patrolled_recently` false marks an unpatrolled hotspot.")
-async def patrol(who: Who, lane: LaneDep, service: BlindSpotsDep, options: OptionsDep,
-                 area: ScopeDep, f: LayerFormat = "geojson") -> Response:
+async def patrol(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
+                 options: OptionsDep, area: ScopeDep, f: LayerFormat = "geojson") -> Response:
     _needs_hotspots(who)
 
     def answer() -> Response:
@@ -290,7 +291,7 @@ async def patrol(who: Who, lane: LaneDep, service: BlindSpotsDep, options: Optio
             return _grid_csv(report.grids, who, service, options)
         return _layers([report.cells.assign(layer="hotspot")], area,
                        {"has_patrol_data": report.has_data})
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 def _layers(frames: list[gpd.GeoDataFrame], area: shapely.Geometry | None,

@@ -26,7 +26,7 @@ from gridgis.gis.services.plan_edits import Edit
 from gridgis.gis.services.plan_features import FeatureEditor
 
 from .. import ogc
-from ..auth import AnyoneDep, allow
+from ..auth import AnyoneDep, require_may
 from ..deps import CatalogDep, ConnDep
 from ..errors import MethodNotAllowed, PreconditionFailed
 from ..geojson import GeoJSONResponse, json_text, raw_feature, strong_etag
@@ -72,7 +72,7 @@ def _draft(conn: sa.Connection, who: Principal, collection_id: str) -> Collectio
         raise MethodNotAllowed(f"{found.id} ({what}) is read-only here: draft plans' grid "
                                "collections (grids-plan-{id}) take changes",
                                allow="GET, HEAD")
-    allow("grids", "write")(who)
+    require_may(who, "write", "grids")
     return found
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gridgis.gis import stats
 from gridgis.gis.access.aggregates import withhold_small
@@ -16,12 +18,15 @@ from gridgis.gis.access.principal import Principal
 from gridgis.gis.db import require_id
 from gridgis.gis.errors import InvalidInput, NotFound
 from gridgis.gis.times import parse_instant
+from gridgis.gis.transactions import unit_of_work
 
 from ..auth import allow
-from ..deps import CatalogDep, CategoriesDep, ConnDep, SettingsDep, TimeRangeDep
+from ..deps import CategoriesDep, ConnDep, SettingsDep, TimeRangeDep
 from ..models.analytics import Assignment, GridAt, GridSummary, GridWorker
 from ..models.common import ERRORS
 from ..routing import StrictQueryRoute
+from ..settings import Settings
+from ..state import AppState
 
 router = APIRouter(prefix="/grids", tags=["grids"], route_class=StrictQueryRoute,
                    responses=ERRORS)
@@ -32,16 +37,36 @@ router = APIRouter(prefix="/grids", tags=["grids"], route_class=StrictQueryRoute
                         "subdistrict, district and responsible workers; with `date`, the "
                         "grid of the plan that was published then (and its period). 404 if "
                         "the location is outside every grid, or no plan was published then.")
-def grid_at(_who: Annotated[Principal, Depends(allow("grids"))], conn: ConnDep,
-            catalog: CatalogDep,
-            lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
-            lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")],
-            date: Annotated[str | None, Query(
-                max_length=40, description="ISO 8601 date or date-time (UTC unless it has "
-                                           "an offset): the plan published then")] = None
-            ) -> JSONResponse:
+async def grid_at(request: Request, _who: Annotated[Principal, Depends(allow("grids"))],
+                  lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
+                  lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")],
+                  date: Annotated[str | None, Query(
+                      max_length=40, description="ISO 8601 date or date-time (UTC unless "
+                                                 "it has an offset): the plan published "
+                                                 "then")] = None
+                  ) -> Response:
+    # The route asked most (every grid worker's phone, every patrol car): the published
+    # grids are looked up in memory, without a thread or a connection, whenever the
+    # index is current.
+    state: AppState = request.app.state.gridgis
+    settings: Settings = request.app.state.settings
     at = parse_instant(date, "date")
-    return JSONResponse(jsonable_encoder(stats.grid_at(conn, catalog.srid, lon, lat, at)))
+    index = state.grid_lookup.current() if at is None else None
+    if index is not None:
+        stats.check_location(index.srid, lon, lat)
+        found = index.at(lon, lat)
+        if found is None:
+            raise stats.outside_every_grid(lon, lat)
+        return Response(found, media_type="application/json")
+    return JSONResponse(jsonable_encoder(await run_in_threadpool(
+        _grid_at_in_database, state, settings, lon, lat, at)))
+
+
+def _grid_at_in_database(state: AppState, settings: Settings, lon: float, lat: float,
+                         at: datetime | None) -> dict:
+    with state.database.engine.connect() as conn, unit_of_work(
+            conn, settings.api.commit_outcome_wait_s, reading=True):
+        return stats.grid_at(conn, state.srid, lon, lat, at)
 
 
 @router.get("/{grid_id:int}/summary", summary="What a grid holds", response_model=GridSummary)

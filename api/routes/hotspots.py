@@ -13,6 +13,7 @@ import shapely
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gridgis.gis.access import aggregates
 from gridgis.gis.access.principal import Principal
@@ -33,7 +34,7 @@ from gridgis.gis.services.study_area import StudyArea
 from gridgis.gis.times import required_instant
 
 from ..auth import allow
-from ..deps import CategoriesDep, HotspotsDep, LaneDep, StateDep, TimeRangeDep
+from ..deps import CategoriesDep, HotspotsDep, KeepDep, LaneDep, StateDep, TimeRangeDep
 from ..geojson import GEOJSON, GeoJSONResponse
 from ..models.analytics import (
     AreasCollection,
@@ -45,16 +46,21 @@ from ..models.analytics import (
 )
 from ..models.common import ERRORS
 from ..routing import StrictQueryRoute
+from ..state import AppState
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=StrictQueryRoute,
                    responses=ERRORS)
 
 
-def scope_area(who: Annotated[Principal, Depends(allow("hotspots"))],
-               state: StateDep) -> shapely.Geometry | None:
+async def scope_area(who: Annotated[Principal, Depends(allow("hotspots"))],
+                     state: StateDep) -> shapely.Geometry | None:
     """Where the user's scope lies (None: no scope); results are limited to it."""
     if who.grid_ids is None:
         return None
+    return await run_in_threadpool(read_scope_area, state, who)
+
+
+def read_scope_area(state: AppState, who: Principal) -> shapely.Geometry:
     with state.database.engine.connect() as conn:
         return aggregates.scope_area(conn, who)
 
@@ -62,7 +68,7 @@ def scope_area(who: Annotated[Principal, Depends(allow("hotspots"))],
 ScopeDep = Annotated[shapely.Geometry | None, Depends(scope_area)]
 
 
-def selection(time_range: TimeRangeDep, categories: CategoriesDep,
+async def selection(time_range: TimeRangeDep, categories: CategoriesDep,
               unit: Annotated[Literal["lattice", "grids"], Query(
                   description="fine lattice clipped to the district, or the grids")]
               = "lattice",
@@ -101,8 +107,9 @@ def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDa
             description="Per unit: incidents, z, two-sided p (and p_sim with permutations), "
                         "class ±90/95/99 after false-discovery-rate correction.")
 async def gi(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
-             permutations: Permutations = 0, seed: Seed = 0) -> Response:
-    return await lane.run(lambda: _features(hotspots.gi(sel, permutations, seed), area))
+             keep: KeepDep, permutations: Permutations = 0, seed: Seed = 0) -> Response:
+    return await keep(lambda: lane.run(
+        lambda: _features(hotspots.gi(sel, permutations, seed), area)))
 
 
 @router.get("/areas", summary="Hotspot areas", response_model=AreasCollection,
@@ -110,11 +117,13 @@ async def gi(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: Selectio
             description="Touching significant hot units merged, with incidents, share, "
                         "area, grids, communities, peak hours and weekdays.")
 async def areas(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+                keep: KeepDep,
           min_class: Annotated[int, Query(description="weakest hot class merged: 90, 95 "
                                                       "or 99",
                                           json_schema_extra={"enum": [90, 95, 99]})] = 95
           ) -> Response:
-    return await lane.run(lambda: _features(hotspots.areas(sel, min_class), area))
+    return await keep(lambda: lane.run(
+        lambda: _features(hotspots.areas(sel, min_class), area)))
 
 
 @router.get("/emerging", summary="Emerging hot spots", response_model=EmergingCollection,
@@ -124,9 +133,11 @@ async def areas(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: Selec
                         "intensifying, persistent, diminishing, sporadic, oscillating, "
                         "historical; hot or cold; or no pattern).")
 async def emerging(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
+                   keep: KeepDep,
              bin: Annotated[Literal["week", "month", "quarter"], Query(
                  description="time bin")] = "month") -> Response:
-    return await lane.run(lambda: _features(hotspots.emerging(sel, bin), area))
+    return await keep(lambda: lane.run(
+        lambda: _features(hotspots.emerging(sel, bin), area)))
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -145,18 +156,18 @@ def _edges(text: str, name: str) -> list[float]:
 @router.get("/near-repeat", summary="Near-repeat (Knox) analysis and risk zones",
             response_model=NearRepeatResult)
 async def near_repeat(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
-                      sel: SelectionDep,
+                      sel: SelectionDep, keep: KeepDep,
                 distance_bands: Annotated[str, Query(description="band edges, metres")]
                 = ",".join(map(str, DEFAULT_DISTANCE_BANDS)),
                 time_bands: Annotated[str, Query(description="band edges, days")]
                 = ",".join(map(str, DEFAULT_TIME_BANDS)),
                 permutations: Annotated[int, Query(ge=19, le=MAX_PERMUTATIONS,
                                                    description="Monte Carlo permutations")]
-                = 99, seed: Seed = 0) -> JSONResponse:
+                = 99, seed: Seed = 0) -> Response:
     distances, days = _edges(distance_bands, "distance_bands"), _edges(time_bands,
                                                                        "time_bands")
 
-    def answer() -> JSONResponse:
+    def answer() -> Response:
         result = hotspots.near_repeat(sel, distances, days, permutations, seed)
         table = result.table.astype(object).where(result.table.notna(), None)  # NaN: null
         return JSONResponse(jsonable_encoder({
@@ -165,7 +176,7 @@ async def near_repeat(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
             if result.extent else None,
             "zones": _within(result.zones, area).__geo_interface__
             if result.zones is not None else None}))
-    return await lane.run(answer)
+    return await keep(lambda: lane.run(answer))
 
 
 @router.get("/forecast", summary="Hotspot forecast for the next period",
@@ -174,11 +185,12 @@ async def near_repeat(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                         "latest incident), from the incidents in [start, end); "
                         "`top_area_share` ranks units: <= 0.05 is the top 5 % of the area.")
 async def forecast_units(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
-                         sel: SelectionDep,
+                         sel: SelectionDep, keep: KeepDep,
                    horizon_days: Annotated[int, Query(ge=1, le=365,
                                                       description="days forecast")] = 30
                    ) -> Response:
-    return await lane.run(lambda: _features(hotspots.forecast(sel, horizon_days), area))
+    return await keep(lambda: lane.run(
+        lambda: _features(hotspots.forecast(sel, horizon_days), area)))
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
@@ -193,7 +205,7 @@ async def forecast_units(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                         "is the three dates, in the deployment's time zone when they have "
                         "no offset. A user with a scope is scored within it.")
 async def backtest_table(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
-                         sel: SelectionDep,
+                         sel: SelectionDep, keep: KeepDep,
                    train_start: Annotated[str, Query(description="ISO 8601, inclusive")],
                    train_end: Annotated[str, Query(description="ISO 8601: scoring starts")],
                    test_end: Annotated[str, Query(description="ISO 8601, exclusive")],
@@ -201,7 +213,7 @@ async def backtest_table(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                        description="what is scored: `all` units, the units with an "
                                    "incident in the training window (`active`), or the "
                                    "units clipped to the area with this code")] = "all"
-                   ) -> JSONResponse:
+                   ) -> Response:
     if sel.start is not None or sel.end is not None:
         raise InvalidInput("backtest takes train_start, train_end and test_end, not "
                            "start/end", field="start" if sel.start else "end")
@@ -214,6 +226,9 @@ async def backtest_table(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                                                    ("train_end", train_end),
                                                    ("test_end", test_end)))
         return hotspots.backtest(sel, BacktestWindow(first, middle, last, study=study))
-    table = await lane.run(answer)
-    return JSONResponse({"ranked_by": RANKED_BY,
-                         "rows": jsonable_encoder(table.to_dict(orient="records"))})
+
+    async def made() -> Response:
+        table = await lane.run(answer)
+        return JSONResponse({"ranked_by": RANKED_BY,
+                             "rows": jsonable_encoder(table.to_dict(orient="records"))})
+    return await keep(made)

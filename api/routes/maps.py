@@ -4,11 +4,12 @@ which reads its own) and is built afterwards, with no connection held."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from gridgis.gis.access.aggregates import withhold_small
 from gridgis.gis.access.principal import Principal
@@ -32,6 +33,7 @@ from ..deps import (
     BlindSpotsDep,
     CategoriesDep,
     HotspotsDep,
+    KeepDep,
     LaneDep,
     SettingsDep,
     StateDep,
@@ -49,6 +51,10 @@ LangQuery = Annotated[Lang | None, Query(description="zh or en (default: the ser
 HTML = media("text/html", description="an HTML page")
 
 
+async def _html(page: Awaitable[str]) -> Response:
+    return HTMLResponse(await page)
+
+
 def _options(settings, lang: Lang | None) -> PageOptions:
     return PageOptions(lang=lang or settings.api.lang, tile_url=settings.api.tile_url,
                        tile_attribution=settings.api.tile_attribution,
@@ -57,34 +63,41 @@ def _options(settings, lang: Lang | None) -> PageOptions:
 
 
 @router.get("/maps/grids", summary="Grid map", responses=HTML)
-def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: StateDep,
-              settings: SettingsDep, time_range: TimeRangeDep,
-              _assets: AssetsDep, lang: LangQuery = None,
-              measure: Annotated[Literal[tuple(MEASURES)], Query(  # type: ignore[valid-type]
-                  description="what colours the grids")] = "incidents") -> HTMLResponse:
+async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: StateDep,
+                    settings: SettingsDep, time_range: TimeRangeDep, lane: LaneDep,
+                    keep: KeepDep, _assets: AssetsDep, lang: LangQuery = None,
+                    measure: Annotated[Literal[tuple(MEASURES)], Query(  # type: ignore[valid-type]
+                        description="what colours the grids")] = "incidents") -> Response:
     options = _options(settings, lang)
-    with state.database.engine.connect() as conn:
-        page = read_grids_page(conn, options, time_range.start, time_range.end, who,
-                               settings.auth.min_count)
-    return HTMLResponse(grids_page(page, options, measure, time_range.start, time_range.end))
+
+    def page() -> HTMLResponse:
+        with state.database.engine.connect() as conn:
+            page = read_grids_page(conn, options, time_range.start, time_range.end, who,
+                                   settings.auth.min_count)
+        return HTMLResponse(grids_page(page, options, measure, time_range.start,
+                                       time_range.end))
+    return await keep(lambda: lane.run(page))
 
 
 @router.get("/maps/incidents", summary="Incident map", responses=HTML)
-def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))], state: StateDep,
-                  settings: SettingsDep, time_range: TimeRangeDep,
-                  categories: CategoriesDep, _assets: AssetsDep,
-                  lang: LangQuery = None) -> HTMLResponse:
+async def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))],
+                        state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
+                        categories: CategoriesDep, lane: LaneDep, keep: KeepDep,
+                        _assets: AssetsDep, lang: LangQuery = None) -> Response:
     options = _options(settings, lang)
-    with state.database.engine.connect() as conn:
-        page = read_incidents_page(conn, options, categories, time_range.start,
-                                   time_range.end, who)
-    return HTMLResponse(incidents_page(page, options, categories, time_range.start,
-                                       time_range.end))
+
+    def page() -> HTMLResponse:
+        with state.database.engine.connect() as conn:
+            page = read_incidents_page(conn, options, categories, time_range.start,
+                                       time_range.end, who)
+        return HTMLResponse(incidents_page(page, options, categories, time_range.start,
+                                           time_range.end))
+    return await keep(lambda: lane.run(page))
 
 
 @router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)
 async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: StateDep,
-                       hotspots: HotspotsDep,
+                       hotspots: HotspotsDep, keep: KeepDep,
                        settings: SettingsDep,
                  time_range: TimeRangeDep, categories: CategoriesDep, _assets: AssetsDep,
                  lang: LangQuery = None,
@@ -93,7 +106,7 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
                  print_layout: Annotated[Literal["a4"] | None, Query(
                      alias="print",
                      description="a4: lay the page out for an A4 landscape printout")]
-                 = None) -> HTMLResponse:
+                 = None) -> Response:
     options = _options(settings, lang)
 
     def page() -> str:
@@ -102,18 +115,18 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
         return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
                              time_range.end, printable=print_layout == "a4", who=who,
                              area=area)
-    return HTMLResponse(await lane.run(page))
+    return await keep(lambda: _html(lane.run(page)))
 
 
 @router.get("/maps/blindspots", summary="Blind-spot map", responses=HTML)
 async def blindspots_map(request: Request, area: BlindSpotScopeDep, who: AnyoneDep,
-                         lane: LaneDep,
+                         lane: LaneDep, keep: KeepDep,
                          state: StateDep, blindspots: BlindSpotsDep, settings: SettingsDep,
                          audit: CommunityOptionsDep, _assets: AssetsDep, lang: LangQuery = None,
                          print_layout: Annotated[Literal["a4"] | None, Query(
                              alias="print",
                              description="a4: lay the page out for an A4 landscape "
-                                         "printout")] = None) -> HTMLResponse:
+                                         "printout")] = None) -> Response:
     """Every kind of blind spot as a layer with the scorecard beside the map; the audit
     takes the same options as ``/blindspots/scorecard``."""
     options = _options(settings, lang)
@@ -124,7 +137,7 @@ async def blindspots_map(request: Request, area: BlindSpotScopeDep, who: AnyoneD
         return blindspots_page(base, blindspots, options, audit, who, area,
                                printable=print_layout == "a4",
                                query=list(request.query_params.multi_items()))
-    return HTMLResponse(await lane.run(page))
+    return await keep(lambda: _html(lane.run(page)))
 
 
 @router.get("/maps/patrols", summary="Patrol planning map", responses=HTML)

@@ -84,7 +84,7 @@ async def sign_in(request: Request, state: StateDep, settings: SettingsDep,
     client = request.client.host if request.client else "unknown"
     who = Principal.anonymous().with_request(client=client, route="POST /login")
     try:
-        state.sign_in_limiter.check(client)
+        await anyio.to_thread.run_sync(state.sign_in_limiter.check, client)
         _user, secret, csrf = await anyio.to_thread.run_sync(
             accounts.sign_in, state.database.engine, username, password, who)
     except TooManyAttempts as exc:

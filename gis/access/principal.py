@@ -55,6 +55,14 @@ class Principal:
     def scoped(self) -> bool:
         return self.grid_ids is not None
 
+    def view(self) -> tuple:
+        """Everything about this user that may change what an answer shows them (not who
+        they are): roles, public layers, scope and stated purpose. Answers kept for one
+        user serve every user of the same view."""
+        grids = None if self.grid_ids is None else tuple(sorted(self.grid_ids))
+        return (tuple(sorted(self.roles)), self.public_layers, grids,
+                tuple(sorted(self.scope)), self.purpose)
+
     def with_request(self, *, client: str | None, route: str | None,
                      purpose: str | None = None) -> Principal:
         return replace(self, client=client, route=route, purpose=purpose)

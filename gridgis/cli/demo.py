@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .console import out
-from .serve import HOST, PORT, Host, Port, run_server
+from .serve import HOST, PORT, Host, Port, Workers, run_server
 
 if TYPE_CHECKING:
     from gridgis.gis.demo import DemoAccount
@@ -17,7 +17,7 @@ def register(root: typer.Typer) -> None:
     @root.command()
     def demo(reset: Annotated[bool, typer.Option(help="rebuild from scratch")] = False,
              serve: Annotated[bool, typer.Option(help="serve the app afterwards")] = True,
-             host: Host = HOST, port: Port = PORT,
+             host: Host = HOST, port: Port = PORT, workers: Workers = None,
              months: Annotated[int | None, typer.Option(
                  help="months of synthetic incidents (default: the demo model's)")]
              = None) -> None:
@@ -59,7 +59,7 @@ def register(root: typer.Typer) -> None:
                     f"{n} {k}" for k, n in summary.counts.items())), highlight=False)
                 print_accounts(summary.accounts)
             if serve:
-                run_server(host, port)
+                run_server(host, port, workers, db)
 
 
 def print_accounts(accounts: list[DemoAccount]) -> None:

@@ -111,7 +111,7 @@ def test_the_anonymous_get_401_on_every_route_but_the_public_ones(seeded, api_se
     db, ids = seeded
     app = create_app(api_settings, database=db)
     # and the OGC API's metadata: the collections it lists are the public layers
-    public = {"/", "/login", "/logout", "/docs", "/openapi.json", "/conformance", "/api",
+    public = {"/", "/health", "/login", "/logout", "/docs", "/openapi.json", "/conformance", "/api",
               "/collections", "/tileMatrixSets", "/tileMatrixSets/{tile_matrix_set}"}
     with TestClient(app) as client:
         checked = 0

@@ -106,8 +106,13 @@ def test_wrong_passwords_lock_the_account_and_a_flood_is_slowed(seeded, user):
             "ORDER BY id")).all()
     assert [a for a, _ in actions] == ["sign_in_failed"] * (accounts.MAX_FAILED + 2)
     assert actions[-2].detail == "locked"
-    with TestClient(_app(db, sign_in_per_minute=3)) as flood:
-        answers = [_sign_in(flood, "nobody", f"guess {k}").status_code for k in range(5)]
+    with db.engine.begin() as conn:  # the attempts above are within the same minute
+        conn.execute(sa.text("DELETE FROM sign_in_attempts"))
+    # two services on one database (two workers of `gridgis serve`) share the limit
+    with TestClient(_app(db, sign_in_per_minute=3)) as flood, \
+            TestClient(_app(db, sign_in_per_minute=3)) as other_worker:
+        answers = [_sign_in(flood if k % 2 else other_worker, "nobody",
+                            f"guess {k}").status_code for k in range(5)]
     assert answers == [401, 401, 401, 429, 429]
 
 

@@ -73,7 +73,10 @@ def app_without_auth():
 
     fixed = {role: Principal("bench", frozenset({role}), user_id=0)
              for role in ("admin", *(r for r, _ in ROUTES.values()))}
-    auth._lookup = lambda state, secret, kind: fixed.get(secret)
+    async def identify(state, secret, kind):
+        return fixed.get(secret)
+
+    auth._identify = identify
     Guard.audit_read = lambda self, conn, ids: None  # type: ignore[method-assign]
     return create_app()
 
@@ -96,13 +99,15 @@ def start_server(target: str, env: dict[str, str], work: Path) -> tuple[subproce
     raise SystemExit(f"{target} did not start")
 
 
-def wrk(base: str, route: str, token: str | None, seconds: float, work: Path
-        ) -> tuple[float, float, float, int]:
+def wrk(base: str, route: str, token: str | None, seconds: float, work: Path,
+        headers: list[str] = ()) -> tuple[float, float, float, int]:
     """(requests/s, p50 ms, p99 ms, non-2xx/3xx answers) of one wrk run."""
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s", "--latency",
             "--timeout", "30s"]  # slow answers measured, not dropped as timeouts
     if token:
         args += ["-H", f"Authorization: Bearer {token}"]
+    for header in headers:
+        args += ["-H", header]
     if route == "/grids/at":
         args += ["-s", str(work / "random_point.lua")]
     text = subprocess.run([*args, base + route], capture_output=True, text=True,
