@@ -1,0 +1,45 @@
+"""The province batch's cities read from their own gridgis databases, on the worker
+that computes them (:mod:`gridgis.gis.hotspots.province`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+from ..hotspots.province import City
+
+
+@dataclass(frozen=True)
+class DatabaseCity:
+    """A city that is its own gridgis deployment: its district and its incidents in
+    [start, end), read from its database with a SQLAlchemy URL."""
+
+    name: str
+    url: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def load(self) -> City:
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                srid = conn.execute(sa.text(
+                    "SELECT value::int FROM gridgis_meta WHERE key = 'srid'")).scalar_one()
+                boundary = conn.execute(sa.text(
+                    "SELECT ST_AsBinary(ST_Union(geom)) FROM grids g JOIN grid_plans p "
+                    "ON p.id = g.plan_id AND p.state = 'published'")).scalar_one()
+                points = conn.execute(sa.text(
+                    "SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE "
+                    "(CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start) AND "
+                    "(CAST(:end AS timestamptz) IS NULL OR occurred_at < :end) "
+                    "ORDER BY id"), {"start": self.start, "end": self.end}).all()
+        finally:
+            engine.dispose()
+        return City(self.name, shapely.from_wkb(bytes(boundary)),
+                    np.array(points, dtype=float).reshape(-1, 2), f"EPSG:{srid}")
+
+
