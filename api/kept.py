@@ -56,7 +56,7 @@ class KeptAnswer:
 
     def response(self, request: Request) -> Response:
         compressed = self.gzipped is not None and \
-            "gzip" in request.headers.get("accept-encoding", "")
+            _accepts_gzip(request.headers.get("accept-encoding", ""))
         tag = self.etag[:-1] + '-gz"' if compressed else self.etag
         headers = {**REVALIDATE, "ETag": tag}
         sent = request.headers.get("if-none-match")
@@ -112,7 +112,7 @@ class KeptAnswers:
                     or not hasattr(response, "body"):
                 making.set_result(response)
                 return response
-            kept = KeptAnswer.of(response)
+            kept = await anyio.to_thread.run_sync(KeptAnswer.of, response)  # MBs: gzip
             self.cache.put(key, kept, kept.size)
             making.set_result(kept)
             return kept
@@ -125,6 +125,18 @@ class KeptAnswers:
             raise
         finally:
             del self._making[key]
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=")
+            try:
+                return not params.strip() or float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def _version(engine) -> int:

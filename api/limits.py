@@ -22,9 +22,14 @@ class SignInLimiter:
     def check(self, client: str) -> None:
         """Count this attempt, or raise TooManyAttempts (not counting it)."""
         with self.engine.begin() as conn:
-            # one client's attempts are counted one at a time, across workers
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sign_in ' || :c))"),
-                         {"c": client})
+            # one client's attempts are counted one at a time, across workers; an attempt
+            # while another of the same client is being counted is refused, not queued (a
+            # flood from one address must not hold the pool's connections)
+            if not conn.execute(sa.text(
+                    "SELECT pg_try_advisory_xact_lock(hashtext('sign_in ' || :c))"),
+                    {"c": client}).scalar_one():
+                raise TooManyAttempts(f"too many sign-in attempts from {client} at once; "
+                                      "wait a second", retry_after=1)
             conn.execute(sa.text("DELETE FROM sign_in_attempts "
                                  "WHERE at < now() - make_interval(secs => :w)"),
                          {"w": WINDOW_S})

@@ -80,8 +80,10 @@ def _pool(max_connections: int, reserved: int, workers: int, analytics_slots: in
 
 
 def server_limits(conn: sa.Connection) -> tuple[int, int]:
-    """(max_connections, superuser_reserved_connections) of the server."""
+    """(max_connections, the connections reserved for superusers and, from PostgreSQL 16,
+    for roles with pg_use_reserved_connections) of the server."""
     row = conn.execute(sa.text(
         "SELECT current_setting('max_connections')::int, "
-        "current_setting('superuser_reserved_connections')::int")).one()
+        "current_setting('superuser_reserved_connections')::int + "
+        "coalesce(current_setting('reserved_connections', true)::int, 0)")).one()
     return int(row[0]), int(row[1])

@@ -107,8 +107,12 @@ class Database:
         params.pop("context", None)
         options = "-c timezone=UTC" + (f" -c role={self.session_role}"
                                        if self.session_role else "")
+        # Over TCP, a server that went away without closing the connection is noticed
+        # within about half a minute (the listener's heartbeat waits no longer).
         return psycopg.connect(**params, options=options, autocommit=True,
-                               connect_timeout=10, application_name="gridgis-listener")
+                               connect_timeout=10, application_name="gridgis-listener",
+                               keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                               keepalives_count=3, tcp_user_timeout=30_000)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ WORKERS_SQL = sa.text(
     "SELECT a.grid_id, w.id, w.name, w.employee_no, a.role FROM grid_assignments a "
     "JOIN workers w ON w.id = a.worker_id JOIN grids g ON g.id = a.grid_id "
     "JOIN grid_plans p ON p.id = g.plan_id AND p.state = 'published' "
-    "WHERE w.active ORDER BY a.grid_id, a.role, w.name")
+    "WHERE w.active ORDER BY a.grid_id, a.role, w.name, w.id")
 
 
 @dataclass(frozen=True)

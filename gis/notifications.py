@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 import psycopg
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 DATA_CHANNEL = "gridgis_data"  # a table map pages and analyses are made from changed
 POLL_S = 0.5  # how often the thread looks up from waiting, to stop promptly
+HEARTBEAT_S = 5  # how often an idle listening connection is checked
 RETRY_S = (0.5, 1, 2, 5)  # waits before reconnecting, then the last one again
 
 
@@ -52,9 +54,15 @@ class ChangeListener:
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     listening, failures = True, 0
                     self._on_listening(True)
+                    asked = time.monotonic()
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=POLL_S):
                             self._channels[notice.channel]()
+                        if time.monotonic() - asked >= HEARTBEAT_S:
+                            # a connection that died without a word would otherwise
+                            # leave everything kept on its say-so stale
+                            conn.execute("SELECT 1")
+                            asked = time.monotonic()
             except psycopg.Error as exc:
                 log.info("not listening on %s (%s); retrying", ", ".join(self._channels),
                          type(exc).__name__)

@@ -68,7 +68,7 @@ def workers_of(conn: sa.Connection, grid_id: int) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(sa.text(
         "SELECT w.id, w.name, w.employee_no, a.role FROM grid_assignments a "
         "JOIN workers w ON w.id = a.worker_id WHERE a.grid_id = :g AND w.active "
-        "ORDER BY a.role, w.name"), {"g": grid_id})]
+        "ORDER BY a.role, w.name, w.id"), {"g": grid_id})]
 
 
 def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = None,

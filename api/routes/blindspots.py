@@ -161,7 +161,7 @@ async def scorecard(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsD
                         "area and whether they are slivers, and entities in no grid "
                         "(outside) with the nearest grid. People and households are listed "
                         "only to roles that see them, and those reads are audited.")
-async def coverage(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
+async def coverage(who: Who, lane: LaneDep, service: BlindSpotsDep,
                    options: CommunityOptionsDep,
                    area: ScopeDep, state: StateDep, f: LayerFormat = "geojson") -> Response:
     def answer() -> Response:
@@ -186,7 +186,7 @@ async def coverage(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDe
                    "outside": {} if area is not None else report.outside_counts,
                    "problem": coverage_problem(report.coverage)}
         return _layers([gaps, overlaps, points], area, summary)
-    return await keep(lambda: lane.run(answer))
+    return await lane.run(answer)  # not kept: every reader's read of people is audited
 
 
 def _audit_reads(state, who: Principal, kind_ids: dict[str, list[int]]) -> None:
@@ -205,7 +205,7 @@ def _audit_reads(state, who: Principal, kind_ids: dict[str, list[int]]) -> None:
                         "residents in grids with no worker, days since the last visit or "
                         "verification, share of households checked; per worker: load "
                         "against the norm. `f=csv` gives the grid rows.")
-async def responsibility(who: Who, lane: LaneDep, keep: KeepDep, service: BlindSpotsDep,
+async def responsibility(who: Who, lane: LaneDep, service: BlindSpotsDep,
                          options: OptionsDep, settings: SettingsDep, state: StateDep,
                          f: Annotated[str, Query(pattern="^(json|csv)$")] = "json"
                          ) -> Response:
@@ -230,7 +230,7 @@ async def responsibility(who: Who, lane: LaneDep, keep: KeepDep, service: BlindS
                        for r in rows(workers)]
         return JSONResponse({"plan": report.plan, "grids": grid_rows,
                              "workers": worker_rows})
-    return await keep(lambda: lane.run(answer))
+    return await lane.run(answer)  # not kept: every reader's read of workers is audited
 
 
 @router.get("/cameras", response_class=GeoJSONResponse,

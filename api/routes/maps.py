@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gridgis.gis.access.aggregates import withhold_small
 from gridgis.gis.access.principal import Principal
@@ -64,8 +65,8 @@ def _options(settings, lang: Lang | None) -> PageOptions:
 
 @router.get("/maps/grids", summary="Grid map", responses=HTML)
 async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: StateDep,
-                    settings: SettingsDep, time_range: TimeRangeDep, lane: LaneDep,
-                    keep: KeepDep, _assets: AssetsDep, lang: LangQuery = None,
+                    settings: SettingsDep, time_range: TimeRangeDep, keep: KeepDep,
+                    _assets: AssetsDep, lang: LangQuery = None,
                     measure: Annotated[Literal[tuple(MEASURES)], Query(  # type: ignore[valid-type]
                         description="what colours the grids")] = "incidents") -> Response:
     options = _options(settings, lang)
@@ -76,13 +77,13 @@ async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: St
                                    settings.auth.min_count)
         return HTMLResponse(grids_page(page, options, measure, time_range.start,
                                        time_range.end))
-    return await keep(lambda: lane.run(page))
+    return await keep(lambda: run_in_threadpool(page))
 
 
 @router.get("/maps/incidents", summary="Incident map", responses=HTML)
 async def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))],
                         state: StateDep, settings: SettingsDep, time_range: TimeRangeDep,
-                        categories: CategoriesDep, lane: LaneDep, keep: KeepDep,
+                        categories: CategoriesDep, keep: KeepDep,
                         _assets: AssetsDep, lang: LangQuery = None) -> Response:
     options = _options(settings, lang)
 
@@ -92,7 +93,7 @@ async def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))],
                                        time_range.end, who)
         return HTMLResponse(incidents_page(page, options, categories, time_range.start,
                                            time_range.end))
-    return await keep(lambda: lane.run(page))
+    return await keep(lambda: run_in_threadpool(page))
 
 
 @router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)

@@ -47,7 +47,8 @@ class CitySource(Protocol):
 def city_gi(city: City, cell_m: float = DEFAULT_CELL_M, permutations: int = 0,
             seed: int = 0) -> pd.DataFrame:
     """Gi* of one city on its hexagon lattice: a row per cell with the cell's centre,
-    incidents, z, p and class (as ``/hotspots/gi`` computes them)."""
+    incidents, z, p and class (the lattice, weights and statistics of ``/hotspots/gi``,
+    over the city's boundary as given)."""
     cells = lattice(gpd.GeoSeries([city.boundary], crs=city.crs), cell_m)
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(city.points[:, 0],
                                                           city.points[:, 1]), crs=city.crs)

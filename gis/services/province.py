@@ -3,23 +3,24 @@ that computes them (:mod:`gridgis.gis.hotspots.province`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from ..errors import ConfigurationError
 from ..hotspots.province import City
 
 
 @dataclass(frozen=True)
 class DatabaseCity:
-    """A city that is its own gridgis deployment: its district and its incidents in
-    [start, end), read from its database with a SQLAlchemy URL."""
+    """A city that is its own gridgis deployment: the area its published grids cover
+    and its incidents in [start, end), read from its database with a SQLAlchemy URL."""
 
     name: str
-    url: str
+    url: str = field(repr=False)  # may carry a password; task arguments reach logs
     start: datetime | None = None
     end: datetime | None = None
 
@@ -39,6 +40,8 @@ class DatabaseCity:
                     "ORDER BY id"), {"start": self.start, "end": self.end}).all()
         finally:
             engine.dispose()
+        if boundary is None:
+            raise ConfigurationError(f"{self.name}: its database has no published grid plan")
         return City(self.name, shapely.from_wkb(bytes(boundary)),
                     np.array(points, dtype=float).reshape(-1, 2), f"EPSG:{srid}")
 

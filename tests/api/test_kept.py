@@ -185,3 +185,33 @@ def test_while_changes_cannot_be_heard_the_version_is_read(db):
         conn.execute(sa.text("INSERT INTO workers (name) VALUES ('王五')"))
     asyncio.run(answers.answer(_request(db, who), make))
     assert len(made) == 2
+
+
+def test_routes_whose_reads_are_audited_audit_every_reader(seeded, api_settings):
+    """The workers' names in the responsibility audit are audited reads: each request is
+    logged, the second as the first (such answers are not kept)."""
+    db, _ = seeded
+    app = create_app(api_settings, database=db)
+    with api_client(app, db, "police") as police, api_client(app, db, "police") as other:
+        assert police.get("/blindspots/responsibility").status_code == 200
+        assert other.get("/blindspots/responsibility").status_code == 200
+    with db.engine.connect() as conn:
+        readers = conn.execute(sa.text(
+            "SELECT user_name FROM audit_log WHERE action = 'read' AND resource = 'workers' "
+            "ORDER BY id")).scalars().all()
+    assert len(readers) == 2 and readers[0] != readers[1]
+
+
+@pytest.mark.parametrize(("header", "gzip_sent"), [
+    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True),
+    ("gzip;q=0", False), ("identity", False), ("", False), ("*", True),
+    ("gzip;q=nonsense", False)])
+def test_gzip_only_for_clients_that_take_it(db, header, gzip_sent):
+    answers = KeptAnswers(2**20)
+    who = Principal("p", frozenset({"police"}), user_id=1)
+
+    async def make() -> Response:
+        return Response(b"x" * 5000, media_type="text/html")
+    answer = asyncio.run(answers.answer(_request(db, who, {"Accept-Encoding": header}),
+                                        make))
+    assert ("content-encoding" in answer.headers) == gzip_sent

@@ -4,7 +4,8 @@ without asking the database on every request whether they still hold:
 - ``gridgis_grids`` after every statement that changes grids, plans, areas, workers or
   their assignments (what ``/grids/at`` answers: the published grids in memory);
 - ``gridgis_data`` after every statement that changes a table map pages and analyses
-  are made from (the kept answers), with the table's name.
+  are made from (the kept answers; ``gridgis_meta`` holds the attribution they show),
+  with the table's name.
 
 Revision ID: 0019
 Revises: 0018
@@ -22,7 +23,7 @@ CHANNELS = {  # channel: the tables whose changes it tells of
     "gridgis_data": ("areas", "grid_plans", "grids", "workers", "grid_assignments",
                      "buildings", "households", "people", "places", "things",
                      "organisations", "incidents", "roads", "patrol_plans", "patrol_routes",
-                     "visits", "patrol_points"),
+                     "visits", "patrol_points", "gridgis_meta"),
 }
 
 
