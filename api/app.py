@@ -83,8 +83,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 state.heard_changes.set_listening(on)
 
             listener = ChangeListener(db.listen_connection,
-                                      {ACCESS_CHANNEL: state.principals.clear,
-                                       GRIDS_CHANNEL: state.grid_lookup.changed,
+                                      {ACCESS_CHANNEL: lambda _: state.principals.clear(),
+                                       GRIDS_CHANNEL: lambda _: state.grid_lookup.changed(),
                                        DATA_CHANNEL: state.heard_changes.changed},
                                       listening).start()
             stack.callback(listener.close)

@@ -17,6 +17,7 @@ from gridgis.gis.services.hotspots import HotspotService
 from gridgis.gis.services.plan_reports import PlanReports
 from gridgis.gis.times import parse_instant
 from gridgis.gis.transactions import unit_of_work
+from gridgis.gis.versions import DATA_TABLES
 from gridgis.maps import assets
 
 from .errors import PreconditionRequired
@@ -72,13 +73,14 @@ async def get_lane(state: StateDep) -> AnalyticsLane:
     return state.lane
 
 
-Keep = Callable[[Callable[[], Awaitable[Response]]], Awaitable[Response]]
+Keep = Callable[..., Awaitable[Response]]
 
 
 async def get_keep(request: Request, state: StateDep) -> Keep:
-    """``keep(make)``: the answer ``make`` gives, kept per data version and reader's
-    view (:mod:`.kept`)."""
-    return lambda make: state.answers.answer(request, make)
+    """``keep(make[, tables])``: the answer ``make`` gives, kept per version of the
+    tables it is made from (by default every data table) and reader's view
+    (:mod:`.kept`)."""
+    return lambda make, tables=DATA_TABLES: state.answers.answer(request, make, tables)
 
 
 async def require_assets(settings: SettingsDep) -> None:

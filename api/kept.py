@@ -76,18 +76,19 @@ class KeptAnswers:
         self.cache = SizedCache(budget_bytes)
         self._making: dict[tuple, asyncio.Future[KeptAnswer | Response]] = {}
 
-    async def answer(self, request: Request, make: Callable[[], Awaitable[Response]]
-                     ) -> Response:
-        """The answer ``make`` gives to this request, kept for the data's version."""
+    async def answer(self, request: Request, make: Callable[[], Awaitable[Response]],
+                     tables: tuple[str, ...] = DATA_TABLES) -> Response:
+        """The answer ``make`` gives to this request, kept for the version of the
+        ``tables`` it is made from."""
         who: Principal | None = getattr(request.state, "principal", None)
         if who is None:  # not through authenticate: nothing to key a reader's view by
             return await make()
         state = request.app.state.gridgis
-        heard = state.heard_changes.current()
+        heard = state.heard_changes.current(tables)
         version = ("heard", heard) if heard is not None else \
-            ("read", await anyio.to_thread.run_sync(_version, state.database.engine))
+            ("read", await anyio.to_thread.run_sync(_version, state.database.engine, tables))
         key = (request.url.path, tuple(sorted(request.query_params.multi_items())),
-               who.view(), version, datetime.now(UTC).date())
+               who.view(), tables, version, datetime.now(UTC).date())
         kept = self.cache.get(key)
         if kept is None:
             kept = await self._made(key, make)
@@ -139,6 +140,6 @@ def _accepts_gzip(header: str) -> bool:
     return False
 
 
-def _version(engine) -> int:
+def _version(engine, tables: tuple[str, ...]) -> int:
     with engine.connect() as conn:
-        return table_version(conn, DATA_TABLES)
+        return table_version(conn, tables)

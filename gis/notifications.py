@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import psycopg
 from psycopg import sql
@@ -22,12 +22,12 @@ RETRY_S = (0.5, 1, 2, 5)  # waits before reconnecting, then the last one again
 
 
 class ChangeListener:
-    """``channels[name]()`` after each notification on channel ``name``;
+    """``channels[name](payload)`` after each notification on channel ``name``;
     ``on_listening(bool)`` when listening starts (after connecting) and stops
     (connection lost or closed)."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection],
-                 channels: Mapping[str, Callable[[], None]],
+                 channels: Mapping[str, Callable[[str], None]],
                  on_listening: Callable[[bool], None] = lambda _: None) -> None:
         self._connect = connect
         self._channels = dict(channels)
@@ -57,7 +57,7 @@ class ChangeListener:
                     asked = time.monotonic()
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=POLL_S):
-                            self._channels[notice.channel]()
+                            self._channels[notice.channel](notice.payload)
                         if time.monotonic() - asked >= HEARTBEAT_S:
                             # a connection that died without a word would otherwise
                             # leave everything kept on its say-so stale
@@ -76,23 +76,28 @@ class ChangeListener:
 
 
 class HeardChanges:
-    """How many changes this process has heard of: a version of the data that costs no
-    query, trusted only while every change can be heard (None otherwise)."""
+    """How many changes of each table this process has heard of: versions of the data
+    that cost no query, trusted only while every change can be heard (None otherwise).
+    ``gridgis_meta`` (the attribution every page shows) counts for every table set."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._count = 0
+        self._counts: dict[str, int] = {}
+        self._missed = 0
         self._listening = False
 
-    def changed(self) -> None:
+    def changed(self, table: str) -> None:
         with self._lock:
-            self._count += 1
+            self._counts[table] = self._counts.get(table, 0) + 1
 
     def set_listening(self, listening: bool) -> None:
         with self._lock:
-            self._count += 1  # whatever was missed meanwhile counts as a change
+            self._missed += 1  # whatever was missed meanwhile counts as a change
             self._listening = listening
 
-    def current(self) -> int | None:
+    def current(self, tables: Iterable[str]) -> tuple[int, int] | None:
         with self._lock:
-            return self._count if self._listening else None
+            if not self._listening:
+                return None
+            return self._missed, sum(self._counts.get(t, 0)
+                                     for t in {*tables, "gridgis_meta"})

@@ -16,6 +16,12 @@ DATA_TABLES = ("areas", "grid_plans", "grids", "workers", "grid_assignments", "b
                "households", "people", "places", "things", "organisations", "incidents",
                "roads", "patrol_plans", "patrol_routes", "visits", "patrol_points")
 
+# What patrol cars and grid workers write all day (GPS fixes, visits, patrol plans):
+# only the blind-spot audit and the patrol pages read them, so a kept map page or
+# hotspot analysis is not dropped at every fix.
+FIELD_TABLES = ("visits", "patrol_points", "patrol_plans", "patrol_routes")
+MAP_TABLES = tuple(t for t in DATA_TABLES if t not in FIELD_TABLES)
+
 TABLE_VERSION = sa.text(
     "SELECT coalesce(sum((v.tables ->> t.name)::bigint), 0) "
     "FROM gridgis_data_version v, unnest(CAST(:tables AS text[])) AS t (name)")

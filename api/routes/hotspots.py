@@ -32,6 +32,7 @@ from gridgis.gis.services.hotspot_inputs import Selection
 from gridgis.gis.services.hotspots import MAX_PERMUTATIONS, BacktestWindow
 from gridgis.gis.services.study_area import StudyArea
 from gridgis.gis.times import required_instant
+from gridgis.gis.versions import MAP_TABLES
 
 from ..auth import allow
 from ..deps import CategoriesDep, HotspotsDep, KeepDep, LaneDep, StateDep, TimeRangeDep
@@ -109,7 +110,7 @@ def _within(frame: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDa
 async def gi(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: SelectionDep,
              keep: KeepDep, permutations: Permutations = 0, seed: Seed = 0) -> Response:
     return await keep(lambda: lane.run(
-        lambda: _features(hotspots.gi(sel, permutations, seed), area)))
+        lambda: _features(hotspots.gi(sel, permutations, seed), area)), MAP_TABLES)
 
 
 @router.get("/areas", summary="Hotspot areas", response_model=AreasCollection,
@@ -123,7 +124,7 @@ async def areas(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: Selec
                                           json_schema_extra={"enum": [90, 95, 99]})] = 95
           ) -> Response:
     return await keep(lambda: lane.run(
-        lambda: _features(hotspots.areas(sel, min_class), area)))
+        lambda: _features(hotspots.areas(sel, min_class), area)), MAP_TABLES)
 
 
 @router.get("/emerging", summary="Emerging hot spots", response_model=EmergingCollection,
@@ -137,7 +138,7 @@ async def emerging(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep, sel: Se
              bin: Annotated[Literal["week", "month", "quarter"], Query(
                  description="time bin")] = "month") -> Response:
     return await keep(lambda: lane.run(
-        lambda: _features(hotspots.emerging(sel, bin), area)))
+        lambda: _features(hotspots.emerging(sel, bin), area)), MAP_TABLES)
 
 
 def _edges(text: str, name: str) -> list[float]:
@@ -176,7 +177,7 @@ async def near_repeat(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
             if result.extent else None,
             "zones": _within(result.zones, area).__geo_interface__
             if result.zones is not None else None}))
-    return await keep(lambda: lane.run(answer))
+    return await keep(lambda: lane.run(answer), MAP_TABLES)
 
 
 @router.get("/forecast", summary="Hotspot forecast for the next period",
@@ -190,7 +191,7 @@ async def forecast_units(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
                                                       description="days forecast")] = 30
                    ) -> Response:
     return await keep(lambda: lane.run(
-        lambda: _features(hotspots.forecast(sel, horizon_days), area)))
+        lambda: _features(hotspots.forecast(sel, horizon_days), area)), MAP_TABLES)
 
 
 @router.get("/backtest", summary="Backtest the forecast against baselines",
@@ -231,4 +232,4 @@ async def backtest_table(area: ScopeDep, lane: LaneDep, hotspots: HotspotsDep,
         table = await lane.run(answer)
         return JSONResponse({"ranked_by": RANKED_BY,
                              "rows": jsonable_encoder(table.to_dict(orient="records"))})
-    return await keep(made)
+    return await keep(made, MAP_TABLES)

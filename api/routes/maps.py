@@ -18,6 +18,7 @@ from gridgis.gis.errors import NotFound
 from gridgis.gis.i18n import Lang
 from gridgis.gis.services.plan_editing import scope_codes
 from gridgis.gis.services.plan_reports import scoped_figures
+from gridgis.gis.versions import MAP_TABLES
 from gridgis.maps import data
 from gridgis.maps.base import PageOptions
 from gridgis.maps.blindspots import blindspots_page
@@ -77,7 +78,7 @@ async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: St
                                    settings.auth.min_count)
         return HTMLResponse(grids_page(page, options, measure, time_range.start,
                                        time_range.end))
-    return await keep(lambda: run_in_threadpool(page))
+    return await keep(lambda: run_in_threadpool(page), MAP_TABLES)
 
 
 @router.get("/maps/incidents", summary="Incident map", responses=HTML)
@@ -93,7 +94,7 @@ async def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))],
                                        time_range.end, who)
         return HTMLResponse(incidents_page(page, options, categories, time_range.start,
                                            time_range.end))
-    return await keep(lambda: run_in_threadpool(page))
+    return await keep(lambda: run_in_threadpool(page), MAP_TABLES)
 
 
 @router.get("/maps/hotspots", summary="Hotspot map", responses=HTML)
@@ -116,7 +117,7 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
         return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
                              time_range.end, printable=print_layout == "a4", who=who,
                              area=area)
-    return await keep(lambda: _html(lane.run(page)))
+    return await keep(lambda: _html(lane.run(page)), MAP_TABLES)
 
 
 @router.get("/maps/blindspots", summary="Blind-spot map", responses=HTML)

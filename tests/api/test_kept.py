@@ -215,3 +215,44 @@ def test_gzip_only_for_clients_that_take_it(db, header, gzip_sent):
     answer = asyncio.run(answers.answer(_request(db, who, {"Accept-Encoding": header}),
                                         make))
     assert ("content-encoding" in answer.headers) == gzip_sent
+
+
+def test_patrol_fixes_do_not_drop_the_map_pages(seeded, api_settings, built):
+    """A patrol car's GPS fix changes what the blind-spot audit shows, not the grid map:
+    the page stays kept (a 304), while the scorecard is made again."""
+    db, _ = seeded
+    app = create_app(api_settings, database=db)
+    with api_client(app, db, "police") as police:
+        heard = app.state.gridgis.heard_changes
+        page = police.get("/maps/grids")
+        card = police.get("/blindspots/scorecard")
+        assert page.status_code == card.status_code == 200
+        before = heard.current(("patrol_points",))
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO patrol_points (unit, recorded_at, geom) SELECT 'car 1', now(), "
+                "ST_Centroid(geom) FROM grids LIMIT 1"))
+        _until(lambda: heard.current(("patrol_points",)) != before)
+        assert police.get("/maps/grids", headers={
+            "If-None-Match": page.headers["etag"]}).status_code == 304
+        assert built == ["incidents"]
+        kept = len(app.state.gridgis.answers.cache)
+        assert police.get("/blindspots/scorecard").status_code == 200
+        assert len(app.state.gridgis.answers.cache) == kept + 1  # made again
+
+
+def test_heard_changes_count_per_table():
+    heard = HeardChanges()
+    assert heard.current(("incidents",)) is None  # not listening: nothing to trust
+    heard.set_listening(True)
+    start = heard.current(("incidents",))
+    heard.changed("patrol_points")
+    assert heard.current(("incidents",)) == start
+    heard.changed("incidents")
+    assert heard.current(("incidents",)) != start
+    moved = heard.current(("incidents",))
+    heard.changed("gridgis_meta")  # the attribution every page shows
+    assert heard.current(("incidents",)) != moved
+    heard.set_listening(False)
+    heard.set_listening(True)  # anything may have changed meanwhile
+    assert heard.current(("roads",)) != start
