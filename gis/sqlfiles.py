@@ -19,9 +19,20 @@ INCIDENT_FILTER = """(CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats
   AND (CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start)
   AND (CAST(:end AS timestamptz) IS NULL OR occurred_at < :end)"""
 
+# A grid's community, subdistrict and district (grids g): what /grids/at answers with,
+# from the database and from the index of published grids alike.
+GRID_HIERARCHY = """c.id AS community_id, c.code AS community_code, c.name AS community,
+       s.id AS subdistrict_id, s.code AS subdistrict_code, s.name AS subdistrict,
+       d.id AS district_id, d.code AS district_code, d.name AS district"""
+GRID_HIERARCHY_JOINS = """LEFT JOIN areas c ON c.id = g.community_id
+LEFT JOIN areas s ON s.id = c.parent_id
+LEFT JOIN areas d ON d.id = s.parent_id"""
+
 _GROUPS = taxonomy.identifiers(taxonomy.SPECIAL_GROUPS)
 FRAGMENTS = {
     "incident_filter": INCIDENT_FILTER,
+    "grid_hierarchy": GRID_HIERARCHY,
+    "grid_hierarchy_joins": GRID_HIERARCHY_JOINS,
     "special_any": " OR ".join(_GROUPS),
     "special_counts": ",\n".join(f"'{g}', count(*) FILTER (WHERE {g})" for g in _GROUPS),
 }

@@ -4,6 +4,8 @@ files to import."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -128,3 +130,13 @@ def add_street_lattice(conn: sa.Connection, post: tuple[float, float] = (0.0, 0.
     conn.execute(sa.text(
         "INSERT INTO places (name, category, geom) VALUES ('北岗亭', 'police_post', "
         "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + post[0], "y": Y0 + post[1]})
+
+
+def until(condition: Callable[[], object], what: str = "the condition",
+          wait_s: float = 20.0) -> None:
+    """Wait for ``condition`` (a notice from the database, a background read). The wait
+    bounds a hang; it is not a speed requirement."""
+    deadline = time.monotonic() + wait_s
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.02)

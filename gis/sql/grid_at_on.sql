@@ -10,15 +10,11 @@ WITH period AS (
 )
 SELECT g.id, g.code, g.name, p.name AS plan, p.state AS plan_state,
        period.valid_from AS plan_valid_from, period.valid_to AS plan_valid_to,
-       c.id AS community_id, c.code AS community_code, c.name AS community,
-       s.id AS subdistrict_id, s.code AS subdistrict_code, s.name AS subdistrict,
-       d.id AS district_id, d.code AS district_code, d.name AS district
+       $grid_hierarchy
 FROM period
 JOIN grids g ON g.plan_id = period.plan_id
 JOIN here ON ST_Covers(g.geom, here.geom)
 JOIN grid_plans p ON p.id = g.plan_id
-LEFT JOIN areas c ON c.id = g.community_id
-LEFT JOIN areas s ON s.id = c.parent_id
-LEFT JOIN areas d ON d.id = s.parent_id
+$grid_hierarchy_joins
 ORDER BY g.id
 LIMIT 1

@@ -1,13 +1,12 @@
 """Grid endpoints: which grid is here, what a grid holds, assigning workers."""
 
-import time
 
 import sqlalchemy as sa
 from pyproj import Transformer
 
 from gridgis.api.app import create_app
 from tests.accounts import api_client
-from tests.helpers import X0, Y0
+from tests.helpers import X0, Y0, until
 
 TO_WGS84 = Transformer.from_crs(32635, 4326, always_xy=True)
 
@@ -90,7 +89,7 @@ def test_grid_at_answers_from_memory_and_follows_changes(seeded, api_settings):
     lon, lat = TO_WGS84.transform(X0 + 50, Y0 + 50)
     with api_client(app, db, "viewer") as client:
         lookup = app.state.gridgis.grid_lookup
-        _until(lambda: client.get("/grids/at", params={"lon": lon, "lat": lat})
+        until(lambda: client.get("/grids/at", params={"lon": lon, "lat": lat})
                .status_code == 200 and lookup.current() is not None)
         assert [w["name"] for w in client.get(
             "/grids/at", params={"lon": lon, "lat": lat}).json()["workers"]] == ["张敏"]
@@ -101,17 +100,10 @@ def test_grid_at_answers_from_memory_and_follows_changes(seeded, api_settings):
                 "WITH w AS (INSERT INTO workers (name) VALUES ('李华') RETURNING id) "
                 "INSERT INTO grid_assignments (worker_id, grid_id, role) "
                 "SELECT id, :g, 'secondary' FROM w"), {"g": ids["grid00"]})
-        _until(lambda: [w["name"] for w in client.get(
+        until(lambda: [w["name"] for w in client.get(
             "/grids/at", params={"lon": lon, "lat": lat}).json()["workers"]]
             == ["张敏", "李华"])
         with db.engine.begin() as conn:
             conn.execute(sa.text("UPDATE grid_plans SET state = 'retired'"))
-        _until(lambda: client.get("/grids/at", params={"lon": lon, "lat": lat})
+        until(lambda: client.get("/grids/at", params={"lon": lon, "lat": lat})
                .status_code == 404)
-
-
-def _until(condition) -> None:
-    deadline = time.monotonic() + 20  # a bound on a notice's arrival, not a speed target
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)

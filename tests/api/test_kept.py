@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +20,7 @@ from gridgis.gis.access.principal import Principal
 from gridgis.gis.notifications import HeardChanges
 from gridgis.gis.versions import DATA_TABLES
 from tests.accounts import api_client
+from tests.helpers import until
 from tests.seed import add_hot_cluster
 
 
@@ -62,16 +62,9 @@ def test_an_unchanged_page_is_made_once_and_revalidated_with_its_etag(seeded, ap
                 "INSERT INTO incidents (category, occurred_at, geom) SELECT 'fire', "
                 "'2026-03-03T00:00Z', ST_Centroid(geom) FROM grids LIMIT 1"))
         # made again as soon as the change's notice has arrived
-        _until(lambda: police.get("/maps/grids", headers={
+        until(lambda: police.get("/maps/grids", headers={
             "If-None-Match": first.headers["etag"]}).status_code == 200)
     assert built == ["incidents", "people", "incidents"]
-
-
-def _until(condition) -> None:
-    deadline = time.monotonic() + 20  # a bound on a notice's arrival, not a speed target
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
 
 
 def test_a_reader_with_another_view_gets_a_page_of_their_own(seeded, api_settings, built):
@@ -232,7 +225,7 @@ def test_patrol_fixes_do_not_drop_the_map_pages(seeded, api_settings, built):
             conn.execute(sa.text(
                 "INSERT INTO patrol_points (unit, recorded_at, geom) SELECT 'car 1', now(), "
                 "ST_Centroid(geom) FROM grids LIMIT 1"))
-        _until(lambda: heard.current(("patrol_points",)) != before)
+        until(lambda: heard.current(("patrol_points",)) != before)
         assert police.get("/maps/grids", headers={
             "If-None-Match": page.headers["etag"]}).status_code == 304
         assert built == ["incidents"]

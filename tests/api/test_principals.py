@@ -16,20 +16,12 @@ from gridgis.api.settings import ApiSettings, AuthSettings, Settings
 from gridgis.gis.access import accounts
 from gridgis.gis.access.principal import Principal
 from tests.accounts import bearer, token_for
-
-WAIT_S = 20  # an upper bound for a notification to arrive, not a speed requirement
+from tests.helpers import until
 
 
 def _app(db, **auth):
     return create_app(Settings(api=ApiSettings(max_bbox_km2=500), auth=AuthSettings(**auth)),
                       database=db)
-
-
-def _until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.02)
 
 
 def _cache(client: TestClient) -> PrincipalCache:
@@ -38,7 +30,7 @@ def _cache(client: TestClient) -> PrincipalCache:
 
 def _listening(client: TestClient) -> None:
     cache = _cache(client)
-    _until(lambda: cache._listening, "the listener to connect")
+    until(lambda: cache._listening, "the listener to connect")
 
 
 def test_a_revoked_token_is_refused_as_soon_as_the_database_tells(seeded):
@@ -53,7 +45,7 @@ def test_a_revoked_token_is_refused_as_soon_as_the_database_tells(seeded):
         with db.engine.begin() as conn:
             token_id = accounts.list_tokens(conn, "kept-in-memory")[0]["id"]
             accounts.revoke_token(conn, "kept-in-memory", token_id)
-        _until(lambda: cache.generation != before, "the revocation's notice")
+        until(lambda: cache.generation != before, "the revocation's notice")
         assert client.get("/me", headers=bearer(secret)).status_code == 401
 
 
@@ -67,7 +59,7 @@ def test_new_roles_and_scope_apply_to_the_next_request(seeded):
         before = cache.generation
         with db.engine.begin() as conn:
             accounts.update_user(conn, "moved", roles=["grid_worker"], scope=["110101001001000"])
-        _until(lambda: cache.generation != before, "the change's notice")
+        until(lambda: cache.generation != before, "the change's notice")
         me = client.get("/me", headers=bearer(secret)).json()
         assert me["roles"] == ["grid_worker"] and me["scope"] == ["110101001001000"]
         assert me["grids"] == 1
@@ -85,11 +77,11 @@ def test_nothing_is_kept_while_changes_cannot_be_heard(seeded):
             conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                  "WHERE application_name = 'gridgis-listener' "
                                  "AND datname = current_database()"))
-        _until(lambda: not cache._listening, "the listener to notice")
+        until(lambda: not cache._listening, "the listener to notice")
         assert len(cache) == 0
         assert client.get("/me", headers=bearer(secret)).status_code == 200
         assert len(cache) == 0  # asked the database, kept nothing
-        _until(lambda: cache._listening, "the listener to reconnect")
+        until(lambda: cache._listening, "the listener to reconnect")
         assert client.get("/me", headers=bearer(secret)).status_code == 200
         assert len(cache) == 1
 

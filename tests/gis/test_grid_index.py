@@ -16,7 +16,7 @@ from pyproj import Transformer
 from gridgis.gis import stats
 from gridgis.gis.errors import NotFound
 from gridgis.gis.grid_index import GridIndex, GridLookup, read_published
-from tests.helpers import X0, Y0
+from tests.helpers import X0, Y0, until
 
 TO_WGS84 = Transformer.from_crs(32635, 4326, always_xy=True)
 
@@ -106,13 +106,6 @@ class _Slow:
         return self.engine.connect()
 
 
-def _until(condition) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-
-
 def test_the_lookup_keeps_an_index_only_while_changes_can_be_heard(seeded):
     db, _ = seeded
     lookup = GridLookup(db.engine.connect)
@@ -121,10 +114,10 @@ def test_the_lookup_keeps_an_index_only_while_changes_can_be_heard(seeded):
     assert lookup.current() is None
     lookup.set_listening(True)
     lookup.current()
-    _until(lambda: lookup.current() is not None)
+    until(lambda: lookup.current() is not None, wait_s=10)
     lookup.changed()
     assert lookup.current() is None  # read again in the background
-    _until(lambda: lookup.current() is not None)
+    until(lambda: lookup.current() is not None, wait_s=10)
     lookup.set_listening(False)
     assert lookup.current() is None
 
@@ -145,4 +138,4 @@ def test_an_index_read_before_a_change_is_not_kept(seeded, event):
     assert lookup._index is None
     if event == "changed":  # the next request reads again, and that one is kept
         lookup.current()
-        _until(lambda: lookup.current() is not None)
+        until(lambda: lookup.current() is not None, wait_s=10)
