@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
@@ -19,6 +20,9 @@ from sqlalchemy.engine import Connection, Engine
 from .cluster import EmbeddedCluster
 from .errors import ConfigurationError, DatabaseUnavailable, NotFound, NotInitialised
 from .settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    import pandas
 
 MIN_SERVER_VERSION = 130000
 MIN_POSTGIS_MAJOR = 3
@@ -314,3 +318,26 @@ def check_metric_srid(srid: int) -> None:
             "geometry in one, so that areas and distances are exact. Choose a UTM zone or a "
             "CGCS2000 Gauss-Krüger zone (e.g. EPSG:4547)."
         )
+
+
+def copy_frame(conn: sa.Connection, query: str, params: dict[str, Any],
+               dtypes: dict[str, Any]) -> pandas.DataFrame:
+    """The rows of ``query`` (SQL with ``:name`` parameters) as a frame with ``dtypes``'
+    columns, read with COPY … TO STDOUT as CSV and parsed by pandas: for millions of
+    rows, several times as fast as fetching them as Python rows."""
+    import io
+
+    import pandas as pd
+
+    compiled = sa.text(query).bindparams(**params).compile(dialect=conn.dialect)
+    raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    buffer = io.BytesIO()
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
+        while block := copy.read():
+            buffer.write(block)
+    buffer.seek(0)
+    if not buffer.getbuffer().nbytes:
+        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in dtypes.items()})
+    return pd.read_csv(buffer, names=list(dtypes), dtype=dtypes, keep_default_na=False,
+                       na_values=[""])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import folium
 import geopandas as gpd
 from branca.element import Element, Figure, MacroElement, Template
+from folium.map import FitBounds
 
 from gridgis.layers.common import bounds, escape, for_page, geojson
 from gridgis.layers.tiles import BackgroundTiles
@@ -79,8 +80,8 @@ def tile_url(collection: str, query: str = "") -> str:
         f"?{query}" if query else "")
 
 
-def base_map(base: BaseLayers, options: PageOptions, title: str, tiled: bool = False
-             ) -> folium.Map:
+def base_map(base: BaseLayers, options: PageOptions, title: str, tiled: bool = False,
+             extent: list[list[float]] | None = None) -> folium.Map:
     """A map with no external tiles unless configured: roads and buildings drawn from
     the database, the attribution and the synthetic-data notice. A page that draws a
     layer from vector tiles (``tiled``) draws its embedded layers in SVG: a canvas over
@@ -91,6 +92,14 @@ def base_map(base: BaseLayers, options: PageOptions, title: str, tiled: bool = F
     m = folium.Map(location=DEFAULT_VIEW[0], zoom_start=DEFAULT_VIEW[1], tiles=None,
                    maxZoom=MAX_ZOOM, control_scale=False, prefer_canvas=not (tiled or base.tiled),
                    zoom_control=True)
+    view_extent = extent or base.extent
+    if view_extent:
+        # the page's view (or the district's when tiles draw the base) set before any
+        # tile layer, and at once (not animated): tiles are asked for the view they are
+        # added to, and the default view would cost a screenful of tiles nobody sees
+        view = FitBounds(view_extent)
+        view.options["animate"] = False
+        m.add_child(view)
     m.add_child(MetricScale())
     root = page_root(m)
     root.header.add_child(Element(

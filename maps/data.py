@@ -51,6 +51,7 @@ class BaseLayers:
     attribution: str
     synthetic: bool
     tiled: bool = False  # roads and buildings too many to embed: drawn from vector tiles
+    extent: list[list[float]] | None = None  # the published grids', when tiled
 
 
 def read_base(conn: sa.Connection, limit: int) -> BaseLayers:
@@ -63,7 +64,7 @@ def read_base(conn: sa.Connection, limit: int) -> BaseLayers:
     return BaseLayers(empty if tiled else roads(conn, limit),
                       empty if tiled else buildings(conn, limit), areas(conn, "subdistrict"),
                       areas(conn, "community"), facts["attribution"], facts["synthetic"],
-                      tiled)
+                      tiled, grid_extent(conn) if tiled else None)
 
 
 def grid_count(conn: sa.Connection) -> int:

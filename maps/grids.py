@@ -56,7 +56,8 @@ def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime |
 def grids_page(page: GridsPageData, options: PageOptions, measure: str = "incidents",
                start: datetime | None = None, end: datetime | None = None) -> str:
     lang = options.lang
-    m = base_map(page.base, options, t("grids_map", lang), tiled=page.tiled)
+    m = base_map(page.base, options, t("grids_map", lang), tiled=page.tiled,
+                 extent=page.extent)
     frames = []
     if page.grids.empty:
         m.add_child(Banner(t("empty", lang)))

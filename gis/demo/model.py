@@ -13,11 +13,17 @@ from ..errors import ConfigurationError
 
 MODEL_FILE = "demo_model.toml"
 PLACES_FILE = "osm_places.toml"
+CITY_FILE = "city_model.toml"
 
 
 def load_model() -> tuple[dict, dict]:
     """The demo model and the OSM tag → place category mapping."""
     return _read(MODEL_FILE), _read(PLACES_FILE)
+
+
+def load_city_model() -> dict:
+    """The generated city's model (``gridgis demo --city``)."""
+    return _read(CITY_FILE)
 
 
 def _read(name: str) -> dict:

@@ -38,6 +38,11 @@ MAX_ZOOM = 22
 EXTENT = 4096  # the tile's integer coordinate space
 BUFFER = 64  # of EXTENT: geometry kept beyond the tile's edge, so strokes join
 MAX_FEATURES = 20_000
+# Below this zoom road tiles carry the major classes only, as web maps draw streets: a
+# city's 80,000 street segments would fill every tile of the view that shows the city
+MINOR_ROADS_ZOOM = 14
+MAJOR_ROADS = ("motorway", "motorway_link", "trunk", "trunk_link", "primary",
+               "primary_link", "secondary", "secondary_link", "tertiary", "tertiary_link")
 POINT_DETAIL_ZOOM = 15
 CLUSTER_PX = 8
 GZIP_LEVEL = 6
@@ -136,6 +141,8 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
             where.append(sa.func.ST_Area(table.c.geom) >= ground ** 2)
         elif features.found.geometry == "line":
             where.append(sa.func.ST_Length(table.c.geom) >= ground)
+        if features.found.id == "roads" and z < MINOR_ROADS_ZOOM:
+            where.append(table.c.highway.in_(MAJOR_ROADS))
         # the id both as the MVT feature id and as a property: web map libraries
         # (Leaflet.VectorGrid) hand a feature's properties to their events, not its id
         rows = sa.select(*_properties(features, properties), table.c.id.label(FEATURE_ID),

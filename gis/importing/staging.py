@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ..db import table_columns
 from ..errors import Rejection
-from .kinds import Kind
+from .kinds import Kind, Reference
 from .tracks import check_tracks, snap_to_roads
 
 STAGE_TABLE = "_gridgis_stage"
@@ -64,6 +64,7 @@ class StagingTable:
     def finish(self, earlier: list[Rejection], skip_invalid: bool) -> list[Rejection]:
         """Merge the staged rows; returns ``earlier`` plus the rows with bad references.
         Nothing is merged if there are any and ``skip_invalid`` is off."""
+        self.conn.execute(sa.text("ANALYZE _gridgis_stage"))  # temp tables get no autovacuum
         rejections = list(earlier) + self._check_references()
         if self.kind.track:
             rejections = sorted(rejections + check_tracks(self.conn), key=lambda r: r.row)
@@ -145,6 +146,11 @@ class StagingTable:
 
     def _merge(self) -> None:
         target = self.kind.table
+        for ref in self._references(same_table=False):
+            # resolved in the stage, so the rows go in whole, not inserted then updated
+            self.conn.execute(sa.text(
+                f"UPDATE _gridgis_stage s SET {ref.column} = r.id FROM {ref.table} r "
+                f"WHERE r.{ref.key} = s.{ref.field}"))
         stage_cols = set(table_columns(self.conn, STAGE_TABLE))
         excluded = {"_row", "version", "created_at", "updated_at", *self.ref_fields}
         columns = [c for c in table_columns(self.conn, target)
@@ -169,12 +175,18 @@ class StagingTable:
         self.unassigned = sum(1 for r in result if r[1])
         self._resolve_references()
 
+    def _references(self, *, same_table: bool) -> list[Reference]:
+        """The references the file gives, to this kind's own table or to others."""
+        return [ref for ref in self.kind.references if ref.field in self.ref_fields
+                and (ref.table == self.kind.table) == same_table]
+
     def _resolve_references(self) -> None:
-        key_join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in self.key) \
+        # Key values are never null (an empty external id or code is refused), so the
+        # join is an equality the planner can hash: IS NOT DISTINCT FROM made it a nested
+        # loop, quadratic in the rows (a million households took hours).
+        key_join = " AND ".join(f"t.{k} = s.{k}" for k in self.key) \
             if self.key else "t.id = s.id"
-        for ref in self.kind.references:
-            if ref.field not in self.ref_fields:
-                continue
+        for ref in self._references(same_table=True):  # the rows they name are in now
             self.conn.execute(sa.text(
                 f"UPDATE {self.kind.table} t SET {ref.column} = r.id FROM _gridgis_stage s "
                 f"JOIN {ref.table} r ON r.{ref.key} = s.{ref.field} WHERE {key_join}"))

@@ -18,6 +18,7 @@ import shapely
 import sqlalchemy as sa
 
 from .. import taxonomy
+from ..db import copy_frame
 from ..errors import InvalidInput, NotFound
 from ..hotspots.defaults import (
     DEFAULT_BAND_M,
@@ -129,10 +130,11 @@ def communities(conn: sa.Connection, srid: int) -> gpd.GeoDataFrame:
 
 def incidents(conn: sa.Connection, srid: int, selection: Selection) -> gpd.GeoDataFrame:
     """The selected incidents: id, category, occurred_at (UTC) and the point."""
-    rows = conn.execute(sa.text(read_query("hotspot_incidents.sql")), incident_filter_params(
-        selection.categories, selection.start, selection.end)).all()
-    frame = pd.DataFrame(rows, columns=["id", "category", "occurred_at", "x", "y"])
-    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"].astype(float), unit="s",
-                                          utc=True)
+    frame = copy_frame(conn, read_query("hotspot_incidents.sql"), incident_filter_params(
+        selection.categories, selection.start, selection.end),
+        {"id": "int64", "category": "string", "occurred_at": "float64", "x": "float64",
+         "y": "float64"})
+    frame["category"] = frame["category"].astype(object)
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], unit="s", utc=True)
     return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
                             geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=srid)

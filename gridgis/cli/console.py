@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from gridgis.gis.errors import Rejection
 
 out = Console(soft_wrap=True)
@@ -41,6 +43,27 @@ class Steps:
 @contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[Steps]:
     """A progress bar on stderr (only on a terminal), with a total where one is known."""
+    with _bars() as bar:
+        yield Steps(bar, bar.add_task(description, total=total))
+
+
+@contextmanager
+def progress_per_key(describe: Callable[[str], str]
+                     ) -> Iterator[Callable[[str, int, int | None], None]]:
+    """Progress bars on stderr (only on a terminal), one per key as it first reports:
+    yields ``update(key, done, total)``."""
+    with _bars() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(key: str, done: int, total: int | None) -> None:
+            if key not in tasks:
+                tasks[key] = bar.add_task(describe(key), total=total)
+            bar.update(tasks[key], completed=done, total=total)
+
+        yield update
+
+
+def _bars() -> Progress:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -49,10 +72,9 @@ def progress(description: str, total: int | None = None) -> Iterator[Steps]:
         TimeElapsedColumn,
     )
 
-    with Progress(SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-                  disable=not err.is_terminal) as bar:
-        yield Steps(bar, bar.add_task(description, total=total))
+    return Progress(SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
 
 
 def print_rejections(rejections: list[Rejection]) -> None:

@@ -15,6 +15,7 @@ from gridgis.api.settings import Settings
 from tests.accounts import bearer, token_for
 from tests.browser import live_server
 from tests.faults import Writers, crash, incident, stop_immediately
+from tests.helpers import until
 
 
 def test_a_created_row_is_visible_to_another_connection_at_once(seeded, api_settings):
@@ -38,11 +39,14 @@ def test_rows_equal_acknowledged_writes_through_a_database_fault(own_cluster, fa
     marker = uuid.uuid4().hex
     with live_server(create_app(Settings(), database=db)) as base, \
             Writers(base, marker, token_for(db)) as writers:
-        time.sleep(1.5)
+        # counted, not timed: a slow machine writes fewer rows a second
+        until(lambda: len(writers.acknowledged) >= 60, "writes before the fault", 60)
         (stop_immediately if fault == "stop" else crash)(cluster)
         time.sleep(1.0)
         cluster.start()
-        time.sleep(2.0)
+        before = len(writers.acknowledged)
+        until(lambda: len(writers.acknowledged) >= before + 60, "writes after the restart",
+              60)
     with db.engine.connect() as conn:
         stored = set(conn.execute(sa.text("SELECT id FROM incidents WHERE description = :m"),
                                   {"m": marker}).scalars())

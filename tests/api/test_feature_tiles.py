@@ -197,3 +197,21 @@ def test_a_filter_on_a_masked_field_is_refused_also_when_the_tile_is_kept(as_rol
     with as_role("viewer") as viewer:
         assert_problem(viewer.get(path, params={"description": "x"}), 403)
 
+
+
+def test_road_tiles_carry_minor_streets_only_from_street_zoom(seeded, as_role):
+    import sqlalchemy as sa
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        for name, highway, y in (("主干道", "primary", 140), ("小巷", "residential", 160)):
+            conn.execute(sa.text(
+                "INSERT INTO roads (name, highway, geom) VALUES (:n, :h, "
+                "ST_GeomFromText(:line, 32635))"),
+                {"n": name, "h": highway,
+                 "line": f"LINESTRING({X0} {Y0 + y}, {X0 + 300} {Y0 + y})"})
+    with as_role("viewer") as viewer:
+        far = {f["properties"]["name"] for f in decoded(viewer, "roads", 13)}
+        near = {f["properties"]["name"] for f in decoded(viewer, "roads", 14)}
+    assert "主干道" in far and "小巷" not in far
+    assert {"主干道", "小巷"} <= near

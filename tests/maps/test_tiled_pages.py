@@ -82,6 +82,9 @@ def test_the_grid_page_draws_grids_roads_and_buildings_from_tiles(admin_token, c
         assert page.evaluate(EMBEDDED) == 4
         assert {r.split("/collections/")[1].split("/")[0] for r in tile_requests(page)} == \
             {"grids", "roads", "buildings"}
+        # the tiles of the grids' view only: none for the map's default view before it
+        zooms = {r.split("/WebMercatorQuad/")[1].split("/")[0] for r in tile_requests(page)}
+        assert len(zooms) == 1, zooms
         assert page.locator(".gridgis-legend").count() == 1
         where = page.evaluate(POINT, list(TO_LONLAT.transform(X0 + 50, Y0 + 50)))
         page.mouse.move(where["x"], where["y"])
