@@ -49,11 +49,8 @@ class DemoSummary:
 
 
 def demo_exists(db: Database) -> bool:
-    with db.engine.connect() as conn:
-        if current_srid(conn) is None:
-            return False
-        return conn.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM gridgis_meta WHERE key = 'demo')")).scalar_one()
+    """Whether the database holds a demo (Helsinki's or the generated city)."""
+    return demo_kind(db) is not None
 
 
 def reset(db: Database) -> None:
@@ -66,16 +63,21 @@ def reset(db: Database) -> None:
             conn.execute(sa.text("DELETE FROM gridgis_meta WHERE key = 'demo'"))
 
 
-def prepare_schema(db: Database, crs: int, what: str) -> None:
-    """Create the schema in EPSG:``crs``, or check that the existing one is in it."""
+def check_schema_crs(db: Database, crs: int, what: str) -> int | None:
+    """The schema's EPSG code (None: no schema yet); refused unless it is ``crs``."""
     with db.engine.connect() as conn:
         existing = current_srid(conn)
-    if existing is None:
-        migrate(db.engine, crs)
-        db.forget_srid()
-    elif existing != crs:
+    if existing is not None and existing != crs:
         raise ConfigurationError(f"{what} needs a database in EPSG:{crs}; this one stores "
                                  f"EPSG:{existing}. Use another GRIDGIS_HOME or database.")
+    return existing
+
+
+def prepare_schema(db: Database, crs: int, what: str) -> None:
+    """Create the schema in EPSG:``crs``, or check that the existing one is in it."""
+    if check_schema_crs(db, crs, what) is None:
+        migrate(db.engine, crs)
+        db.forget_srid()
 
 
 def demo_kind(db: Database) -> str | None:

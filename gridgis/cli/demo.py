@@ -36,6 +36,7 @@ def register(root: typer.Typer) -> None:
         from gridgis.gis.db import current_srid, open_database
         from gridgis.gis.demo import demo_kind
         from gridgis.gis.demo import reset as reset_demo
+        from gridgis.gis.demo.build import check_schema_crs
         from gridgis.gis.errors import ConfigurationError, InvalidInput
 
         if months is not None and city:
@@ -52,13 +53,7 @@ def register(root: typer.Typer) -> None:
                     f"this database holds {_NAMES[held]}, not {_NAMES[wanted]}, and the two "
                     "are stored in different coordinate systems: use another GRIDGIS_HOME "
                     f"for {_NAMES[wanted]}")
-            with db.engine.connect() as conn:
-                srid = current_srid(conn)
-            needed = _crs(city)
-            if srid is not None and srid != needed:
-                raise ConfigurationError(
-                    f"{_NAMES[wanted]} needs a database in EPSG:{needed}; this one stores "
-                    f"EPSG:{srid}: use another GRIDGIS_HOME or database")
+            check_schema_crs(db, _crs(city), _NAMES[wanted])
             if reset:
                 reset_demo(db)
                 held = None
