@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .gistar import gi_star
+from .gistar import gi_star, star_weights
 
 PERSISTENT_SHARE = 0.9
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
@@ -29,15 +30,40 @@ PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "
 
 
 def mann_kendall(series: np.ndarray) -> tuple[float, float]:
-    """(z, two-sided p) of the Mann-Kendall trend test."""
-    import pymannkendall
-
+    """(z, two-sided p) of the Mann-Kendall trend test of one series (its finite
+    values)."""
     series = np.asarray(series, dtype=float)
-    series = series[np.isfinite(series)]
-    if len(series) < 3 or np.all(series == series[0]):
-        return 0.0, 1.0
-    result = pymannkendall.original_test(series)
-    return float(result.z), float(result.p)
+    z, p = mann_kendall_rows(series[np.isfinite(series)][np.newaxis, :])
+    return float(z[0]), float(p[0])
+
+
+def mann_kendall_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(z, two-sided p) of the Mann-Kendall trend test of each row, with the tie
+    correction of the variance (the original test, as pymannkendall's
+    ``original_test``, computed for all rows at once: one call per row took 19 s of
+    the 34 s of a city's 7,500 cells over 24 bins). Rows with a non-finite value are
+    tested on their finite values; fewer than 3, or all equal, give (0, 1)."""
+    x = np.asarray(matrix, dtype=float)
+    rows, n = x.shape
+    z, p = np.zeros(rows), np.ones(rows)
+    gaps = ~np.isfinite(x).all(axis=1)
+    for row in np.flatnonzero(gaps):
+        z[row], p[row] = mann_kendall(x[row])
+    full = np.flatnonzero(~gaps)
+    if n < 3 or not len(full):
+        return z, p
+    x = x[full]
+    s = np.zeros(len(x))
+    for k in range(n - 1):  # memory stays rows × n for any number of bins
+        s += np.sign(x[:, k + 1:] - x[:, [k]]).sum(axis=1)
+    # a value in a group of t equal values adds (t - 1)(2t + 5): the group t(t-1)(2t+5)
+    equal = (x[:, :, np.newaxis] == x[:, np.newaxis, :]).sum(axis=2)
+    variance = (n * (n - 1) * (2 * n + 5) - ((equal - 1) * (2 * equal + 5)).sum(axis=1)) / 18
+    defined = variance > 0
+    score = np.where(s > 0, s - 1, np.where(s < 0, s + 1, 0.0))
+    z[full[defined]] = score[defined] / np.sqrt(variance[defined])
+    p[full[defined]] = 2 * stats.norm.sf(np.abs(z[full[defined]]))
+    return z, p
 
 
 def classify(states: np.ndarray, trend_z: float, trend_p: float,
@@ -86,15 +112,17 @@ def emerging_hotspots(counts: np.ndarray, weights, *, fdr: bool = True,
     n_units, n_bins = counts.shape
     z = np.zeros((n_units, n_bins))
     states = np.zeros((n_units, n_bins), dtype=int)
+    with_self = star_weights(weights)  # built once for all bins, not once per bin
     for t in range(n_bins):
-        result = gi_star(counts[:, t], weights, fdr=fdr)
+        result = gi_star(counts[:, t], weights, fdr=fdr, star=with_self)
         z[:, t] = result.z
         states[:, t] = np.sign(result.classes) * (np.abs(result.classes) >= 90)
-    trends = [mann_kendall(z[i]) for i in range(n_units)]
-    patterns = [classify(states[i], tz, tp, trend_alpha) for i, (tz, tp) in enumerate(trends)]
+    trend_z, trend_p = mann_kendall_rows(z)
+    patterns = [classify(states[i], trend_z[i], trend_p[i], trend_alpha)
+                for i in range(n_units)]
     return pd.DataFrame({
         "pattern": patterns,
         "hot_bins": (states == 1).sum(axis=1), "cold_bins": (states == -1).sum(axis=1),
-        "final_state": states[:, -1], "trend_z": [t[0] for t in trends],
-        "trend_p": [t[1] for t in trends], "incidents": counts.sum(axis=1).astype(int),
+        "final_state": states[:, -1], "trend_z": trend_z, "trend_p": trend_p,
+        "incidents": counts.sum(axis=1).astype(int),
     })

@@ -86,10 +86,19 @@ class GiStarResult:
         return pd.DataFrame(data)
 
 
+def star_weights(weights):
+    """``weights`` with each unit its own neighbour (weight 1), as Gi* counts it: for
+    ``gi_star``'s ``star``, when many values are tested on one set of weights."""
+    from libpysal.weights import fill_diagonal
+
+    return fill_diagonal(weights, 1)
+
+
 def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0,
-            fdr: bool = True, use_permutations: bool = False) -> GiStarResult:
+            fdr: bool = True, use_permutations: bool = False, star=None) -> GiStarResult:
     """Gi* for ``values`` on ``weights`` (a libpysal W without self-neighbours; the unit
-    itself is added). Classes use the analytical p-values unless ``use_permutations``."""
+    itself is added, or ``star``, ``star_weights(weights)`` made beforehand, is used).
+    Classes use the analytical p-values unless ``use_permutations``."""
     from esda import G_Local
 
     values = np.asarray(values, dtype=float)
@@ -98,7 +107,8 @@ def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0
     if values.sum() == 0 or np.all(values == values[0]):  # Gi* is undefined: no variance
         zeros = np.zeros(len(values))
         return GiStarResult(zeros, np.ones(len(values)), None, zeros.astype(int))
-    g = G_Local(values, weights, transform="B", permutations=0, star=True)
+    g = G_Local(values, weights if star is None else star, transform="B", permutations=0,
+                star=True)
     z = np.asarray(g.Zs, dtype=float)
     p = 2 * stats.norm.sf(np.abs(z))
     p_sim = None

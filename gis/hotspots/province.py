@@ -1,9 +1,9 @@
-"""Lattice Gi* for every city of a province at once: the nightly batch that one machine
-cannot run for hundreds of cities. Each city is one task, read where it runs (from the
-city's own gridgis database: ``gis.services.province.DatabaseCity``) and computed
-there, on a Dask cluster of as many worker processes, on as many machines, as the
-province has; the results are the ones a single process gets, city by city, and come
-back as one table.
+"""The nightly batch analyses of every city of a province at once, which one machine
+cannot run for hundreds of cities: lattice Gi*, emerging hot spots and forecast
+backtests. Each city is one task, read where it runs (from the city's own gridgis
+database: ``gis.services.province.DatabaseCity``) and computed there, on a Dask cluster
+of as many worker processes, on as many machines, as the province has; the results are
+the ones a single process gets, city by city, and come back as one table.
 
 Cities are independent units of work of very different sizes, so they are scheduled as
 tasks (Dask futures) rather than as partitions of one frame: a city is never split, its
@@ -11,7 +11,7 @@ lattice and weights are built once, on one worker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,7 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..errors import InvalidInput
+from .cube import BIN_FREQUENCIES, binned_counts, time_bins
 from .defaults import DEFAULT_CELL_M
+from .emerging import emerging_hotspots
+from .forecast import Incidents, backtest
 from .gistar import gi_star
 from .lattice import count_points, lattice
 from .weights import spatial_weights
@@ -28,12 +32,28 @@ from .weights import spatial_weights
 
 @dataclass(frozen=True)
 class City:
-    """One city's study area and incidents, in a metric CRS."""
+    """One city's study area and incidents, in a metric CRS; ``when`` (UTC) is each
+    incident's time, which the analyses over time need."""
 
     name: str
     boundary: shapely.Geometry
     points: np.ndarray  # (n, 2) incident coordinates
     crs: str
+    when: pd.DatetimeIndex | None = None
+
+    def cells(self, cell_m: float) -> gpd.GeoDataFrame:
+        return lattice(gpd.GeoSeries([self.boundary], crs=self.crs), cell_m)
+
+    def incidents(self) -> gpd.GeoDataFrame:
+        frame = {} if self.when is None else {"occurred_at": self.when}
+        return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(
+            self.points[:, 0], self.points[:, 1]), crs=self.crs)
+
+    def times(self) -> pd.DatetimeIndex:
+        if self.when is None:
+            raise InvalidInput(f"{self.name}: the incidents' times were not read",
+                               field="when")
+        return self.when
 
 
 class CitySource(Protocol):
@@ -44,37 +64,77 @@ class CitySource(Protocol):
     def load(self) -> City: ...
 
 
+def _per_cell(city: City, cells: gpd.GeoDataFrame, result: pd.DataFrame) -> pd.DataFrame:
+    centres = cells.geometry.centroid
+    return pd.DataFrame({"city": city.name, "cell": cells["cell"].to_numpy(),
+                         "x": centres.x.to_numpy(), "y": centres.y.to_numpy(),
+                         **{c: result[c].to_numpy() for c in result.columns}})
+
+
 def city_gi(city: City, cell_m: float = DEFAULT_CELL_M, permutations: int = 0,
             seed: int = 0) -> pd.DataFrame:
     """Gi* of one city on its hexagon lattice: a row per cell with the cell's centre,
     incidents, z, p and class (the lattice, weights and statistics of ``/hotspots/gi``,
     over the city's boundary as given)."""
-    cells = lattice(gpd.GeoSeries([city.boundary], crs=city.crs), cell_m)
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(city.points[:, 0],
-                                                          city.points[:, 1]), crs=city.crs)
-    observed = count_points(cells, points)
+    cells = city.cells(cell_m)
+    observed = count_points(cells, city.incidents())
     result = gi_star(observed, spatial_weights(cells), permutations=permutations,
                      seed=seed).frame()
-    centres = cells.geometry.centroid
-    return pd.DataFrame({"city": city.name, "cell": cells["cell"].to_numpy(),
-                         "x": centres.x.to_numpy(), "y": centres.y.to_numpy(),
-                         "incidents": observed, **{c: result[c].to_numpy()
-                                                   for c in result.columns}})
+    return _per_cell(city, cells, pd.DataFrame({"incidents": observed}).join(result))
 
 
-def _source_gi(source: CitySource, cell_m: float, permutations: int, seed: int
-               ) -> pd.DataFrame:
-    return city_gi(source.load(), cell_m, permutations, seed)
+def city_emerging(city: City, start: pd.Timestamp, end: pd.Timestamp, bin: str = "month",
+                  cell_m: float = DEFAULT_CELL_M) -> pd.DataFrame:
+    """The emerging-hot-spot pattern of each cell of one city's lattice over bins of
+    ``bin`` (week, month, quarter) from ``start`` to ``end`` (calendar bins in their
+    time zone), as ``/hotspots/emerging`` computes it."""
+    if bin not in BIN_FREQUENCIES:
+        raise InvalidInput(f"bin must be one of {', '.join(BIN_FREQUENCIES)}, not {bin!r}",
+                           field="bin")
+    if not start < end:
+        raise InvalidInput("end must be after start", field="end")
+    cells = city.cells(cell_m)
+    points = city.incidents().assign(occurred_at=city.times())
+    edges = time_bins(start, end, BIN_FREQUENCIES[bin])
+    result = emerging_hotspots(binned_counts(cells, points, edges), spatial_weights(cells))
+    return _per_cell(city, cells, result)
+
+
+def city_backtest(city: City, train_start: pd.Timestamp, train_end: pd.Timestamp,
+                  test_end: pd.Timestamp, cell_m: float = DEFAULT_CELL_M,
+                  active_only: bool = False) -> pd.DataFrame:
+    """Every forecast method's hit rate, PAI and PEI on one city's lattice, trained on
+    [train_start, train_end) and scored on [train_end, test_end), as ``gridgis
+    backtest`` computes them (``active_only``: the cells with a training incident)."""
+    if not train_start < train_end < test_end:
+        raise InvalidInput("the dates must be in order: train start < train end < test end",
+                           field="train_end")
+    incidents = Incidents(city.points, pd.Series(city.times()).reset_index(drop=True))
+    table = backtest(city.cells(cell_m), incidents, train_start, train_end, test_end,
+                     active_only=active_only)
+    return table.assign(city=city.name)[["city", *table.columns]]
+
+
+def _on_city(source: CitySource, task: Callable[..., pd.DataFrame], **kwargs
+             ) -> pd.DataFrame:
+    return task(source.load(), **kwargs)
+
+
+def province(task: Callable[..., pd.DataFrame], sources: Sequence[CitySource],
+             client=None, **kwargs) -> pd.DataFrame:
+    """``task`` (``city_gi``, ``city_emerging``, ``city_backtest``) of every city, in the
+    order given, as one table: each city a task on ``client``'s Dask cluster (a
+    ``distributed.Client``), or, without one, here, one after the other."""
+    if client is None:
+        frames = [_on_city(s, task, **kwargs) for s in sources]
+    else:
+        frames = client.gather(client.map(_on_city, list(sources), task=task, pure=False,
+                                          **kwargs))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def province_gi(sources: Sequence[CitySource], cell_m: float = DEFAULT_CELL_M,
                 permutations: int = 0, seed: int = 0, client=None) -> pd.DataFrame:
-    """Gi* of every city, in the order given: each city a task on ``client``'s Dask
-    cluster (a ``distributed.Client``), or, without one, here, one after the other."""
-    if client is None:
-        frames = [_source_gi(s, cell_m, permutations, seed) for s in sources]
-    else:
-        futures = client.map(_source_gi, list(sources), cell_m=cell_m,
-                             permutations=permutations, seed=seed, pure=False)
-        frames = client.gather(futures)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """Gi* of every city (``city_gi``), on ``client``'s cluster when given."""
+    return province(city_gi, sources, client, cell_m=cell_m, permutations=permutations,
+                    seed=seed)

@@ -309,7 +309,6 @@ def warm_worker() -> None:
     """Load the analytics libraries (seconds) before the first analysis needs them."""
     import esda  # noqa: F401
     import libpysal.weights  # noqa: F401
-    import pymannkendall  # noqa: F401
     import scipy.spatial  # noqa: F401
 
 

@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import shapely
+import pandas as pd
 import sqlalchemy as sa
 
-from ..errors import ConfigurationError
+from ..errors import NotFound
 from ..hotspots.province import City
+from . import hotspot_inputs as inputs
 
 
 @dataclass(frozen=True)
 class DatabaseCity:
-    """A city that is its own gridgis deployment: the area its published grids cover
-    and its incidents in [start, end), read from its database with a SQLAlchemy URL."""
+    """A city that is its own gridgis deployment: the area its analyses cover (the
+    district, or its published grids), and its incidents in [start, end), read from its
+    database with a SQLAlchemy URL as the service reads them."""
 
     name: str
     url: str = field(repr=False)  # may carry a password; task arguments reach logs
@@ -28,21 +30,16 @@ class DatabaseCity:
         engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
         try:
             with engine.connect() as conn:
-                srid = conn.execute(sa.text(
-                    "SELECT value::int FROM gridgis_meta WHERE key = 'srid'")).scalar_one()
-                boundary = conn.execute(sa.text(
-                    "SELECT ST_AsBinary(ST_Union(geom)) FROM grids g JOIN grid_plans p "
-                    "ON p.id = g.plan_id AND p.state = 'published'")).scalar_one()
-                points = conn.execute(sa.text(
-                    "SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE "
-                    "(CAST(:start AS timestamptz) IS NULL OR occurred_at >= :start) AND "
-                    "(CAST(:end AS timestamptz) IS NULL OR occurred_at < :end) "
-                    "ORDER BY id"), {"start": self.start, "end": self.end}).all()
+                srid = int(conn.execute(sa.text(
+                    "SELECT value::int FROM gridgis_meta WHERE key = 'srid'")).scalar_one())
+                try:
+                    boundary = inputs.district(conn, srid)
+                except NotFound as exc:
+                    raise NotFound(f"{self.name}: {exc}") from None
+                points = inputs.incidents(conn, srid, inputs.Selection(
+                    start=self.start, end=self.end))
         finally:
             engine.dispose()
-        if boundary is None:
-            raise ConfigurationError(f"{self.name}: its database has no published grid plan")
-        return City(self.name, shapely.from_wkb(bytes(boundary)),
-                    np.array(points, dtype=float).reshape(-1, 2), f"EPSG:{srid}")
-
-
+        return City(self.name, boundary.iloc[0],
+                    np.column_stack([points.geometry.x, points.geometry.y]),
+                    f"EPSG:{srid}", pd.DatetimeIndex(points["occurred_at"]))

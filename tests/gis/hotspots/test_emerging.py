@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from libpysal.weights import lat2W
 
-from gridgis.gis.hotspots.emerging import classify, emerging_hotspots, mann_kendall
+from gridgis.gis.hotspots.emerging import (
+    classify,
+    emerging_hotspots,
+    mann_kendall,
+    mann_kendall_rows,
+)
 
 UP, FLAT, DOWN = (3.0, 0.001), (0.0, 0.9), (-3.0, 0.001)
 
@@ -59,3 +64,24 @@ def test_a_growing_hotspot_intensifies_and_a_late_one_is_new():
     assert result.loc[centre, "hot_bins"] == bins
     assert result.loc[corner, "pattern"] == "new hot spot"
     assert (result["pattern"] == "no pattern").mean() > 0.8
+
+
+def test_mann_kendall_of_every_row_equals_pymannkendalls_test_row_by_row():
+    import pymannkendall
+
+    rng = np.random.default_rng(3)
+    rows = np.vstack([
+        rng.normal(0, 1, (40, 24)) + np.linspace(0, rng.uniform(-2, 2), 24),  # trends
+        rng.integers(0, 4, (40, 24)).astype(float),  # many ties
+        np.r_[np.zeros(12), np.ones(12)][np.newaxis, :],  # two tied halves
+    ])
+    z, p = mann_kendall_rows(rows)
+    for row, zi, pi in zip(rows, z, p, strict=True):
+        reference = pymannkendall.original_test(row)
+        assert (zi, pi) == pytest.approx((reference.z, reference.p), abs=1e-12)
+    assert (z[rows.shape[0] - 1] > 0) and (p < 0.05).any() and (p > 0.05).any()
+    constant = mann_kendall_rows(np.full((2, 5), 7.0))
+    assert constant[0].tolist() == [0.0, 0.0] and constant[1].tolist() == [1.0, 1.0]
+    gappy = np.array([[1.0, np.nan, 2.0, 3.0, 4.0]])
+    assert mann_kendall_rows(gappy)[0][0] == pytest.approx(
+        pymannkendall.original_test([1.0, 2.0, 3.0, 4.0]).z)

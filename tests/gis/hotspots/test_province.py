@@ -1,51 +1,126 @@
-"""The province batch: every city's lattice Gi* computed on a Dask cluster of worker
-processes, each city read from its own database where its task runs, equals what one
-process computes city by city."""
+"""The province batch: every city's lattice Gi*, emerging hot spots and forecast
+backtest computed on a Dask cluster of worker processes, each city read from its own
+database where its task runs, equal what one process computes city by city, and what
+the service computes for that city."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from distributed import Client, LocalCluster
 
-from gridgis.gis.hotspots.province import city_gi, province_gi
+from gridgis.gis.errors import InvalidInput, NotFound
+from gridgis.gis.hotspots.province import (
+    City,
+    city_backtest,
+    city_emerging,
+    city_gi,
+    province,
+    province_gi,
+)
+from gridgis.gis.services.hotspot_inputs import Selection
+from gridgis.gis.services.hotspots import BacktestWindow, HotspotService
 from gridgis.gis.services.province import DatabaseCity
 from tests.seed import add_hot_cluster
 
+UTC = "UTC"
+START, END = pd.Timestamp("2025-07-01", tz=UTC), pd.Timestamp("2026-07-01", tz=UTC)
+TRAIN = (pd.Timestamp("2025-07-01", tz=UTC), pd.Timestamp("2026-04-01", tz=UTC),
+         pd.Timestamp("2026-07-01", tz=UTC))
+
 
 @pytest.fixture
-def cities(seeded, make_db):
-    """Two cities, each its own database: the seeded district with a violent cluster,
-    and the same district without it."""
+def hot_db(seeded):
     db, _ = seeded
     with db.engine.begin() as conn:
         add_hot_cluster(conn)
-    url = db.engine.url.render_as_string(hide_password=False)
+    return db
+
+
+@pytest.fixture
+def cities(hot_db):
+    """Two cities, each its own database: the seeded district with a violent cluster
+    growing through the first half of 2026, and the same district before 2026."""
+    url = hot_db.engine.url.render_as_string(hide_password=False)
     return [DatabaseCity("hot", url), DatabaseCity("calm", url, end=pd.Timestamp(
-        "2026-01-01", tz="UTC").to_pydatetime())]
+        "2026-01-01", tz=UTC).to_pydatetime())]
 
 
 def test_the_cluster_computes_what_one_process_does(cities):
-    alone = province_gi(cities, cell_m=50)
+    tasks = [(city_gi, {"cell_m": 50}),
+             (city_emerging, {"start": START, "end": END, "cell_m": 50}),
+             (city_backtest, {"train_start": TRAIN[0], "train_end": TRAIN[1],
+                              "test_end": TRAIN[2], "cell_m": 50})]
+    alone = [province(task, cities, **kwargs) for task, kwargs in tasks]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        spread = province_gi(cities, cell_m=50, client=client)
-    pd.testing.assert_frame_equal(spread, alone)
-    assert list(alone["city"].unique()) == ["hot", "calm"]
-    hot = alone[alone["city"] == "hot"]
+        spread = [province(task, cities, client, **kwargs) for task, kwargs in tasks]
+    for one, many in zip(alone, spread, strict=True):
+        pd.testing.assert_frame_equal(many, one)
+        assert list(one["city"].unique()) == ["hot", "calm"]
+    gi, emerging, backtest = alone
+    hot = gi[gi["city"] == "hot"]
     assert hot.loc[hot["incidents"].idxmax(), "class"] == 99  # the cluster's cell
-    assert (alone[alone["city"] == "calm"]["incidents"] == 0).all()  # nothing before 2026
+    assert (gi[gi["city"] == "calm"]["incidents"] == 0).all()  # nothing before 2026
+    hot = emerging[emerging["city"] == "hot"]
+    # hot in each month of 2026, never before: the last 6 of 12 monthly bins
+    assert hot.loc[hot["incidents"].idxmax(), "pattern"] == "consecutive hot spot"
+    assert hot.loc[hot["incidents"].idxmax(), "hot_bins"] == 6
+    assert set(emerging[emerging["city"] == "calm"]["pattern"]) == {"no pattern"}
+    assert set(backtest["method"]) >= {"blended", "oracle"}
 
 
-def test_a_city_is_computed_as_the_service_computes_it(cities):
+def test_a_city_is_computed_as_the_service_computes_it(hot_db, cities):
+    service = HotspotService(hot_db.engine, 32635)
+    city = cities[0].load()
+    lattice = Selection("lattice", cell_m=50)
+    ours = city_gi(city, cell_m=50, permutations=99, seed=7)
+    theirs = service.gi(lattice, permutations=99, seed=7)
+    for column in ("incidents", "z", "p", "p_sim", "class"):
+        np.testing.assert_array_equal(ours[column], theirs[column], err_msg=column)
+    np.testing.assert_allclose(ours[["x", "y"]], np.column_stack(
+        [theirs.centroid.x, theirs.centroid.y]))
+
+    ours = city_emerging(city, START, END, "quarter", cell_m=50)
+    theirs = service.emerging(lattice.within(START.to_pydatetime(), END.to_pydatetime()),
+                              "quarter")
+    for column in ("pattern", "hot_bins", "incidents", "trend_z"):
+        np.testing.assert_array_equal(ours[column], theirs[column], err_msg=column)
+
+    ours = city_backtest(city, *TRAIN, cell_m=50)
+    theirs = service.backtest(lattice, BacktestWindow(*TRAIN))
+    columns = ["method", "coverage", "hit_rate", "pai", "pei"]
+    pd.testing.assert_frame_equal(ours[columns], theirs[columns])
+
+
+def test_a_city_counts_what_lies_inside_and_repeats_with_its_seed(cities):
     city = cities[0].load()
     frame = city_gi(city, cell_m=50, permutations=99, seed=7)
     inside = shapely.covers(city.boundary, shapely.points(city.points)).sum()
     assert frame["incidents"].sum() == inside < len(city.points)  # some lie outside
-    again = city_gi(city, cell_m=50, permutations=99, seed=7)
-    pd.testing.assert_frame_equal(frame, again)  # the seed makes p_sim repeatable
-    assert {"z", "p", "class", "p_sim"} <= set(frame.columns)
+    pd.testing.assert_frame_equal(frame, city_gi(city, cell_m=50, permutations=99, seed=7))
+
+
+def test_what_cannot_be_computed_is_refused_with_its_reason(cities):
+    untimed = City("untimed", shapely.box(0, 0, 500, 500), np.array([[10.0, 10.0]]),
+                   "EPSG:32635")
+    with pytest.raises(InvalidInput, match="untimed: the incidents' times"):
+        city_emerging(untimed, START, END)
+    city = cities[0].load()
+    with pytest.raises(InvalidInput, match="bin must be one of"):
+        city_emerging(city, START, END, bin="day")
+    with pytest.raises(InvalidInput, match="at most 60"):
+        city_emerging(city, START - pd.DateOffset(years=1), END, bin="week")
+    with pytest.raises(InvalidInput, match="in order"):
+        city_backtest(city, TRAIN[1], TRAIN[0], TRAIN[2])
+
+
+def test_a_city_without_district_or_published_grids_is_named(db):
+    url = db.engine.url.render_as_string(hide_password=False)
+    with pytest.raises(NotFound, match="empty: there is no district"):
+        DatabaseCity("empty", url).load()
 
 
 def test_no_cities_no_rows():
