@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInput
-from .lattice import count_points
+from .lattice import count_in_units, count_points, unit_of
 
 MAX_BINS = 60
 BIN_FREQUENCIES = {"week": "W-MON", "month": "MS", "quarter": "QS"}
@@ -36,8 +36,11 @@ def binned_counts(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
                   edges: pd.DatetimeIndex) -> np.ndarray:
     """A row per unit, a column per bin: the points whose ``occurred_at`` falls in it."""
     result = np.zeros((len(units), len(edges) - 1))
+    if not len(points):
+        return result
+    unit = unit_of(units, points)  # located once, then counted per bin
     when = points["occurred_at"]
     for t in range(len(edges) - 1):
-        inside = points[(when >= edges[t]) & (when < edges[t + 1])]
-        result[:, t] = counts(units, inside)
+        inside = ((when >= edges[t]) & (when < edges[t + 1])).to_numpy()
+        result[:, t] = count_in_units(unit[inside], len(units))
     return result

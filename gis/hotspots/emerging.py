@@ -33,36 +33,43 @@ def mann_kendall(series: np.ndarray) -> tuple[float, float]:
     """(z, two-sided p) of the Mann-Kendall trend test of one series (its finite
     values)."""
     series = np.asarray(series, dtype=float)
-    z, p = mann_kendall_rows(series[np.isfinite(series)][np.newaxis, :])
+    z, p = _mann_kendall_finite(series[np.isfinite(series)][np.newaxis, :])
     return float(z[0]), float(p[0])
 
 
 def mann_kendall_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(z, two-sided p) of the Mann-Kendall trend test of each row, with the tie
-    correction of the variance (the original test, as pymannkendall's
-    ``original_test``, computed for all rows at once: one call per row took 19 s of
-    the 34 s of a city's 7,500 cells over 24 bins). Rows with a non-finite value are
-    tested on their finite values; fewer than 3, or all equal, give (0, 1)."""
+    """(z, two-sided p) of the Mann-Kendall trend test of each row (as
+    ``mann_kendall``, computed for all rows at once: one call per row took 19 s of the
+    34 s of a city's 7,500 cells over 24 bins). Rows with a non-finite value are tested
+    on their finite values."""
     x = np.asarray(matrix, dtype=float)
-    rows, n = x.shape
-    z, p = np.zeros(rows), np.ones(rows)
+    z, p = np.zeros(len(x)), np.ones(len(x))
     gaps = ~np.isfinite(x).all(axis=1)
     for row in np.flatnonzero(gaps):
         z[row], p[row] = mann_kendall(x[row])
-    full = np.flatnonzero(~gaps)
-    if n < 3 or not len(full):
+    z[~gaps], p[~gaps] = _mann_kendall_finite(x[~gaps])
+    return z, p
+
+
+def _mann_kendall_finite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The original test with the tie correction of Var(S) and the continuity
+    correction of z, as pymannkendall's ``original_test``; fewer than 3 values, or all
+    equal, give (0, 1)."""
+    rows, n = x.shape
+    z, p = np.zeros(rows), np.ones(rows)
+    if n < 3 or not rows:
         return z, p
-    x = x[full]
-    s = np.zeros(len(x))
-    for k in range(n - 1):  # memory stays rows × n for any number of bins
+    s = np.zeros(rows)
+    for k in range(n - 1):
         s += np.sign(x[:, k + 1:] - x[:, [k]]).sum(axis=1)
-    # a value in a group of t equal values adds (t - 1)(2t + 5): the group t(t-1)(2t+5)
+    # a value in a group of t equal values adds (t - 1)(2t + 5): the group t(t-1)(2t+5);
+    # rows × n × n comparisons, at most 60 bins (cube.MAX_BINS)
     equal = (x[:, :, np.newaxis] == x[:, np.newaxis, :]).sum(axis=2)
     variance = (n * (n - 1) * (2 * n + 5) - ((equal - 1) * (2 * equal + 5)).sum(axis=1)) / 18
     defined = variance > 0
     score = np.where(s > 0, s - 1, np.where(s < 0, s + 1, 0.0))
-    z[full[defined]] = score[defined] / np.sqrt(variance[defined])
-    p[full[defined]] = 2 * stats.norm.sf(np.abs(z[full[defined]]))
+    z[defined] = score[defined] / np.sqrt(variance[defined])
+    p[defined] = 2 * stats.norm.sf(np.abs(z[defined]))
     return z, p
 
 
@@ -114,7 +121,7 @@ def emerging_hotspots(counts: np.ndarray, weights, *, fdr: bool = True,
     states = np.zeros((n_units, n_bins), dtype=int)
     with_self = star_weights(weights)  # built once for all bins, not once per bin
     for t in range(n_bins):
-        result = gi_star(counts[:, t], weights, fdr=fdr, star=with_self)
+        result = gi_star(counts[:, t], weights, fdr=fdr, with_self=with_self)
         z[:, t] = result.z
         states[:, t] = np.sign(result.classes) * (np.abs(result.classes) >= 90)
     trend_z, trend_p = mann_kendall_rows(z)

@@ -88,26 +88,30 @@ class GiStarResult:
 
 def star_weights(weights):
     """``weights`` with each unit its own neighbour (weight 1), as Gi* counts it: for
-    ``gi_star``'s ``star``, when many values are tested on one set of weights."""
+    ``gi_star``'s ``with_self``, when many values are tested on one set of weights."""
     from libpysal.weights import fill_diagonal
 
     return fill_diagonal(weights, 1)
 
 
 def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0,
-            fdr: bool = True, use_permutations: bool = False, star=None) -> GiStarResult:
+            fdr: bool = True, use_permutations: bool = False, with_self=None
+            ) -> GiStarResult:
     """Gi* for ``values`` on ``weights`` (a libpysal W without self-neighbours; the unit
-    itself is added, or ``star``, ``star_weights(weights)`` made beforehand, is used).
+    itself is added, or ``with_self``, ``star_weights(weights)`` made beforehand, is
+    used).
     Classes use the analytical p-values unless ``use_permutations``."""
     from esda import G_Local
 
     values = np.asarray(values, dtype=float)
     if len(values) != weights.n:
         raise ValueError(f"{len(values)} values for {weights.n} units")
+    if with_self is not None and with_self.n != weights.n:
+        raise ValueError(f"self-weights of {with_self.n} units for {weights.n} units")
     if values.sum() == 0 or np.all(values == values[0]):  # Gi* is undefined: no variance
         zeros = np.zeros(len(values))
         return GiStarResult(zeros, np.ones(len(values)), None, zeros.astype(int))
-    g = G_Local(values, weights if star is None else star, transform="B", permutations=0,
+    g = G_Local(values, weights if with_self is None else with_self, transform="B", permutations=0,
                 star=True)
     z = np.asarray(g.Zs, dtype=float)
     p = 2 * stats.norm.sf(np.abs(z))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..errors import NotFound
 from ..hotspots.province import City
+from ..times import DEFAULT_TIMEZONE
 from . import hotspot_inputs as inputs
 
 
@@ -19,12 +20,15 @@ from . import hotspot_inputs as inputs
 class DatabaseCity:
     """A city that is its own gridgis deployment: the area its analyses cover (the
     district, or its published grids), and its incidents in [start, end), read from its
-    database with a SQLAlchemy URL as the service reads them."""
+    database with a SQLAlchemy URL as the service reads them; its time zone is
+    ``time_zone``, else the one its database records, else Asia/Shanghai (the worker's
+    own ``GRIDGIS_TIMEZONE`` is not the city's)."""
 
     name: str
     url: str = field(repr=False)  # may carry a password; task arguments reach logs
     start: datetime | None = None
     end: datetime | None = None
+    time_zone: str | None = None
 
     def load(self) -> City:
         engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
@@ -32,6 +36,9 @@ class DatabaseCity:
             with engine.connect() as conn:
                 srid = int(conn.execute(sa.text(
                     "SELECT value::int FROM gridgis_meta WHERE key = 'srid'")).scalar_one())
+                time_zone = self.time_zone or conn.execute(sa.text(
+                    "SELECT value FROM gridgis_meta WHERE key = 'timezone'")).scalar() \
+                    or DEFAULT_TIMEZONE
                 try:
                     boundary = inputs.district(conn, srid)
                 except NotFound as exc:
@@ -42,4 +49,4 @@ class DatabaseCity:
             engine.dispose()
         return City(self.name, boundary.iloc[0],
                     np.column_stack([points.geometry.x, points.geometry.y]),
-                    f"EPSG:{srid}", pd.DatetimeIndex(points["occurred_at"]))
+                    f"EPSG:{srid}", pd.DatetimeIndex(points["occurred_at"]), time_zone)

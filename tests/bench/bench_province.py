@@ -34,7 +34,7 @@ from gridgis.gis.hotspots.province import (
     city_backtest,
     city_emerging,
     city_gi,
-    province,
+    for_each_city,
 )
 
 SIDE_M, CRS = 12_000.0, "EPSG:32635"
@@ -88,14 +88,18 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     args = parser.parse_args()
     cities = [SyntheticCity(f"city-{k:02d}", k, args.incidents) for k in range(args.cities)]
-    chosen = {name: task for name, task in analyses(args.cell).items()
-              if name in args.analyses.split(",")}
+    known = analyses(args.cell)
+    unknown = set(args.analyses.split(",")) - set(known)
+    if unknown:
+        parser.error(f"--analyses names {', '.join(sorted(unknown))}; known: "
+                     + ", ".join(known))
+    chosen = {name: task for name, task in known.items() if name in args.analyses.split(",")}
 
     rows = []
     baselines = {}
     for name, (task, kwargs) in chosen.items():
         started = time.perf_counter()
-        baselines[name] = province(task, cities, **kwargs)
+        baselines[name] = for_each_city(task, cities, **kwargs)
         rows.append((name, "one process, no Dask", time.perf_counter() - started, True,
                      None))
     for workers in map(int, args.workers.split(",")):
@@ -105,7 +109,7 @@ def main() -> None:
             client.run(lambda: None)  # workers up before the clock starts
             for name, (task, kwargs) in chosen.items():
                 started = time.perf_counter()
-                result = province(task, cities, client, **kwargs)
+                result = for_each_city(task, cities, client, **kwargs)
                 seconds = time.perf_counter() - started
                 peak = max(client.run(lambda: psutil.Process().memory_info().rss).values())
                 equal = result.equals(baselines[name])
@@ -118,7 +122,7 @@ def main() -> None:
           f"{args.incidents:,} incidents each over {FIRST:%Y-%m} to {LAST:%Y-%m}, "
           f"{args.cell:.0f} m hexagons ({cells:,} rows); {os.cpu_count()} cores")
     print(f"{'analysis':9} {'run':24} {'seconds':>8} {'speed-up':>9} {'equal':>6} "
-          f"{'worker RSS MB':>14}")
+          f"{'worker RSS MB':>14}")  # resident after the run
     alone = {name: seconds for name, run, seconds, _, peak in rows if peak is None}
     for name, run, seconds, equal, peak in sorted(rows, key=lambda r: list(chosen).index(
             r[0])):

@@ -10,7 +10,12 @@ from esda import G_Local
 from libpysal import examples
 from libpysal.weights import DistanceBand, Queen, W, lat2W
 
-from gridgis.gis.hotspots.gistar import confidence_classes, fdr_threshold, gi_star
+from gridgis.gis.hotspots.gistar import (
+    confidence_classes,
+    fdr_threshold,
+    gi_star,
+    star_weights,
+)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +175,15 @@ def test_distance_band_weights_match_the_textbook_formula():
     values = rng.poisson(3, 200).astype(float)
     np.testing.assert_allclose(gi_star(values, w).z, textbook_gi_star(values, w), rtol=0,
                                atol=1e-9)
+
+
+def test_self_weights_made_once_give_what_gi_star_makes_itself():
+    weights = lat2W(6, 6)
+    values = np.random.default_rng(5).poisson(3, 36).astype(float)
+    alone = gi_star(values, weights, permutations=99, seed=1)
+    shared = gi_star(values, weights, permutations=99, seed=1,
+                     with_self=star_weights(weights))
+    for name in ("z", "p", "p_sim", "classes"):
+        np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
+    with pytest.raises(ValueError, match="units"):
+        gi_star(values, weights, with_self=star_weights(lat2W(5, 5)))
