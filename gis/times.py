@@ -23,9 +23,12 @@ def end_of_day(moment: datetime) -> datetime:
 def deployment_time_zone(conn: sa.Connection) -> str:
     """The district's local time zone: ``GRIDGIS_TIMEZONE``, else the one the database
     records (the demo records its city's), else Asia/Shanghai."""
-    configured = DataSettings().timezone
-    if configured:
-        return configured
+    return DataSettings().timezone or recorded_time_zone(conn)
+
+
+def recorded_time_zone(conn: sa.Connection) -> str:
+    """The time zone the database records (the demo records its city's), else
+    Asia/Shanghai: the district's, whatever this process's settings say."""
     stored = conn.execute(sa.text(
         "SELECT value FROM gridgis_meta WHERE key = 'timezone'")).scalar()
     return stored or DEFAULT_TIMEZONE

@@ -48,7 +48,8 @@ def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime |
     base = data.read_base(conn, options.max_features)
     if data.grid_count(conn) > options.grids_embedded:
         return GridsPageData(base, data.grid_measures(conn, start, end, who, min_count),
-                             outside, total, tiled=True, extent=data.grid_extent(conn))
+                             outside, total, tiled=True,
+                             extent=base.extent or data.grid_extent(conn))
     return GridsPageData(base, data.grids_with_measures(conn, start, end, who, min_count),
                          outside, total)
 
@@ -90,9 +91,7 @@ def grids_page(page: GridsPageData, options: PageOptions, measure: str = "incide
         unassigned_layer(page.outside,
                          name=f"{t('unassigned', lang)} ({page.outside_total:,})").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    if page.extent:
-        m.fit_bounds(page.extent)
-    else:
+    if not page.extent:  # else base_map has set the view to it
         fit(m, frames[::-1])
     m.add_child(measure_switch(lang, MEASURES, measure, start, end))
     return render(m)

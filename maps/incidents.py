@@ -39,7 +39,7 @@ def read_incidents_page(conn: sa.Connection, options: PageOptions,
     total = data.incident_count(conn, categories, start, end, who)
     if total > options.max_features:
         return IncidentsPageData(base, gpd.GeoDataFrame(geometry=[], crs=4326), total,
-                                 tiled=True, extent=data.grid_extent(conn))
+                                 tiled=True, extent=base.extent or data.grid_extent(conn))
     points, total = data.incidents(conn, categories, start, end, options.max_features, who)
     return IncidentsPageData(base, points, total)
 
@@ -84,10 +84,8 @@ def incidents_page(page: IncidentsPageData, options: PageOptions,
         heat_layer(points, name=t("heat", lang), show=True).add_to(m)
         frames.append(points)
     folium.LayerControl(collapsed=False).add_to(m)
-    if frames or not page.extent:
+    if frames or not page.extent:  # else base_map has set the view to the extent
         fit(m, frames)
-    else:
-        m.fit_bounds(page.extent)
     shown = escape(t("showing", lang).format(shown=page.total if page.tiled else len(points),
                                              total=page.total))
     m.add_child(Panel(filter_form(lang, categories, start, end) + f"<div>{shown}</div>"))

@@ -9,10 +9,10 @@ and grid linking as user data. Parameters: ``data/demo_model.toml`` and
 """
 
 from .accounts import DemoAccount, create_accounts, existing_accounts
-from .build import DemoOptions, DemoSummary, build_demo, demo_exists, demo_kind, reset
+from .build import DemoOptions, DemoSummary, build_demo, demo_kind, reset
 from .city_build import CityOptions, build_city
 from .model import load_model
 
 __all__ = ["CityOptions", "DemoAccount", "DemoOptions", "DemoSummary", "build_city",
-           "build_demo", "create_accounts", "demo_exists", "demo_kind", "existing_accounts",
+           "build_demo", "create_accounts", "demo_kind", "existing_accounts",
            "load_model", "reset"]

@@ -19,7 +19,15 @@ from . import population
 from .accounts import DemoAccount, create_accounts
 from .district import divide
 from .entities import categorise_places, household_points, incident_anchors
-from .load import add_flawed_draft, insert_roads, load_all
+from .load import (
+    PLAN_NAME,
+    Loader,
+    add_flawed_draft,
+    demo_buildings,
+    insert_roads,
+    load_layers,
+    record_demo,
+)
 from .model import load_model
 from .osm import ATTRIBUTION, read_helsinki
 from .patrols import plan_and_track
@@ -46,11 +54,6 @@ class DemoSummary:
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, where timed
     accounts: list[DemoAccount] = field(default_factory=list)  # with passwords: show once
-
-
-def demo_exists(db: Database) -> bool:
-    """Whether the database holds a demo (Helsinki's or the generated city)."""
-    return demo_kind(db) is not None
 
 
 def reset(db: Database) -> None:
@@ -128,15 +131,14 @@ def build_demo(db: Database, options: DemoOptions | None = None,
         say("loading through gridgis import")
         end = (pd.Timestamp(model["incidents"]["start"], tz=model["incidents"]["time_zone"])
                + pd.DateOffset(months=options.months or int(model["incidents"]["months"])))
-        summary.counts = load_all(db, Path(tmp), crs, district, osm, homes, residents,
-                                  places, events, model, rng, end.tz_convert("UTC"))
+        summary.counts = load_layers(
+            Loader(db, Path(tmp), crs), district, osm.roads,
+            demo_buildings(osm.buildings, homes), homes, residents, places, osm.cameras,
+            events, model, PLAN_NAME, rng, end.tz_convert("UTC"))
     with db.engine.begin() as conn:
         insert_roads(conn, osm.roads, crs)
         add_flawed_draft(conn)
-        conn.execute(sa.text(
-            "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d), "
-            "('timezone', :tz) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
-            {"a": ATTRIBUTION, "d": f"seed={seed}", "tz": model["incidents"]["time_zone"]})
+        record_demo(conn, ATTRIBUTION, f"seed={seed}", model["incidents"]["time_zone"])
         say("creating an account per role")
         summary.accounts = create_accounts(conn, actor)
     say("planning a patrol shift and simulating its GPS tracks")

@@ -12,26 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from ..db import Database
 from ..errors import InvalidInput
-from ..importing import Mapping
-from . import fieldwork, population
 from . import incidents as incident_model
+from . import population
 from .accounts import create_accounts
 from .build import DemoSummary, prepare_schema
 from .city import background_scale, generate_city, incident_params
-from .entities import grid_workers, incident_anchors
-from .load import (
-    Loader,
-    camera_things,
-    incident_rows,
-    insert_roads,
-    load_division,
-    load_field_work,
-    load_homes,
-)
+from .entities import incident_anchors
+from .load import Loader, insert_roads, load_layers, record_demo
 from .model import load_city_model, load_model
 
 CITY_PLAN = "生成城市网格方案 City plan"
@@ -84,18 +74,11 @@ def build_city(db: Database, options: CityOptions | None = None,
     with tempfile.TemporaryDirectory(prefix="gridgis-city-") as tmp:
         say("loading through gridgis import")
         load = Loader(db, Path(tmp), crs, progress)
-        epsg = Mapping(crs=f"EPSG:{crs}", external_id="osm_id")
-        load_division(load, city.district, model, CITY_PLAN)
-        load("buildings", city.buildings.drop(columns="grid_code"), epsg)
-        load_homes(load, city.homes, residents)
-        load("places", city.places, epsg)
-        load("things", camera_things(city.cameras, demo["cameras"], rng), epsg)
-        workers = fieldwork.leave_one_grid_unattended(
-            grid_workers(city.district.grids, rng), demo["field_work"]["inactive_workers"])
-        load("workers", workers, plan_name=CITY_PLAN)
-        load("incidents", incident_rows(events, params, rng))
-        load_field_work(load, city.district, city.roads, city.homes, workers, field_model,
-                        end.tz_convert("UTC"), rng)
+        load_layers(load, city.district, city.roads, city.buildings.drop(columns="grid_code"),
+                    city.homes, residents, city.places, city.cameras, events,
+                    {**field_model, "district_name": model["district_name"],
+                     "district_code": model["district_code"]},
+                    CITY_PLAN, rng, end.tz_convert("UTC"))
         summary.counts = load.counts
         summary.steps["writing the files"] = sum(load.writing.values())
         summary.steps.update({f"importing {k}": v for k, v in load.seconds.items()})
@@ -103,11 +86,8 @@ def build_city(db: Database, options: CityOptions | None = None,
     with db.engine.begin() as conn:
         say("adding the streets")
         insert_roads(conn, city.roads, crs)
-        conn.execute(sa.text(
-            "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d), "
-            "('timezone', :tz) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
-            {"a": ATTRIBUTION, "d": f"city seed={seed} scale={options.scale:g}",
-             "tz": model["time_zone"]})
+        record_demo(conn, ATTRIBUTION, f"city seed={seed} scale={options.scale:g}",
+                    model["time_zone"])
         say("creating an account per role")
         summary.accounts = create_accounts(conn, actor)
     clock("streets and accounts")

@@ -19,7 +19,6 @@ from ..linking import publish_plan
 from . import fieldwork
 from .district import District
 from .entities import grid_workers
-from .osm import OsmLayers
 
 PLAN_NAME = "示范网格方案 Demo plan"
 DRAFT_NAME = "调整草案 Draft plan (with a gap and an overlap)"
@@ -58,33 +57,45 @@ class Loader:
         self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - written
 
 
-def load_all(db: Database, work: Path, crs: int, district: District, osm: OsmLayers,
-             homes: pd.DataFrame, residents: pd.DataFrame, places: gpd.GeoDataFrame,
-             events: pd.DataFrame, model: dict, rng: np.random.Generator,
-             today: pd.Timestamp) -> dict[str, int]:
-    """Write each layer to a file in ``work`` and import it; returns rows inserted per kind."""
-    load = Loader(db, work, crs)
-    epsg = Mapping(crs=f"EPSG:{crs}")
-    load_division(load, district, model, PLAN_NAME)
+def demo_buildings(buildings: gpd.GeoDataFrame, homes: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The demo's OpenStreetMap buildings as imported, with their households counted."""
     household_counts = homes.groupby("building_ref").size()
-    buildings = osm.buildings.assign(
-        households=household_counts.reindex(osm.buildings["osm_id"]).fillna(0).astype(int)
-        .to_numpy(), use=osm.buildings["building"])
-    load("buildings", buildings[["osm_id", "name", "address", "use", "levels", "households",
-                                 "geometry"]], Mapping(crs=f"EPSG:{crs}",
-                                                       external_id="osm_id"))
+    return buildings.assign(
+        households=household_counts.reindex(buildings["osm_id"]).fillna(0).astype(int)
+        .to_numpy(), use=buildings["building"])[
+        ["osm_id", "name", "address", "use", "levels", "households", "geometry"]]
+
+
+def load_layers(load: Loader, district: District, roads: gpd.GeoDataFrame,
+                buildings: gpd.GeoDataFrame, homes: pd.DataFrame, residents: pd.DataFrame,
+                places: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, events: pd.DataFrame,
+                model: dict, plan_name: str, rng: np.random.Generator,
+                today: pd.Timestamp) -> dict[str, int]:
+    """Every layer of the demo or the city through ``load``, in the order their
+    references need (``model``: the district's name and code, cameras, incidents and
+    field work as in the demo's model); returns the rows inserted per kind."""
+    with_ids = Mapping(crs=f"EPSG:{load.crs}", external_id="osm_id")
+    load_division(load, district, model, plan_name)
+    load("buildings", buildings, with_ids)
     load_homes(load, homes, residents)
     load("places", places[["osm_id", "name", "category", "risk_level", "geometry"]],
-         Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
-    load("things", camera_things(osm.cameras, model["cameras"], rng),
-         Mapping(crs=f"EPSG:{crs}", external_id="osm_id"))
-    field = model["field_work"]
+         with_ids)
+    load("things", camera_things(cameras, model["cameras"], rng), with_ids)
     workers = fieldwork.leave_one_grid_unattended(grid_workers(district.grids, rng),
-                                                  field["inactive_workers"])
-    load("workers", workers, plan_name=PLAN_NAME)
-    load("incidents", incident_rows(events, model["incidents"], rng), epsg)
-    load_field_work(load, district, osm.roads, homes, workers, model, today, rng)
+                                                  model["field_work"]["inactive_workers"])
+    load("workers", workers, plan_name=plan_name)
+    load("incidents", incident_rows(events, model["incidents"], rng))
+    load_field_work(load, district, roads, homes, workers, model, today, rng)
     return load.counts
+
+
+def record_demo(conn: sa.Connection, attribution: str, demo: str, time_zone: str) -> None:
+    """What the database records of the demo it holds: whose data, which demo (its
+    seed), and its time zone."""
+    conn.execute(sa.text(
+        "INSERT INTO gridgis_meta (key, value) VALUES ('attribution', :a), ('demo', :d), "
+        "('timezone', :tz) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
+        {"a": attribution, "d": demo, "tz": time_zone})
 
 
 def load_division(load: Loader, district: District, model: dict, plan_name: str) -> None:

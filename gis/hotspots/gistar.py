@@ -99,8 +99,7 @@ def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0
             ) -> GiStarResult:
     """Gi* for ``values`` on ``weights`` (a libpysal W without self-neighbours; the unit
     itself is added, or ``with_self``, ``star_weights(weights)`` made beforehand, is
-    used).
-    Classes use the analytical p-values unless ``use_permutations``."""
+    used). Classes use the analytical p-values unless ``use_permutations``."""
     from esda import G_Local
 
     values = np.asarray(values, dtype=float)
@@ -111,8 +110,8 @@ def gi_star(values: np.ndarray, weights, *, permutations: int = 0, seed: int = 0
     if values.sum() == 0 or np.all(values == values[0]):  # Gi* is undefined: no variance
         zeros = np.zeros(len(values))
         return GiStarResult(zeros, np.ones(len(values)), None, zeros.astype(int))
-    g = G_Local(values, weights if with_self is None else with_self, transform="B", permutations=0,
-                star=True)
+    g = G_Local(values, weights if with_self is None else with_self, transform="B",
+                permutations=0, star=True)
     z = np.asarray(g.Zs, dtype=float)
     p = 2 * stats.norm.sf(np.abs(z))
     p_sim = None

@@ -111,10 +111,11 @@ def city_emerging(city: City, start: pd.Timestamp | str, end: pd.Timestamp | str
     start, end = city.local(start), city.local(end)
     if not start < end:
         raise InvalidInput("end must be after start", field="end")
+    city.times()  # a city read without them is refused here
     cells = city.cells(cell_m)
-    points = city.incidents().assign(occurred_at=city.times())
     edges = time_bins(start, end, BIN_FREQUENCIES[bin])
-    result = emerging_hotspots(binned_counts(cells, points, edges), spatial_weights(cells))
+    result = emerging_hotspots(binned_counts(cells, city.incidents(), edges),
+                               spatial_weights(cells))
     return _per_cell(city, cells, result)
 
 

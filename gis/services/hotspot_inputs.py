@@ -132,9 +132,8 @@ def incidents(conn: sa.Connection, srid: int, selection: Selection) -> gpd.GeoDa
     """The selected incidents: id, category, occurred_at (UTC) and the point."""
     frame = copy_frame(conn, read_query("hotspot_incidents.sql"), incident_filter_params(
         selection.categories, selection.start, selection.end),
-        {"id": "int64", "category": "string", "occurred_at": "float64", "x": "float64",
+        {"id": "int64", "category": object, "occurred_at": "float64", "x": "float64",
          "y": "float64"})
-    frame["category"] = frame["category"].astype(object)
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], unit="s", utc=True)
     return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
                             geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=srid)

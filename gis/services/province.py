@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ..errors import NotFound
+from ..db import current_srid
+from ..errors import ConfigurationError, NotFound
 from ..hotspots.province import City
-from ..times import DEFAULT_TIMEZONE
+from ..times import recorded_time_zone
 from . import hotspot_inputs as inputs
 
 
@@ -34,11 +35,10 @@ class DatabaseCity:
         engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
         try:
             with engine.connect() as conn:
-                srid = int(conn.execute(sa.text(
-                    "SELECT value::int FROM gridgis_meta WHERE key = 'srid'")).scalar_one())
-                time_zone = self.time_zone or conn.execute(sa.text(
-                    "SELECT value FROM gridgis_meta WHERE key = 'timezone'")).scalar() \
-                    or DEFAULT_TIMEZONE
+                srid = current_srid(conn)
+                if srid is None:
+                    raise ConfigurationError(f"{self.name}: not a gridgis database")
+                time_zone = self.time_zone or recorded_time_zone(conn)
                 try:
                     boundary = inputs.district(conn, srid)
                 except NotFound as exc:

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from gridgis.gis.db import Database, create_db_engine
-from gridgis.gis.demo import DemoOptions, build_demo, demo_exists, load_model
+from gridgis.gis.demo import DemoOptions, build_demo, demo_kind, load_model
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_counts(demo):
     assert counts["grids"] >= 30 and counts["buildings"] >= 450
     assert counts["people"] > 2 * counts["households"] * 0.9
     assert counts["things"] > 200 and counts["places"] > 1000
-    assert demo_exists(db)
+    assert demo_kind(db) == "demo"
 
 
 @pytest.mark.parametrize("level", ["subdistrict", "community"])
