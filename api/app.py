@@ -75,7 +75,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 owner.engine.dispose()
             db = owner.for_service(settings.api.db_pool_size, settings.api.db_max_overflow)
             stack.callback(db.engine.dispose)
-            state = app.state.gridgis = AppState(db, settings.api, settings.auth)
+            reads = db.replica_reads(settings.db, settings.api.db_pool_size,
+                                     settings.api.db_max_overflow)
+            if reads.replica is not None:
+                stack.callback(reads.replica.dispose)
+                reads.check()
+            state = app.state.gridgis = AppState(db, settings.api, settings.auth, reads)
             # What is kept in memory is kept only while every change can be heard.
             def listening(on: bool) -> None:
                 state.principals.set_listening(on)

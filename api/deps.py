@@ -53,6 +53,14 @@ def get_connection(request: Request, state: StateDep, settings: SettingsDep
             yield conn
 
 
+def get_read_connection(state: StateDep) -> Iterator[sa.Connection]:
+    """A connection for a route that only reads and writes nothing, not even an audit
+    entry: from the replica when there is one, once it has caught up with the primary
+    (:mod:`gridgis.gis.replica`)."""
+    with state.reads.connect() as conn, conn.begin():
+        yield conn
+
+
 def get_catalog(state: StateDep) -> Catalog:
     return state.catalog
 
@@ -89,6 +97,7 @@ async def require_assets(settings: SettingsDep) -> None:
 
 
 ConnDep = Annotated[sa.Connection, Depends(get_connection, scope="function")]
+ReadConnDep = Annotated[sa.Connection, Depends(get_read_connection, scope="function")]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 HotspotsDep = Annotated[HotspotService, Depends(get_hotspots)]
 BlindSpotsDep = Annotated[BlindSpotService, Depends(get_blindspots)]

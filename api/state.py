@@ -9,6 +9,7 @@ from gridgis.gis.db import Database, current_srid
 from gridgis.gis.errors import NotInitialised
 from gridgis.gis.grid_index import GridLookup
 from gridgis.gis.notifications import HeardChanges
+from gridgis.gis.replica import Reads
 from gridgis.gis.resources import Catalog
 from gridgis.gis.services.blindspots import BlindSpotService
 from gridgis.gis.services.cache import ResultCache, SizedCache
@@ -30,10 +31,12 @@ COUNT_CACHE_BYTES = 2**20
 
 class AppState:
     def __init__(self, database: Database, settings: ApiSettings | None = None,
-                 auth: AuthSettings | None = None) -> None:
+                 auth: AuthSettings | None = None, reads: Reads | None = None) -> None:
         settings = settings or ApiSettings()
         auth = auth or AuthSettings()
         self.database = database
+        # map pages and analyses read here: the replica, when there is one
+        self.reads = reads or Reads(database.engine)
         self.sign_in_limiter = SignInLimiter(database.engine, auth.sign_in_per_minute)
         self.principals = PrincipalCache(auth.principal_cache_s)
         self.grid_lookup = GridLookup(database.engine.connect)
@@ -41,7 +44,7 @@ class AppState:
         url = database.engine.url.render_as_string(hide_password=False)
         self.runner = ProcessRunner(settings.analytics_slots, settings.analytics_wait_s,
                                     settings.analytics_max_pending, initializer=init_worker,
-                                    initargs=(url, database.session_role))
+                                    initargs=(url, database.session_role, *_replica(self.reads)))
         self.results = ResultCache(runner=self.runner)
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self.vector_tiles = SizedCache(int(settings.vector_tile_cache_mb * 2**20))
@@ -86,7 +89,7 @@ class AppState:
         catalog = self.catalog
         with self._lock:
             if self._hotspots is None:
-                self._hotspots = HotspotService(self.database.engine, catalog.srid,
+                self._hotspots = HotspotService(self.reads, catalog.srid,
                                                 self.results)
             return self._hotspots
 
@@ -95,7 +98,7 @@ class AppState:
         hotspots = self.hotspots
         with self._lock:
             if self._blindspots is None:
-                self._blindspots = BlindSpotService(self.database.engine, hotspots.srid,
+                self._blindspots = BlindSpotService(self.reads, hotspots.srid,
                                                     self.results, hotspots)
             return self._blindspots
 
@@ -104,7 +107,7 @@ class AppState:
         catalog = self.catalog
         with self._lock:
             if self._roads is None:
-                self._roads = RoadService(self.database.engine, catalog.srid, self.results)
+                self._roads = RoadService(self.reads, catalog.srid, self.results)
             return self._roads
 
     @property
@@ -129,5 +132,12 @@ class AppState:
     def plan_reports(self) -> PlanReports:
         with self._lock:
             if self._plan_reports is None:
-                self._plan_reports = PlanReports(self.database.engine, self.results)
+                self._plan_reports = PlanReports(self.reads, self.results)
             return self._plan_reports
+
+
+def _replica(reads: Reads) -> tuple[str | None, float]:
+    """The replica's URL and wait, for the analysis processes to read as this one."""
+    if reads.replica is None:
+        return None, reads.wait_s
+    return reads.replica.url.render_as_string(hide_password=False), reads.wait_s

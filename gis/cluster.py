@@ -34,10 +34,11 @@ from .errors import ConfigurationError, DatabaseUnavailable
 DATABASE = "gridgis"
 SUPERUSER = "gridgis"
 PORT = 5432  # names the socket file; TCP only when asked (listen)
-# Written at every start: the socket directory is private to the server's user, and
-# every TCP connection must give a password.
+# Written at every start: the socket directory is private to the server's user (who
+# may also copy the cluster for a replica), and every TCP connection must give a password.
 PG_HBA = """# written by gridgis at every start; edits are lost
 local all all trust
+local replication all trust
 host  all all all scram-sha-256
 """
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, leave room
@@ -218,6 +219,29 @@ class EmbeddedCluster:
             me.unlink(missing_ok=True)
             if not self._live_clients() and self._autostop_marker.exists():
                 self.stop()
+
+    def make_replica(self, home: Path, *, port: int = PORT) -> EmbeddedCluster:
+        """A streaming standby of this (running) cluster in ``home``, copied with
+        ``pg_basebackup`` and started: it replays every change this cluster commits and
+        answers reads (hot standby). Stop and start it as any embedded cluster."""
+        replica = EmbeddedCluster(home, self._bindir, port=port)
+        with replica._exclusive():
+            if (replica.data_dir / "PG_VERSION").exists():
+                raise ConfigurationError(f"{replica.data_dir} already holds a cluster: "
+                                         "choose an empty directory for the replica")
+            replica.data_dir.mkdir(mode=0o700, exist_ok=True)
+            replica._own(replica.data_dir)
+            # -R writes standby.signal and primary_conninfo (this cluster's socket)
+            replica._run([replica._bin("pg_basebackup"), "-D", str(replica.data_dir),
+                          "-d", self.conninfo("postgres"), "-R", "-X", "stream",
+                          "-c", "fast", "--no-password"],
+                         what=f"copy {self.data_dir} for a replica (pg_basebackup)")
+            # the primary keeps the rows the replica's queries still read: replay need
+            # not wait for (or cancel) those queries
+            with (replica.data_dir / "postgresql.auto.conf").open("a") as conf:
+                conf.write("hot_standby_feedback = on\n")
+        replica.start()
+        return replica
 
     # -- internals -------------------------------------------------------------------
 

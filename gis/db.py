@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .cluster import EmbeddedCluster
 from .errors import ConfigurationError, DatabaseUnavailable, NotFound, NotInitialised
+from .replica import Reads
 from .settings import DatabaseSettings
 
 if TYPE_CHECKING:
@@ -104,6 +105,19 @@ class Database:
                                   pool_size=pool_size, max_overflow=max_overflow,
                                   role=role)
         return Database(engine, self.cluster, self.statement_timeout_ms, session_role=role)
+
+    def replica_reads(self, settings: DatabaseSettings, pool_size: int = 8,
+                      max_overflow: int | None = None) -> Reads:
+        """Reads of map pages and analyses: from ``settings.replica_url`` as the
+        service's role, once it has caught up (:mod:`.replica`), else from this
+        database. The replica's pool is sized as this one's (a standby allows at least
+        the primary's ``max_connections``)."""
+        replica = None
+        if settings.replica_url is not None:
+            replica = create_db_engine(settings.replica_url, pool_size=pool_size,
+                                       statement_timeout_ms=self.statement_timeout_ms,
+                                       max_overflow=max_overflow, role=APP_ROLE)
+        return Reads(self.engine, replica, settings.replica_wait_s)
 
     def listen_connection(self) -> psycopg.Connection:
         """A connection of its own, outside the pool, in autocommit: for LISTEN."""

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .replica import WAIT_S
+
 
 class DataSettings(BaseSettings):
     """What counts as plausible data, at every way in (imports and the API)."""
@@ -68,8 +70,14 @@ class DatabaseSettings(BaseSettings):
         "(e.g. localhost), for desktop GIS; every TCP connection needs a password")
     db_port: int = Field(default=5432, ge=1024, le=65535,
                          description="embedded cluster: its port (TCP, and the socket's name)")
+    replica_url: str | None = Field(
+        default=None, description="a streaming replica (hot standby) of the database, for "
+        "the reads of map pages and analyses (see gis/replica.py)")
+    replica_wait_s: float = Field(
+        default=WAIT_S, ge=0, le=60, description="how long a read waits for the replica to "
+        "catch up with the primary before it reads from the primary")
 
-    @field_validator("database_url")
+    @field_validator("database_url", "replica_url")
     @classmethod
     def _normalise_url(cls, url: str | None) -> str | None:
         if not url:

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from gridgis.gis.cluster import EmbeddedCluster
-from gridgis.gis.db import Database, create_db_engine, ensure_postgis, migrate
+from gridgis.gis.db import Database, create_db_engine, ensure_postgis, ensure_roles, migrate
 from tests.helpers import HELSINKI_SRID
 
 pytest_plugins = ["tests.seed"]
@@ -122,6 +122,30 @@ def own_cluster(cluster_home) -> Iterator[tuple[EmbeddedCluster, Database]]:
     migrate(engine, 32635)
     yield cluster, Database(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def replicated() -> Iterator[tuple[EmbeddedCluster, EmbeddedCluster]]:
+    """A migrated primary on an embedded cluster of its own, and a streaming replica of
+    it (hot standby, :mod:`gridgis.gis.replica`)."""
+    homes = [cluster_home_dir(), cluster_home_dir()]
+    clusters: list[EmbeddedCluster] = []
+    try:
+        primary = EmbeddedCluster(homes[0])
+        clusters.append(primary)
+        primary.start()
+        engine = create_db_engine(primary.url(), pool_size=1)
+        ensure_postgis(engine)
+        migrate(engine, HELSINKI_SRID)
+        ensure_roles(engine)
+        engine.dispose()
+        clusters.append(primary.make_replica(homes[1]))
+        yield primary, clusters[1]
+    finally:
+        for cluster in reversed(clusters):
+            cluster.stop()
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

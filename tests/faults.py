@@ -4,6 +4,7 @@ database stopped or killed under them."""
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import psutil
@@ -20,22 +21,24 @@ def incident(marker: str) -> dict:
 
 
 class Writers:
-    """``WRITERS`` threads creating incidents until told to stop, keeping the ids of
-    every 2xx answer."""
+    """``writers`` threads creating incidents until told to stop, keeping the ids and
+    the seconds of every 2xx answer."""
 
-    def __init__(self, base: str, marker: str, token: str) -> None:
+    def __init__(self, base: str, marker: str, token: str, writers: int = WRITERS) -> None:
         self.base, self.marker = base, marker
         self.headers = {"Authorization": f"Bearer {token}"}
         self.acknowledged: list[int] = []
+        self.seconds: list[float] = []
         self.statuses: dict[int, int] = {}
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._write, daemon=True)
-                        for _ in range(WRITERS)]
+                        for _ in range(writers)]
 
     def _write(self) -> None:
         with httpx.Client(base_url=self.base, timeout=60, headers=self.headers) as client:
             while not self.stop.is_set():
+                started = time.perf_counter()
                 try:
                     response = client.post("/incidents", json=incident(self.marker))
                 except httpx.HTTPError:
@@ -45,6 +48,7 @@ class Writers:
                         self.statuses.get(response.status_code, 0) + 1
                     if response.is_success:
                         self.acknowledged.append(response.json()["id"])
+                        self.seconds.append(time.perf_counter() - started)
 
     def __enter__(self) -> Writers:
         for thread in self.threads:

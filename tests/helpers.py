@@ -140,3 +140,12 @@ def until(condition: Callable[[], object], what: str = "the condition",
     while not condition():
         assert time.monotonic() < deadline, f"still waiting for {what}"
         time.sleep(0.02)
+
+
+def replay(replica_conninfo: str, paused: bool) -> None:
+    """Pause or resume a standby's replay of its primary's changes."""
+    import psycopg
+
+    with psycopg.connect(replica_conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()" if paused else
+                     "SELECT pg_wal_replay_resume()")

@@ -140,7 +140,8 @@ def get_tile(request: Request, collection_id: str, tile_matrix_set: str, z: int,
             properties=chosen_properties(properties))
     variant = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())
                        if k != "f")
-    tile = vector_tile(conn, features, z, x, y, state.vector_tiles, selection, variant)
+    tile = vector_tile(conn, features, z, x, y, state.vector_tiles, selection, variant,
+                      state.reads)
     # compressed when the client takes it: a representation of its own, with its own ETag
     compressed = "gzip" in request.headers.get("accept-encoding", "") and bool(tile.data)
     tag = tile.etag[:-1] + '-gz"' if compressed else tile.etag

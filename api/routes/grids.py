@@ -21,7 +21,7 @@ from gridgis.gis.times import parse_instant
 from gridgis.gis.transactions import unit_of_work
 
 from ..auth import allow
-from ..deps import CategoriesDep, ConnDep, SettingsDep, TimeRangeDep
+from ..deps import CategoriesDep, ConnDep, ReadConnDep, SettingsDep, TimeRangeDep
 from ..models.analytics import Assignment, GridAt, GridSummary, GridWorker
 from ..models.common import ERRORS
 from ..routing import StrictQueryRoute
@@ -71,7 +71,7 @@ def _grid_at_in_database(state: AppState, settings: Settings, lon: float, lat: f
 
 @router.get("/{grid_id:int}/summary", summary="What a grid holds", response_model=GridSummary)
 def grid_summary(grid_id: int, who: Annotated[Principal, Depends(allow("stats"))],
-                 conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
+                 conn: ReadConnDep, settings: SettingsDep, time_range: TimeRangeDep,
                  categories: CategoriesDep) -> JSONResponse:
     if who.grid_ids is not None and grid_id not in who.grid_ids:
         raise NotFound(f"no grid with id {grid_id}")

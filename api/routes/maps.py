@@ -73,7 +73,7 @@ async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: St
     options = _options(settings, lang)
 
     def page() -> HTMLResponse:
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             page = read_grids_page(conn, options, time_range.start, time_range.end, who,
                                    settings.auth.min_count)
         return HTMLResponse(grids_page(page, options, measure, time_range.start,
@@ -89,7 +89,7 @@ async def incidents_map(who: Annotated[Principal, Depends(allow("incidents"))],
     options = _options(settings, lang)
 
     def page() -> HTMLResponse:
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             page = read_incidents_page(conn, options, categories, time_range.start,
                                        time_range.end, who)
         return HTMLResponse(incidents_page(page, options, categories, time_range.start,
@@ -112,7 +112,7 @@ async def hotspots_map(area: ScopeDep, who: AnyoneDep, lane: LaneDep, state: Sta
     options = _options(settings, lang)
 
     def page() -> str:
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return hotspots_page(base, hotspots, options, unit, categories, time_range.start,
                              time_range.end, printable=print_layout == "a4", who=who,
@@ -134,7 +134,7 @@ async def blindspots_map(request: Request, area: BlindSpotScopeDep, who: AnyoneD
     options = _options(settings, lang)
 
     def page() -> str:
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return blindspots_page(base, blindspots, options, audit, who, area,
                                printable=print_layout == "a4",
@@ -168,7 +168,7 @@ async def patrols_map(who: Annotated[Principal, Depends(allow("patrols"))], lane
             fixes = service.fixes(chosen)  # read once: drawn, and counted for the dosage
             dosage = service.plan_dosage(chosen, fixes) if len(fixes) else None
             tracks = fixes.to_crs(4326)
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             base = data.read_base(conn, options.max_features)
         return patrols_page(base, options, who, chosen, routes, risk, plans, tracks, dosage)
     return HTMLResponse(await lane.run(page), headers=UNCOMPRESSED)
@@ -192,7 +192,7 @@ async def plans_map(plan_id: int | None, who: Annotated[Principal, Depends(allow
     options = _options(settings, lang)
 
     def page() -> str:
-        with state.database.engine.connect() as conn:
+        with state.reads.connect() as conn:
             plans = [dict(r) for r in conn.execute(sa.text(
                 "SELECT id, name, state FROM grid_plans "
                 "ORDER BY state = 'draft' DESC, state = 'published' DESC, id DESC LIMIT 50")

@@ -11,7 +11,14 @@ from gridgis.gis.access.aggregates import in_scope, withhold_small
 from gridgis.gis.access.principal import Principal
 
 from ..auth import allow
-from ..deps import CategoriesDep, ConnDep, HotspotsDep, LaneDep, SettingsDep, TimeRangeDep
+from ..deps import (
+    CategoriesDep,
+    HotspotsDep,
+    LaneDep,
+    ReadConnDep,
+    SettingsDep,
+    TimeRangeDep,
+)
 from ..geojson import csv_response, json_text
 from ..models.analytics import GridStats, Ranking
 from ..models.common import ERRORS, media
@@ -49,7 +56,7 @@ async def grid_ranking(who: Reader, lane: LaneDep, hotspots: HotspotsDep,
             description="People (floating, special groups), households, buildings, places, "
                         "cameras, incidents in [start, end) of the chosen categories and the "
                         "rate per 1,000 residents, workers. `f=csv` for CSV.")
-def grid_stats(who: Reader, conn: ConnDep, settings: SettingsDep, time_range: TimeRangeDep,
+def grid_stats(who: Reader, conn: ReadConnDep, settings: SettingsDep, time_range: TimeRangeDep,
                categories: CategoriesDep, f: Format = "json") -> Response:
     rows = in_scope(stats.grid_stats(conn, time_range.start, time_range.end, categories), who)
     return _table([withhold_small(r, who, settings.auth.min_count) for r in rows], f,

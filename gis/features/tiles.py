@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from ..crs import deployment_area
 from ..errors import InvalidInput
+from ..replica import Reads
 from ..services.cache import SizedCache
 from ..versions import table_version
 from .items import FeatureRequest, FeatureSource
@@ -76,10 +77,13 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
                 cache: SizedCache | None = None, request: FeatureRequest | None = None,
-                variant: str = "") -> Tile:
+                variant: str = "", reads: Reads | None = None) -> Tile:
     """The tile as ``features``' reader may see it, of the features ``request`` selects
     (its datetime, property filters and CQL2 filter; ``variant`` is their text, for the
-    cache's key), from ``cache`` when its data have not changed since it was made."""
+    cache's key), from ``cache`` when its data have not changed since it was made.
+    ``conn`` reads the versions and writes the audit; the tile is made from ``reads``
+    (a replica caught up with ``conn``'s database: :mod:`~gridgis.gis.replica`) when
+    given."""
     check_tile(z, x, y)
     features.check_read()
     _check_properties(features, request)
@@ -95,8 +99,12 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
         if tile is not None:
             features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
             return tile
-    tile = make_tile(conn, features, z, x, y, conditions,
-                     request.properties if request is not None else None)
+    properties = request.properties if request is not None else None
+    if reads is None:
+        tile = make_tile(conn, features, z, x, y, conditions, properties)
+    else:
+        with reads.connect(conn) as replica:
+            tile = make_tile(replica, features, z, x, y, conditions, properties)
     features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
     if key is not None:
         cache.put(key, tile, len(tile.data) + len(tile.gzipped) + 100)  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from .. import taxonomy
 from ..errors import InvalidInput, NotFound
+from ..replica import Connects
 from ..sqlfiles import read_query
 from .hotspot_inputs import data_version
 
@@ -40,7 +41,7 @@ def registry_version(conn: sa.Connection) -> int:
         "SELECT sum(changes) FROM gridgis_registry_version")).scalar_one())
 
 
-def versions(engine: sa.Engine) -> tuple[int, int]:
+def versions(engine: Connects) -> tuple[int, int]:
     """(data version, registry version): what results read from both are cached by."""
     with engine.connect() as conn:
         return data_version(conn), registry_version(conn)

@@ -18,7 +18,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
 
 from ..blindspots import cameras as cam
 from ..blindspots import per_grid as pg
@@ -29,6 +28,7 @@ from ..blindspots.responsibility import grid_responsibility, worker_loads
 from ..blindspots.scorecard import roll_up, score
 from ..errors import InvalidInput
 from ..network.graph import Mode, RoadGraph
+from ..replica import Connects, primary_of
 from . import blindspot_inputs as inputs
 from .blindspot_options import AuditOptions
 from .cache import ResultCache
@@ -89,7 +89,7 @@ class Scorecard:
 
 
 class BlindSpotService:
-    def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None,
+    def __init__(self, engine: Connects, srid: int, cache: ResultCache | None = None,
                  hotspots: HotspotService | None = None) -> None:
         self.engine = engine
         self.srid = srid
@@ -97,7 +97,7 @@ class BlindSpotService:
         self.hotspots = hotspots or HotspotService(engine, srid, self.cache)
 
     def version(self) -> tuple[int, int]:
-        return inputs.versions(self.engine)
+        return inputs.versions(primary_of(self.engine))
 
     # -- the analyses ------------------------------------------------------------------
 

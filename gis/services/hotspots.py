@@ -37,6 +37,7 @@ from ..hotspots.periods import Length, resolve_period
 from ..hotspots.ranking import grid_ranking
 from ..hotspots.weights import spatial_weights
 from ..importing.convert import DateRange
+from ..replica import WAIT_S, Connects, Reads, primary_of
 from ..times import deployment_time_zone
 from . import hotspot_inputs as inputs
 from .cache import ResultCache
@@ -76,7 +77,7 @@ class NearRepeat:
 
 
 class HotspotService:
-    def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None
+    def __init__(self, engine: Connects, srid: int, cache: ResultCache | None = None
                  ) -> None:
         self.engine = engine
         self.srid = srid
@@ -85,7 +86,7 @@ class HotspotService:
     # -- inputs ------------------------------------------------------------------------
 
     def version(self) -> int:
-        with self.engine.connect() as conn:
+        with primary_of(self.engine).connect() as conn:
             return inputs.data_version(conn)
 
     def _cached(self, name: str, params: tuple, version: int,
@@ -95,7 +96,7 @@ class HotspotService:
 
     def time_zone(self) -> str:
         """The district's local time zone (``times.deployment_time_zone``)."""
-        with self.engine.connect() as conn:
+        with primary_of(self.engine).connect() as conn:
             return deployment_time_zone(conn)
 
     def units(self, sel: Selection, version: int | None = None) -> gpd.GeoDataFrame:
@@ -123,7 +124,7 @@ class HotspotService:
                ) -> tuple[pd.Timestamp, pd.Timestamp]:
         """[start, end) with the defaults every page and table shares: ``length`` back
         from just after the latest incident."""
-        with self.engine.connect() as conn:
+        with primary_of(self.engine).connect() as conn:
             latest = inputs.latest_incident(conn)
         return resolve_period(start, end, latest=latest, length=length)
 
@@ -292,15 +293,19 @@ class HotspotService:
 
 _worker_url: str | None = None
 _worker_role: str | None = None
+_worker_replica: tuple[str | None, float] = (None, 0.0)
 _worker_service: HotspotService | None = None
 
 
-def init_worker(database_url: str, role: str | None = None) -> None:
-    """Set up an analysis worker process (connecting as ``role`` when given). It runs at
-    a lower scheduling priority, so that on a busy machine the light requests get the
-    CPU first."""
-    global _worker_url, _worker_role
+def init_worker(database_url: str, role: str | None = None, replica_url: str | None = None,
+                replica_wait_s: float = WAIT_S) -> None:
+    """Set up an analysis worker process (connecting as ``role`` when given, and reading
+    from ``replica_url`` when given: :mod:`~gridgis.gis.replica`). It runs at a lower
+    scheduling priority, so that on a busy machine the light requests get the CPU
+    first."""
+    global _worker_url, _worker_role, _worker_replica
     _worker_url, _worker_role = database_url, role
+    _worker_replica = (replica_url, replica_wait_s)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(ANALYSIS_NICENESS)
 
@@ -313,20 +318,32 @@ def warm_worker() -> None:
 
 
 def worker_service() -> HotspotService:
-    """This worker process's service (made on first use, over its own connection)."""
+    """This worker process's service (made on first use, over its own connections):
+    it reads through :class:`~gridgis.gis.replica.Reads`; ``worker_primary()`` writes."""
     global _worker_service
     if _worker_service is None:
-        from ..db import create_db_engine, current_srid
+        from ..db import APP_ROLE, create_db_engine, current_srid
 
         if _worker_url is None:
             raise RuntimeError("an analysis outside an initialised worker process")
         engine = create_db_engine(_worker_url, pool_size=1, role=_worker_role)
+        replica_url, wait_s = _worker_replica
+        replica = None if replica_url is None else \
+            create_db_engine(replica_url, pool_size=1, role=APP_ROLE)
         with engine.connect() as conn:
             srid = current_srid(conn)
         if srid is None:
             raise RuntimeError("the worker's database has no gridgis schema")
-        _worker_service = HotspotService(engine, srid)
+        _worker_service = HotspotService(Reads(engine, replica, wait_s), srid)
     return _worker_service
+
+
+def worker_primary() -> sa.Engine:
+    """This worker process's engine on the primary (for what it writes)."""
+    reads = worker_service().engine
+    if not isinstance(reads, Reads):
+        raise RuntimeError("the worker's service reads through no Reads")
+    return reads.primary
 
 
 def run_analysis(name: str, args: tuple, version: int) -> Any:

@@ -411,8 +411,8 @@ def run_patrol_plan(plan_id: int, request: PatrolRequest) -> str:
     :func:`~.hotspots.init_worker`)."""
     global _worker_service
     if _worker_service is None:
-        from .hotspots import worker_service
+        from .hotspots import worker_primary, worker_service
 
         hot = worker_service()
-        _worker_service = PatrolService(hot.engine, hot.srid, hot.cache, hot)
+        _worker_service = PatrolService(worker_primary(), hot.srid, hot.cache, hot)
     return _worker_service.solve_here(plan_id, request)

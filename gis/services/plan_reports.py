@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from ..replica import Connects, primary_of
 from .blindspot_inputs import versions
 from .cache import ResultCache
 from .plan_diff import PlanDiff, plan_diff
@@ -28,7 +29,7 @@ class PlanFigures:
 
 
 class PlanReports:
-    def __init__(self, engine: sa.Engine, cache: ResultCache | None = None) -> None:
+    def __init__(self, engine: Connects, cache: ResultCache | None = None) -> None:
         self.engine = engine
         self.cache = cache if cache is not None else ResultCache()
 
@@ -40,14 +41,14 @@ class PlanReports:
         return self._report("diff", (a, b))
 
     def _report(self, name: str, args: tuple) -> Any:
-        version = versions(self.engine)
+        version = versions(primary_of(self.engine))
         return self.cache.get_or_compute(
             ("plan-report", name, args, version),
             lambda: compute_report(self.engine, name, args),
             job=functools.partial(run_report, name, args))
 
 
-def compute_report(engine: sa.Engine, name: str, args: tuple) -> Any:
+def compute_report(engine: Connects, name: str, args: tuple) -> Any:
     # one snapshot, read only: the figures and the workers agree with each other
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))

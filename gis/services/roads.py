@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
-import sqlalchemy as sa
 
 from ..errors import InvalidInput
 from ..network.graph import Mode, RoadGraph, Speeds, node_roads
 from ..network.paths import Path, shortest_path, travel_minutes
+from ..replica import Connects
 from ..settings import DataSettings
 from . import blindspot_inputs as inputs
 from .cache import ResultCache
@@ -39,7 +39,7 @@ def configured_speeds() -> Speeds:
                   car_default_kmh=base.car_default_kmh)
 
 
-def read_network(engine: sa.Engine, srid: int) -> RoadGraph:
+def read_network(engine: Connects, srid: int) -> RoadGraph:
     """The noded road network (empty without roads)."""
     with engine.connect() as conn:
         roads = inputs.roads(conn, srid)
@@ -51,7 +51,7 @@ def read_network(engine: sa.Engine, srid: int) -> RoadGraph:
     return RoadGraph.from_edges(node_roads(roads))
 
 
-def cached_network(cache: ResultCache, engine: sa.Engine, srid: int,
+def cached_network(cache: ResultCache, engine: Connects, srid: int,
                    registry_version: int) -> RoadGraph:
     """The network from ``cache`` (one entry per registry version, shared by routing and
     the blind-spot audit), read and noded on a miss."""
@@ -60,7 +60,7 @@ def cached_network(cache: ResultCache, engine: sa.Engine, srid: int,
 
 
 class RoadService:
-    def __init__(self, engine: sa.Engine, srid: int, cache: ResultCache | None = None
+    def __init__(self, engine: Connects, srid: int, cache: ResultCache | None = None
                  ) -> None:
         self.engine = engine
         self.srid = srid

@@ -42,19 +42,21 @@ def run_server(host: str, port: int, workers: int | None, db) -> None:
     """Serve on ``db`` (opened by the caller, which keeps an embedded cluster running
     for the workers): the schema is brought up to date here, once, before the workers
     start; each worker is told its share of the connections in its environment."""
+    import sqlalchemy as sa
     import uvicorn
 
     from gridgis.api.settings import ApiSettings
     from gridgis.gis.connections import max_workers, plan_connections, server_limits
     from gridgis.gis.db import ensure_roles
     from gridgis.gis.errors import ConfigurationError
+    from gridgis.gis.settings import DatabaseSettings
     from gridgis.maps.assets import AssetSettings, require
 
     try:
         require(AssetSettings().assets_dir)
     except ConfigurationError as exc:  # the API works without them; the pages say so
         err.print(f"[yellow]warning:[/] {escape(exc.message)}", highlight=False)
-    api = ApiSettings()
+    api, db_settings = ApiSettings(), DatabaseSettings()
     with db.engine.connect() as conn:
         max_connections, reserved = server_limits(conn)
     ensure_roles(db.engine)
@@ -74,6 +76,12 @@ def run_server(host: str, port: int, workers: int | None, db) -> None:
               f"{plan.max_overflow} database connections and {plan.analytics_slots} "
               f"analysis process{'es' if plan.analytics_slots > 1 else ''} "
               f"(at most {plan.total} of the server's {max_connections})", highlight=False)
+    replica = db_settings.replica_url
+    if replica is not None:
+        shown = sa.engine.make_url(replica).render_as_string(hide_password=True)
+        out.print(f"maps, tiles and analyses read from the replica {shown} once it has "
+                  f"caught up (else from the primary after "
+                  f"{db_settings.replica_wait_s:g} s)", highlight=False)
     uvicorn.run("gridgis.api.app:create_app", factory=True, host=host, port=port,
                 workers=plan.workers, log_level="info",
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)

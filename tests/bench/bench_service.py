@@ -44,12 +44,15 @@ BEFORE = [sys.executable, "-m", "uvicorn", "--factory", "gridgis.api.app:create_
           "--loop", "asyncio", "--http", "h11", "--workers", "1"]
 
 
-def start(command: list[str], env: dict[str, str], work: Path) -> tuple[subprocess.Popen,
-                                                                       str]:
+def start(command: list[str], env: dict[str, str], work: Path, log: Path | None = None
+          ) -> tuple[subprocess.Popen, str]:
+    """A server started with ``command`` (its output to ``log``, else dropped), and its
+    address once it answers."""
     port = free_port()
+    output = subprocess.DEVNULL if log is None else log.open("w")
     server = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=work, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              env=env, cwd=work, stdout=output, stderr=output,
+                              start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
