@@ -43,10 +43,10 @@ def require_id(value: int, what: str) -> int:
 
 def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
                      pool_size: int = 5, max_overflow: int | None = None,
-                     role: str | None = None) -> Engine:
+                     role: str | None = None, application_name: str = "gridgis") -> Engine:
     """An engine whose errors never carry bound values (they may be personal data, and
     errors reach logs). With ``role``, every session acts as that role (SET ROLE at
-    connection start)."""
+    connection start). ``application_name`` names its sessions in pg_stat_activity."""
     options = f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC"
     if role is not None:
         options += f" -c role={role}"
@@ -60,7 +60,7 @@ def create_db_engine(url: str, *, statement_timeout_ms: int = 30_000,
         connect_args={
             "connect_timeout": 10,
             "options": options,
-            "application_name": "gridgis",
+            "application_name": application_name,
         },
     )
 

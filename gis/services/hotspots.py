@@ -291,6 +291,7 @@ class HotspotService:
 # A process of the service's pool (:class:`~.runner.ProcessRunner`) computes with a
 # service of its own, over its own connection: set up once per process.
 
+ANALYSIS_SESSIONS = "gridgis-analysis"  # the analysis processes' application_name
 _worker_url: str | None = None
 _worker_role: str | None = None
 _worker_replica: tuple[str | None, float] = (None, 0.0)
@@ -326,10 +327,11 @@ def worker_service() -> HotspotService:
 
         if _worker_url is None:
             raise RuntimeError("an analysis outside an initialised worker process")
-        engine = create_db_engine(_worker_url, pool_size=1, role=_worker_role)
+        engine = create_db_engine(_worker_url, pool_size=1, role=_worker_role,
+                                  application_name=ANALYSIS_SESSIONS)
         replica_url, wait_s = _worker_replica
-        replica = None if replica_url is None else \
-            create_db_engine(replica_url, pool_size=1, role=APP_ROLE)
+        replica = None if replica_url is None else create_db_engine(
+            replica_url, pool_size=1, role=APP_ROLE, application_name=ANALYSIS_SESSIONS)
         with engine.connect() as conn:
             srid = current_srid(conn)
         if srid is None:

@@ -4,9 +4,11 @@ service acknowledged before it, also while the replica lags."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import mapbox_vector_tile
+import psycopg
 import pytest
 from pyproj import Transformer
 
@@ -14,6 +16,7 @@ from gridgis.api.app import create_app
 from gridgis.api.settings import ApiSettings, Settings
 from gridgis.gis.db import Database, create_db_engine
 from gridgis.gis.replica import Reads
+from gridgis.gis.services.hotspots import ANALYSIS_SESSIONS
 from gridgis.gis.settings import DatabaseSettings
 from tests.accounts import api_client
 from tests.api.test_feature_tiles import tile_path
@@ -89,3 +92,17 @@ def test_while_the_replica_lags_the_answers_come_from_the_primary(service):
     finally:
         replay(replica.conninfo("postgres"), paused=False)
         reads.wait_s = 10
+
+
+def test_the_analysis_processes_read_from_the_replica(service):
+    client, _, replica = service
+    deadline = time.monotonic() + 120
+    while (answer := client.get("/hotspots/gi", params=YEAR)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text  # still computing: ask again
+        time.sleep(0.5)
+    assert answer.status_code == 200, answer.text
+    with psycopg.connect(replica.conninfo("postgres"), autocommit=True) as conn:
+        sessions = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gridgis' "
+            "AND application_name = %s", (ANALYSIS_SESSIONS,)).fetchone()[0]
+    assert sessions >= 1
