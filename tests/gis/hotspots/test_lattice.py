@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridgis.gis.hotspots.lattice import count_points, lattice
+from gridgis.gis.hotspots.lattice import LATTICE, _unit_of_geometry, count_points, lattice, unit_of
 
 DISTRICT = gpd.GeoSeries([shapely.Polygon([(0, 0), (1000, 0), (1200, 800), (100, 900)])],
                          crs=32635)
@@ -33,3 +33,45 @@ def test_points_on_shared_edges_count_once():
                                                           [150, 75, 75, 5000]), crs=32635)
     counts = count_points(cells, points)
     assert counts.sum() == 3  # the far point lies in no cell
+
+
+HOLED = gpd.GeoSeries([shapely.Polygon(
+    [(0, 0), (3000, 90), (3600, 2400), (300, 2700), (1200, 1500)],
+    holes=[[(1500, 600), (1680, 600), (1680, 780), (1500, 780)]])], crs=32635)
+
+
+def _points(cells: gpd.GeoDataFrame, seed: int) -> gpd.GeoDataFrame:
+    """Random points in and around the district, and every vertex and edge midpoint
+    of every cell (where arithmetic must hand over to geometry)."""
+    rng = np.random.default_rng(seed)
+    xy = np.column_stack([rng.uniform(-400, 4000, 20_000), rng.uniform(-400, 3100, 20_000)])
+    vertices = shapely.get_coordinates(cells.geometry.values)
+    xy = np.vstack([xy, vertices, (vertices[:-1] + vertices[1:]) / 2])
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32635)
+
+
+@pytest.mark.parametrize("shape", ["hex", "square"])
+@pytest.mark.parametrize("size", [150, 97.3])
+def test_arithmetic_locates_points_as_their_geometry_does(shape, size):
+    cells = lattice(HOLED, size, shape)
+    points = _points(cells, seed=int(size))
+    by_geometry = _unit_of_geometry(cells, points.geometry.values)
+    assert np.array_equal(unit_of(cells, points), by_geometry)
+    # and arithmetic did the work: most random points inside the district (all but
+    # those in the clipped cells along its edges) were settled by it
+    random = points.geometry.values[:20_000]
+    inside = shapely.contains(HOLED[0], random)
+    xy = shapely.get_coordinates(random)
+    _, settled = cells.attrs[LATTICE].locate(xy[:, 0], xy[:, 1])
+    assert settled[inside].mean() > 0.7
+    assert np.array_equal(count_points(cells, points),
+                          np.bincount(by_geometry[by_geometry >= 0], minlength=len(cells)))
+
+
+def test_cells_that_are_no_longer_the_lattice_are_located_by_geometry():
+    cells = lattice(HOLED, 150)
+    points = _points(cells, seed=3)
+    some = cells.iloc[5:].reset_index(drop=True)  # keeps the attrs, not the cells
+    assert LATTICE in some.attrs
+    assert np.array_equal(unit_of(some, points),
+                          _unit_of_geometry(some, points.geometry.values))
