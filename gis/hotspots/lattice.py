@@ -55,24 +55,41 @@ def lattice(boundary: gpd.GeoSeries, size_m: float = DEFAULT_CELL_M,
     frame = gpd.GeoDataFrame({"cell": np.arange(keep.sum())}, geometry=clipped[keep],
                              crs=boundary.crs)
     frame.attrs[LATTICE] = Arrangement(
-        shape, size_m, origin, slots.reshape(len(ys), len(xs)),
-        whole=shapely.contains(area, cells[slot_of_cell]), bounds=tuple(frame.total_bounds))
+        shape, size_m, origin, _frozen(slots.reshape(len(ys), len(xs))),
+        whole=_frozen(shapely.contains(area, cells[slot_of_cell])),
+        cells=_frozen(np.asarray(frame.geometry.values)))
     return frame
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 @dataclass(frozen=True, eq=False)
 class Arrangement:
     """Where a lattice's cells lie: slot (row, column) of the regular arrangement from
     ``origin`` (the first square's corner, or the first hexagon's centre; odd rows of
-    hexagons shifted half a cell east), the cell in each slot (-1: none), and which
-    cells are whole (not clipped by the district)."""
+    hexagons shifted half a cell east), the cell in each slot (-1: none), which cells
+    are whole (not clipped by the district), and the cells themselves (a frame whose
+    geometries are not these, in this order, is located by geometry)."""
 
     shape: str
     size: float
     origin: tuple[float, float]
     slots: np.ndarray
     whole: np.ndarray
-    bounds: tuple[float, ...]  # of the cells: checks that a frame is still these cells
+    cells: np.ndarray
+
+    def __deepcopy__(self, memo: dict) -> Arrangement:
+        # pandas deep-copies a frame's attrs at every step: this is read-only
+        return self
+
+    def arranges(self, units: gpd.GeoDataFrame) -> bool:
+        """Whether ``units`` are still these cells, in this order."""
+        values = np.asarray(units.geometry.values)
+        return len(values) == len(self.cells) and \
+            bool(shapely.equals_identical(values, self.cells).all())
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the cell of each point or -1, whether arithmetic settles it). Unsettled:
@@ -80,12 +97,14 @@ class Arrangement:
         the cells' geometry can tell (and name the first of two cells sharing an
         edge)."""
         ex, ny = x - self.origin[0], y - self.origin[1]
-        if self.shape == "square":
-            col, row = np.floor(ex / self.size), np.floor(ny / self.size)
-            fx, fy = ex - col * self.size, ny - row * self.size
-            margin = np.minimum(np.minimum(fx, self.size - fx), np.minimum(fy, self.size - fy))
-        else:
-            row, col, margin = _hexagon_slot(ex, ny, self.size)
+        with np.errstate(invalid="ignore"):  # infinite or missing: left to geometry
+            if self.shape == "square":
+                col, row = np.floor(ex / self.size), np.floor(ny / self.size)
+                fx, fy = ex - col * self.size, ny - row * self.size
+                margin = np.minimum(np.minimum(fx, self.size - fx),
+                                    np.minimum(fy, self.size - fy))
+            else:
+                row, col, margin = _hexagon_slot(ex, ny, self.size)
         rows, cols = self.slots.shape
         in_range = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
         cell = np.full(len(x), -1, dtype=np.intp)
@@ -134,10 +153,9 @@ def unit_of(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
         raise ValueError(f"CRS mismatch: units {units.crs}, points {points.crs}")
     arrangement = units.attrs.get(LATTICE)
     geometries = points.geometry.values
-    if isinstance(arrangement, Arrangement) and len(units) == len(arrangement.whole) \
-            and tuple(units.total_bounds) == arrangement.bounds and len(geometries) \
+    if isinstance(arrangement, Arrangement) and len(geometries) \
             and (shapely.get_type_id(geometries) == POINT).all() \
-            and not shapely.is_empty(geometries).any():
+            and not shapely.is_empty(geometries).any() and arrangement.arranges(units):
         xy = shapely.get_coordinates(geometries)
         cell, settled = arrangement.locate(xy[:, 0], xy[:, 1])
         rest = np.flatnonzero(~settled)

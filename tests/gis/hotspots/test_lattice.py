@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -71,7 +72,35 @@ def test_arithmetic_locates_points_as_their_geometry_does(shape, size):
 def test_cells_that_are_no_longer_the_lattice_are_located_by_geometry():
     cells = lattice(HOLED, 150)
     points = _points(cells, seed=3)
-    some = cells.iloc[5:].reset_index(drop=True)  # keeps the attrs, not the cells
-    assert LATTICE in some.attrs
-    assert np.array_equal(unit_of(some, points),
-                          _unit_of_geometry(some, points.geometry.values))
+    notch = shapely.box(600, 600, 1000, 1000)  # inside the district: the bounds stay
+    changed = {  # each keeps the attrs, none is the lattice any more
+        "filtered": cells.iloc[5:].reset_index(drop=True),
+        "reordered": cells.sort_values("cell", ascending=False).reset_index(drop=True),
+        "cut": cells.assign(geometry=cells.geometry.difference(notch)),
+    }
+    for how, units in changed.items():
+        assert LATTICE in units.attrs, how
+        assert np.array_equal(unit_of(units, points),
+                              _unit_of_geometry(units, points.geometry.values)), how
+
+
+def test_far_from_the_origin_and_with_odd_points():
+    district = HOLED.translate(500_000, 4_400_000)
+    cells = lattice(district, 150)
+    points = _points(cells.translate(-500_000, -4_400_000).to_frame("geometry"), seed=4
+                     ).translate(500_000, 4_400_000)
+    odd = gpd.GeoSeries([shapely.Point(np.nan, np.nan), shapely.Point(np.inf, 4_400_500),
+                         shapely.Point()], crs=32635)
+    for located in (gpd.GeoDataFrame(geometry=points, crs=32635),
+                    gpd.GeoDataFrame(geometry=pd.concat([points, odd]), crs=32635)):
+        assert np.array_equal(unit_of(cells, located),
+                              _unit_of_geometry(cells, located.geometry.values))
+    assert len(unit_of(cells, gpd.GeoDataFrame(geometry=[], crs=32635))) == 0
+
+
+def test_the_arrangement_goes_along_without_being_copied():
+    cells = lattice(HOLED, 150)
+    arrangement = cells.attrs[LATTICE]
+    assert cells.copy().attrs[LATTICE] is arrangement
+    assert cells.assign(extra=1).attrs[LATTICE] is arrangement
+    assert not arrangement.slots.flags.writeable
