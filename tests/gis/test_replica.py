@@ -147,7 +147,7 @@ def test_an_analysis_process_reads_from_the_replica(replicated, monkeypatch):
     with reads.primary.connect() as conn:
         assert service.version() == data_version(conn)
     assert service.time_zone()  # read on the primary, like the version
-    service.units(hotspots.Selection(unit="grids"))  # a read: the replica's
+    service.incidents(hotspots.Selection())  # a read (of none or some): the replica's
     assert (reads.served, reads.fallbacks) == (1, 0)
     assert hotspots.worker_primary() is reads.primary
     reads.primary.dispose()
