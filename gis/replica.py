@@ -23,6 +23,8 @@ import math
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -76,17 +78,33 @@ class Reads:
         if replica is not None:
             sa.event.listen(replica, "connect", self._check_system)
 
-    def connect(self, alongside: sa.Connection | None = None) -> sa.Connection:
-        """A connection to read from. ``alongside``: a connection to the primary the
-        caller holds, to take the WAL position on (no second one from the pool)."""
+    def connect(self) -> sa.Connection:
+        """A connection to read from: the replica's once it has caught up, else the
+        primary's."""
+        replica = self._caught_up(None)
+        return replica if replica is not None else self.primary.connect()
+
+    @contextmanager
+    def beside(self, held: sa.Connection) -> Iterator[sa.Connection]:
+        """A connection to read from, for a caller that holds ``held`` (on the
+        primary): the replica's once it has caught up (the WAL position taken on
+        ``held``), else ``held`` itself, never a second one from the primary's pool."""
+        replica = self._caught_up(held)
+        if replica is None:
+            yield held
+            return
+        with replica:
+            yield replica
+
+    def _caught_up(self, held: sa.Connection | None) -> sa.Connection | None:
+        """A connection to the replica once it has replayed what the primary has
+        committed, or None (the read is the primary's)."""
         if self.replica is None:
-            return self.primary.connect()
+            return None
         if time.monotonic() < self._passed_over_until:
-            with self._lock:
-                self.fallbacks += 1
-            return self.primary.connect()
-        if alongside is not None:
-            position = alongside.execute(PRIMARY_POSITION).scalar_one()
+            return self._pass_over(None, 0.0)
+        if held is not None:
+            position = held.execute(PRIMARY_POSITION).scalar_one()
         else:
             with self.primary.connect() as conn:
                 position = conn.execute(PRIMARY_POSITION).scalar_one()
@@ -126,11 +144,14 @@ class Reads:
             time.sleep(pause)
             pause = min(2 * pause, POLL_S[1])
 
-    def _pass_over(self, reason: str, period: float) -> sa.Connection:
+    def _pass_over(self, reason: str | None, period: float) -> sa.Connection | None:
+        """No replica connection: count a read the primary takes and, with a
+        ``reason``, set the replica aside."""
         with self._lock:
             self.fallbacks += 1
-        self._set_aside(reason, period)
-        return self.primary.connect()
+        if reason is not None:
+            self._set_aside(reason, period)
+        return None
 
     def _set_aside(self, reason: str, period: float) -> None:
         with self._lock:

@@ -103,8 +103,8 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
     if reads is None:
         tile = make_tile(conn, features, z, x, y, conditions, properties)
     else:
-        with reads.connect(conn) as replica:
-            tile = make_tile(replica, features, z, x, y, conditions, properties)
+        with reads.beside(conn) as reading:
+            tile = make_tile(reading, features, z, x, y, conditions, properties)
     features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
     if key is not None:
         cache.put(key, tile, len(tile.data) + len(tile.gzipped) + 100)  # type: ignore[union-attr]

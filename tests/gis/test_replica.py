@@ -56,8 +56,10 @@ def test_a_read_right_after_a_write_is_the_replicas_and_sees_the_write(engines):
             assert _read(conn, value) == (True, True)
     with primary.connect() as held:  # the position taken on a connection already held
         value = _write(primary)
-        with reads.connect(held) as conn:
+        with reads.beside(held) as conn:
             assert _read(conn, value) == (True, True)
+        with Reads(primary).beside(held) as conn:  # no replica: the one held, not another
+            assert conn is held
     assert (reads.served, reads.fallbacks) == (31, 0)
 
 
