@@ -176,6 +176,9 @@ def register(app: FastAPI) -> None:
     @app.exception_handler(sa.exc.OperationalError)
     @app.exception_handler(sa.exc.InterfaceError)
     async def database_down(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if isinstance(exc.orig, pg_errors.SerializationFailure):  # e.g. a row moved away
+            return problem(409, "Conflict", "the row was changed by another request at the "
+                           "same moment; reload it and try again")
         if isinstance(exc.orig, pg_errors.QueryCanceled):
             return problem(503, "Query took too long",
                            "the request ran into the statement timeout; narrow it (a smaller "

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .cluster import EmbeddedCluster
 from .errors import ConfigurationError, DatabaseUnavailable, NotFound, NotInitialised
+from .partitions import place_waiting_incidents
 from .replica import Reads
 from .settings import DatabaseSettings
 
@@ -306,7 +307,8 @@ def migrate(engine: Engine, srid: int | None = None) -> int:
         if existing is None:
             check_metric_srid(srid)  # type: ignore[arg-type]
         command.upgrade(_alembic_config(conn, existing or srid), "head")
-        return existing or srid  # type: ignore[return-value]
+    place_waiting_incidents(engine)  # next year's partitions, before its first incident
+    return existing or srid  # type: ignore[return-value]
 
 
 def schema_revision(engine: Engine) -> tuple[str | None, str]:

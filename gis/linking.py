@@ -21,6 +21,9 @@ from .db import require_id
 from .errors import NotFound
 
 PUBLISHED_GRIDS_SQL = sa.text("SELECT id, code, ST_AsBinary(geom) AS wkb FROM published_grids")
+# The districts incidents are partitioned by (migration 0021), by the same rule.
+DISTRICTS_SQL = sa.text("SELECT id, code, ST_AsBinary(geom) AS wkb FROM areas "
+                        "WHERE level = 'district'")
 
 
 @dataclass
@@ -36,8 +39,8 @@ class GridIndex:
         return cls(np.asarray(ids, dtype=np.int64)[order], shapely.STRtree(geoms))
 
     @classmethod
-    def load(cls, conn: Connection) -> GridIndex:
-        rows = conn.execute(PUBLISHED_GRIDS_SQL).all()
+    def load(cls, conn: Connection, query: sa.TextClause = PUBLISHED_GRIDS_SQL) -> GridIndex:
+        rows = conn.execute(query).all()
         return cls.from_grids([r.id for r in rows], [r.code for r in rows],
                               shapely.from_wkb([bytes(r.wkb) for r in rows]))
 

@@ -28,6 +28,7 @@ from pydantic import (
 from gridgis.gis.access.masking import personal_fields
 from gridgis.gis.importing.convert import TEXT_MAX_CHARS, check_text
 from gridgis.gis.importing.kinds import Field as KindField
+from gridgis.gis.partitions import DISTRICT_PARTITIONED
 from gridgis.gis.resources import RESOURCES, ResourceSpec
 
 from .common import FEATURE_TAG, FIELDS_TAG, Page
@@ -96,6 +97,10 @@ def _row_model(spec: ResourceSpec) -> type[BaseModel]:
     if spec.kind.linked:
         fields["grid_id"] = (int | None, Field(None, description=(
             "the published grid the row lies in (maintained by the database)")))
+    if spec.table in DISTRICT_PARTITIONED:
+        fields["district_id"] = (int | None, Field(None, description=(
+            "the district area the row lies in, which it is stored by (maintained by "
+            "the database)")))
     if spec.name != "plans":
         fields["external_id"] = (str | None, None)
         fields["properties"] = (dict[str, Any], Field(

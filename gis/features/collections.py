@@ -130,6 +130,21 @@ def hidden(found: Collection, who: Principal) -> frozenset[str]:
 
 
 Box = tuple[float, float, float, float]
+# PostGIS estimates the extent of a table with storage only: a partitioned table's is
+# the union of its partitions' (never-written ones left out). A partition with rows but
+# no statistics yet has no estimate: then there is none, and the extent is measured.
+ESTIMATED_EXTENT_SQL = sa.text("""
+    SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+    FROM (SELECT CASE WHEN bool_and(e IS NOT NULL) THEN ST_Transform(ST_Segmentize(
+                     ST_SetSRID(ST_Extent(e), :srid), :step), 4326) END AS b
+          FROM (SELECT ST_EstimatedExtent(c.relnamespace::regnamespace::text, c.relname,
+                                          'geom')::geometry AS e
+                FROM pg_class c
+                WHERE (c.oid = CAST(:t AS regclass) AND c.relkind = 'r'
+                       OR c.oid IN (SELECT relid FROM pg_partition_tree(CAST(:t AS regclass))
+                                    WHERE isleaf))
+                  AND pg_relation_size(c.oid) > 0) leaves) e
+    WHERE b IS NOT NULL""")
 
 
 def extent(conn: sa.Connection, found: Collection, table: sa.FromClause, srid: int,
@@ -147,11 +162,8 @@ def extent(conn: sa.Connection, found: Collection, table: sa.FromClause, srid: i
         found, visible = Collection("", "", "", "areas", "level", "district"), []
     if found.column is None and not visible:  # a whole table: its planner's estimate
         name = found.layer.tables[0] if found.layer is not None else found.spec.table
-        box = conn.execute(sa.text(
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT "
-            "ST_Transform(ST_Segmentize(ST_SetSRID(ST_EstimatedExtent(:t, 'geom')::geometry, "
-            ":srid), :step), 4326) AS b) e WHERE b IS NOT NULL"),
-            {"t": name, "srid": srid, "step": ESTIMATE_SEGMENT_M}).first()
+        box = conn.execute(ESTIMATED_EXTENT_SQL,
+                           {"t": name, "srid": srid, "step": ESTIMATE_SEGMENT_M}).first()
     if box is None:
         envelope = sa.func.ST_Transform(sa.func.ST_Segmentize(sa.func.ST_SetSRID(
             sa.cast(sa.func.ST_Extent(table.c.geom), Geometry), srid), EXACT_SEGMENT_M), 4326)

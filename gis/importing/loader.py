@@ -22,6 +22,7 @@ from ..access import audit
 from ..crs import utm_srid_for_geometries
 from ..db import Database, migrate
 from ..errors import ImportRejected, InvalidInput, NotInitialised, Rejection
+from ..partitions import place_waiting_incidents
 from .kinds import Kind, get_kind
 from .mapping import Mapping
 from .plan import ImportPlan
@@ -119,6 +120,10 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
                       f"{len(report.dissolved)}" if report.dissolved else "")
                    + f", from {Path(path).resolve()}"),
             user_name=actor)
+    if kind.table == "incidents" or kind.name == "areas":
+        # after the commit, in a short transaction of its own: moving rows out of a
+        # default partition locks it, which must not last the whole import
+        place_waiting_incidents(db.engine)
     if report.rejections:
         report.rejects_file = write_rejects(rejects_path or rejects_beside(Path(path)),
                                             report.rejections)

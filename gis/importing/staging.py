@@ -18,6 +18,9 @@ from .kinds import Kind, Reference
 from .tracks import check_tracks, snap_to_roads
 
 STAGE_TABLE = "_gridgis_stage"
+# Tables whose external ids are kept unique by a table of their own (migration 0021):
+# the key table and its column of row ids.
+KEY_TABLES = {"incidents": ("incident_keys", "incident_id")}
 PENDING_PLAN = -1  # the plan id of staged grids whose plan is made at the merge
 
 
@@ -157,6 +160,17 @@ class StagingTable:
                    if c in stage_cols and c not in excluded]
         if not self.with_grid_id:
             columns = [c for c in columns if c != "grid_id"]
+        if self.key == ("external_id",) and target in KEY_TABLES:
+            result = self._upsert_by_key_table(columns, *KEY_TABLES[target])
+        else:
+            result = self._upsert(columns)
+        self.inserted = sum(1 for r in result if r[0])
+        self.updated = len(result) - self.inserted
+        self.unassigned = sum(1 for r in result if r[1])
+        self._resolve_references()
+
+    def _upsert(self, columns: list[str]) -> list[sa.Row]:
+        target = self.kind.table
         if self.key:
             updates = [c for c in columns if c not in (*self.key, "id")]
             conflict = (f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET "
@@ -164,16 +178,36 @@ class StagingTable:
         else:
             conflict = ""
         col_list = ", ".join(columns)
-        result = self.conn.execute(sa.text(
+        return list(self.conn.execute(sa.text(
             f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _gridgis_stage "
             f"ORDER BY _row {conflict} RETURNING (xmax = 0) AS inserted, grid_id IS NULL "
             f"AS unassigned" if self.kind.linked else
             f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _gridgis_stage "
-            f"ORDER BY _row {conflict} RETURNING (xmax = 0) AS inserted, false")).all()
-        self.inserted = sum(1 for r in result if r[0])
-        self.updated = len(result) - self.inserted
-        self.unassigned = sum(1 for r in result if r[1])
-        self._resolve_references()
+            f"ORDER BY _row {conflict} RETURNING (xmax = 0) AS inserted, false")).all())
+
+    def _upsert_by_key_table(self, columns: list[str], keys: str, id_column: str
+                             ) -> list[sa.Row]:
+        """The upsert of a partitioned table, whose external ids are kept unique by a
+        table of their own (``ON CONFLICT`` needs a unique index, which a partitioned
+        table can have only on its partition key): the staged rows whose key names a
+        live row update it (moving it to another partition if its date or district
+        changed), the others are inserted. Imports of the table merge one at a time."""
+        target = self.kind.table
+        self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": keys})
+        self.conn.execute(sa.text(f"ALTER TABLE {STAGE_TABLE} ADD COLUMN _merged boolean"))
+        updates = ", ".join(f"{c} = s.{c}" for c in columns if c not in ("external_id", "id"))
+        updated = self.conn.execute(sa.text(
+            f"WITH u AS (UPDATE {target} t SET {updates} FROM {STAGE_TABLE} s "
+            f"JOIN {keys} k ON k.external_id = s.external_id "
+            f"WHERE t.id = k.{id_column} AND t.external_id = k.external_id "
+            "RETURNING s._row, t.grid_id IS NULL AS unassigned) "
+            f"UPDATE {STAGE_TABLE} m SET _merged = true FROM u WHERE m._row = u._row "
+            "RETURNING false, u.unassigned")).all()
+        col_list = ", ".join(columns)
+        inserted = self.conn.execute(sa.text(
+            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM {STAGE_TABLE} "
+            "WHERE _merged IS NOT TRUE ORDER BY _row RETURNING true, grid_id IS NULL")).all()
+        return [*updated, *inserted]
 
     def _references(self, *, same_table: bool) -> list[Reference]:
         """The references the file gives, to this kind's own table or to others."""

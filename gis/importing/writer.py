@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from ..errors import Rejection
-from ..linking import GridIndex
+from ..linking import DISTRICTS_SQL, GridIndex
+from ..partitions import DISTRICT_PARTITIONED
 from .encoding import ewkb_hex, iso_utc
 from .kinds import Kind
 from .plan import ImportPlan
@@ -58,6 +59,11 @@ class ChunkWriter:
         if kind.linked and kind.geometry == "point":
             self.index = GridIndex.load(conn)
             conn.execute(sa.text("SELECT set_config('gridgis.trusted_grid_id', 'on', true)"))
+        self.districts: GridIndex | None = None
+        if kind.table in DISTRICT_PARTITIONED:
+            self.districts = GridIndex.load(conn, DISTRICTS_SQL)
+            conn.execute(sa.text(
+                "SELECT set_config('gridgis.trusted_district_id', 'on', true)"))
         ref_fields = {r.field for r in kind.references} | {"grid_codes"}
         self.ref_fields = [f for f in kind.field_names if f in ref_fields
                            and (f in plan.columns or f in plan.mapping.constants)]
@@ -96,6 +102,10 @@ class ChunkWriter:
                 encoded.unassigned = int((grid < 0).sum())
                 frame["grid_id"] = pd.array(grid, dtype="Int64")
                 frame.loc[grid < 0, "grid_id"] = pd.NA
+            if self.districts is not None:
+                district = self.districts.locate(geoms)
+                frame["district_id"] = pd.array(district, dtype="Int64")
+                frame.loc[district < 0, "district_id"] = pd.NA
             frame["geom"] = ewkb_hex(geoms, self.srid)
         for column in frame.columns:
             if isinstance(frame[column].dtype, pd.DatetimeTZDtype):

@@ -29,7 +29,7 @@ from .listing import ListClauses, ListQuery
 from .specs import RESOURCES, ResourceSpec
 
 Counter = Callable[[sa.Connection, sa.Select], int]
-READ_ONLY = ("id", "version", "grid_id", "created_at", "updated_at")
+READ_ONLY = ("id", "version", "grid_id", "district_id", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,8 @@ class Repository:
             geom = checked["geom"]
             checked["geom"] = sa.func.ST_GeomFromEWKB(
                 shapely.to_wkb(shapely.set_srid(geom, self.catalog.srid), include_srid=True))
+            if "district_id" in self.table.c:  # the partition key: set before routing
+                checked["district_id"] = sa.func.gridgis_district_at(checked["geom"])
         if extra is not None:
             checked["properties"] = extra
         checked.update(ids)

@@ -214,3 +214,46 @@ def register(root: typer.Typer) -> None:
                 "relink", None, detail=f"{changed} entities changed grid; {unassigned} "
                 "outside every grid"), user_name=cli_actor())
         out.print(f"{changed} entities changed grid; {unassigned} lie outside every grid")
+
+
+@app.command()
+def partitions(
+    place: Annotated[bool, typer.Option(
+        "--place", help="Make the missing partitions and move the incidents waiting in a "
+        "default partition into them.")] = False,
+    redistrict: Annotated[bool, typer.Option(
+        "--redistrict", help="With --place: compute every incident's district again first "
+        "(a repair; the database keeps them as districts change).")] = False,
+) -> None:
+    """Show how incidents are stored: a partition per district, one per year within it,
+    and the incidents in each."""
+    from rich.table import Table
+
+    from gridgis.gis.access import audit
+    from gridgis.gis.db import open_database
+    from gridgis.gis.partitions import incident_partitions, place_incidents, rows_per_partition
+
+    from .users import cli_actor
+
+    with open_database() as db:
+        if place or redistrict:
+            moved = place_incidents(db.engine, redistrict=redistrict)
+            with db.engine.begin() as conn:
+                audit.record(conn, None, audit.Entry(
+                    "place incidents", "incidents", detail=f"{moved} moved"
+                    + (", districts computed again" if redistrict else "")),
+                    user_name=cli_actor())
+            out.print(f"{moved} incidents moved to their partitions")
+        with db.engine.connect() as conn:
+            layout, rows = incident_partitions(conn), rows_per_partition(conn)
+    table = Table("partition", "holds", "incidents", title="incidents by district and year")
+    for part in layout:
+        if not part.partitioned:
+            table.add_row(part.name, part.bound.removeprefix("FOR VALUES "),
+                          f"{rows.get(part.name, 0):,}")
+    out.print(table)
+    waiting = sum(n for name, n in rows.items() if name.endswith("_other"))
+    if waiting:
+        out.print(f"{waiting:,} incidents are in a default partition (outside every "
+                  "district, or in a year without its own partition yet): "
+                  "`gridgis db partitions --place` moves those it can")

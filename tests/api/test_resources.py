@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from tests.api.helpers import LAT, LON, assert_problem, point_feature
 
@@ -108,6 +109,27 @@ def test_moving_a_point_relinks_it(client, ids):
         "geometry": {"type": "Point", "coordinates": [24.9345, 60.1618]}})
     assert moved.status_code == 200, moved.text
     assert moved.json()["properties"]["grid_id"] != ids["grid00"]
+
+
+def test_an_incident_is_stored_by_its_district_and_year(client, ids, seeded):
+    db, _ = seeded
+    created = client.post("/incidents", json=point_feature(
+        category="fire", occurred_at="2025-06-01T08:00:00+08:00"))
+    assert created.status_code == 201, created.text
+    row = created.json()
+    assert row["properties"]["district_id"] == ids["110101"]
+    stored = sa.text("SELECT tableoid::regclass::text FROM incidents WHERE id = :i")
+    with db.engine.connect() as conn:
+        assert conn.execute(stored, {"i": row["id"]}).scalar() == f"incidents_d{ids['110101']}_2025"
+        seeded_row = conn.execute(stored, {"i": ids["incident0"]}).scalar()  # written by SQL
+    assert seeded_row.startswith(f"incidents_d{ids['110101']}_")
+    moved = client.patch(f"/incidents/{row['id']}", params={"version": 1}, json={
+        "geometry": {"type": "Point", "coordinates": [25.5, 61.0]}})  # out of the district
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["properties"]["district_id"] is None
+    assert moved.json()["properties"]["version"] == 2
+    with db.engine.connect() as conn:
+        assert conn.execute(stored, {"i": row["id"]}).scalar() == "incidents_other"
 
 
 def test_delete_then_not_found(client, ids):

@@ -9,10 +9,11 @@ import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from gridgis.gis.cluster import EmbeddedCluster
 from tests.browser import free_port
-from tests.helpers import grid_geojson
+from tests.helpers import LAT0, LON0, grid_geojson, incidents_frame
 
 
 def test_relink_reports_changes_and_unassigned(run, tmp_path):
@@ -20,6 +21,29 @@ def test_relink_reports_changes_and_unassigned(run, tmp_path):
     result = run("relink")
     assert result.returncode == 0 and "changed grid" in result.stdout
     assert "outside every grid" in result.stdout
+
+
+def test_partitions_show_where_incidents_are_and_place_the_waiting(run, db, tmp_path):
+    incidents_frame(30).to_csv(tmp_path / "i.csv", index=False)
+    assert run("import", "incidents", tmp_path / "i.csv").returncode == 0
+    with db.engine.begin() as conn:  # a district drawn by SQL: no partition of its own yet
+        district = conn.execute(sa.text(
+            "INSERT INTO areas (level, code, name, geom) VALUES ('district', 'D', 'D', "
+            "ST_Multi(ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 32635))) "
+            "RETURNING id"), {"x0": LON0 - 0.01, "y0": LAT0 - 0.01, "x1": LON0 + 0.03,
+                              "y1": LAT0 + 0.03}).scalar_one()
+    shown = run("db", "partitions")
+    assert shown.returncode == 0, shown.stderr
+    assert "incidents_other" in shown.stdout and "30 incidents are in a default" in shown.stdout
+    placed = run("db", "partitions", "--place")
+    assert placed.returncode == 0, placed.stderr
+    assert "30 incidents moved to their partitions" in placed.stdout
+    assert f"incidents_d{district}_2024" in placed.stdout
+    assert "default partition" not in placed.stdout
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT detail FROM audit_log WHERE action = 'place incidents'")).scalar() \
+            == "30 moved"
 
 
 def test_another_process_finds_the_running_cluster(run_embedded, cluster_home):
