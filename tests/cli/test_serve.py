@@ -23,6 +23,13 @@ from tests.helpers import X0, Y0
 TO_WGS84 = Transformer.from_crs(32635, 4326, always_xy=True)
 
 
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def _listeners(db) -> int:
     with db.engine.connect() as conn:
         return conn.execute(sa.text(
@@ -45,7 +52,8 @@ def test_workers_share_the_port_and_the_connections(seeded, tmp_path: Path):
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        while _listeners(db) < 2:  # each worker listens for changes once it has started
+        # each worker listens for changes as it starts; the port answers a little later
+        while _listeners(db) < 2 or not _answers(base):
             assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)

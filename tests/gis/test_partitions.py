@@ -268,7 +268,8 @@ def test_the_migration_keeps_every_incident_as_it_was(db, tmp_path):
     with db.engine.begin() as conn:
         command.downgrade(_alembic_config(conn, None), "0020")
         assert conn.execute(sa.text(
-            "SELECT relkind FROM pg_class WHERE relname = 'incidents'")).scalar() == "r"
+            "SELECT relkind FROM pg_class WHERE oid = 'public.incidents'::regclass")
+        ).scalar() == "r"
         command.upgrade(_alembic_config(conn, None), "head")
     after = rows(db)
     expect_placed(after)
