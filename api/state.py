@@ -27,6 +27,7 @@ from .principals import PrincipalCache
 from .settings import ApiSettings, AuthSettings
 
 COUNT_CACHE_BYTES = 2**20
+GRID_STATS_CACHE_BYTES = 32 * 2**20  # a city's 10,000 grids take about 4 MB a period
 
 
 class AppState:
@@ -49,6 +50,7 @@ class AppState:
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self.vector_tiles = SizedCache(int(settings.vector_tile_cache_mb * 2**20))
         self.counts = SizedCache(COUNT_CACHE_BYTES)  # of matches, per table version
+        self.grid_stats = SizedCache(GRID_STATS_CACHE_BYTES)  # per grid, per table version
         self.answers = KeptAnswers(int(settings.answer_cache_mb * 2**20))
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None

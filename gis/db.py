@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .cluster import EmbeddedCluster
 from .errors import ConfigurationError, DatabaseUnavailable, NotFound, NotInitialised
+from .incident_cells import tend_incident_cells_quietly
 from .partitions import place_waiting_incidents
 from .replica import Reads
 from .settings import DatabaseSettings
@@ -308,6 +309,7 @@ def migrate(engine: Engine, srid: int | None = None) -> int:
             check_metric_srid(srid)  # type: ignore[arg-type]
         command.upgrade(_alembic_config(conn, existing or srid), "head")
     place_waiting_incidents(engine)  # next year's partitions, before its first incident
+    tend_incident_cells_quietly(engine)
     return existing or srid  # type: ignore[return-value]
 
 

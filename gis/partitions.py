@@ -16,12 +16,11 @@ DISTRICT_PARTITIONED = ("incidents",)  # tables with a district_id partition key
 PLACE_SQL = sa.text("SELECT gridgis_place_incidents(:redistrict)")
 LAYOUT_SQL = sa.text("""
     WITH RECURSIVE tree AS (
-        SELECT inhrelid AS oid, 1 AS depth FROM pg_inherits
-        WHERE inhparent = 'incidents'::regclass
+        SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'incidents'::regclass
         UNION ALL
-        SELECT i.inhrelid, t.depth + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+        SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
     SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound,
-           c.relkind = 'p' AS partitioned, t.depth
+           c.relkind = 'p' AS partitioned
     FROM tree t JOIN pg_class c ON c.oid = t.oid
     ORDER BY c.relname""")
 
@@ -31,17 +30,16 @@ class IncidentPartition:
     name: str
     bound: str  # PostgreSQL's: FOR VALUES IN (…), FOR VALUES FROM (…) TO (…), DEFAULT
     partitioned: bool  # a district's, itself split by year
-    depth: int  # 1: by district, 2: by year
 
 
-def place_incidents(engine: Engine, *, redistrict: bool = False) -> int:
+def place_incidents(conn: Connection, *, redistrict: bool = False) -> int:
     """Make the missing partitions (every district's, ten years back to next year, and
     every year a row waits in a default partition for) and move the waiting rows into
-    them; with ``redistrict``, compute every incident's district again first (a repair:
-    the database keeps districts as areas change). Returns the number of rows moved."""
-    with engine.begin() as conn:
-        conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
-        return int(conn.execute(PLACE_SQL, {"redistrict": redistrict}).scalar_one())
+    them, in ``conn``'s transaction; with ``redistrict``, compute every incident's
+    district again first (a repair: the database keeps districts as areas change).
+    Returns the number of rows moved."""
+    conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
+    return int(conn.execute(PLACE_SQL, {"redistrict": redistrict}).scalar_one())
 
 
 def place_waiting_incidents(engine: Engine) -> None:
@@ -49,7 +47,8 @@ def place_waiting_incidents(engine: Engine) -> None:
     own transaction: if it cannot have its locks (10 s) or fails, the rows stay where
     they are, read like any other, until the next start or import; it is logged."""
     try:
-        place_incidents(engine)
+        with engine.begin() as conn:
+            place_incidents(conn)
     except sa.exc.DBAPIError as exc:
         log.warning("incident partitions not made now (%s): rows wait in a default "
                     "partition until the next start or import",
@@ -63,5 +62,5 @@ def rows_per_partition(conn: Connection) -> dict[str, int]:
 
 
 def incident_partitions(conn: Connection) -> list[IncidentPartition]:
-    return [IncidentPartition(r.name, r.bound, r.partitioned, r.depth)
+    return [IncidentPartition(r.name, r.bound, r.partitioned)
             for r in conn.execute(LAYOUT_SQL)]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
 from .crs import deployment_area
 from .db import require_id
 from .errors import InvalidInput, NotFound
+from .services.cache import SizedCache
 from .sqlfiles import incident_filter_params, read_query
+from .versions import table_version
+
+# What a grid's counts but its incidents are made from (grid_stats.sql)
+TALLIED_TABLES = ("areas", "grid_plans", "grids", "people", "households", "buildings",
+                  "places", "things", "workers", "grid_assignments")
+COUNTED_TABLES = ("grid_plans", "grids", "incidents")
+ROW_BYTES = 400  # about, of a grid's row kept
 
 
 def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float,
@@ -86,9 +97,43 @@ def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = Non
 
 
 def grid_stats(conn: sa.Connection, start: datetime | None = None,
-               end: datetime | None = None, categories: tuple[str, ...] = ()) -> list[dict]:
+               end: datetime | None = None, categories: tuple[str, ...] = (),
+               cache: SizedCache | None = None) -> list[dict]:
     """A row per published grid; incidents counted in [start, end) of ``categories``
-    (all when empty)."""
-    return [dict(r._mapping) for r in conn.execute(sa.text(read_query("grid_stats.sql")),
-                                                   incident_filter_params(categories, start,
-                                                                          end))]
+    (all when empty). With ``cache``, the counts are kept per version of the tables
+    they are made from: a city's people, households and buildings are counted once
+    per change of them, not at every request, and its incidents once per period asked
+    for and change of the incidents."""
+    tallies = _kept(conn, cache, ("grid tallies",), TALLIED_TABLES, lambda: [
+        dict(r._mapping) for r in conn.execute(sa.text(read_query("grid_stats.sql")))])
+    params = incident_filter_params(categories, start, end)
+    counted = _kept(conn, cache, ("grid incidents", repr(sorted(params.items()))),
+                    COUNTED_TABLES, lambda: dict(conn.execute(
+                        sa.text(read_query("grid_incidents.sql")), params).all()))
+    return [_with_incidents(row, counted.get(row["id"], 0)) for row in tallies]
+
+
+def _kept(conn: sa.Connection, cache: SizedCache | None, key: tuple, tables: tuple[str, ...],
+          make: Callable[[], Any]) -> Any:
+    if cache is None:
+        return make()
+    key = (*key, table_version(conn, tables))  # read before the data: never older
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        cache.put(key, found, ROW_BYTES * len(found) + 100)
+    return found
+
+
+def _with_incidents(tallies: dict, incidents: int) -> dict:
+    """A new row (kept rows are never handed out): the incidents and their rate per
+    1,000 residents (rounded as PostgreSQL's numeric round) after the cameras."""
+    row: dict[str, Any] = {}
+    for name, value in tallies.items():
+        if name == "workers":
+            people = tallies["people"]
+            row["incidents"] = incidents
+            row["incidents_per_1000"] = (Decimal(1000 * incidents) / Decimal(people)).quantize(
+                Decimal("0.01"), ROUND_HALF_UP) if people > 0 else None
+        row[name] = value
+    return row

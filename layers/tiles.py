@@ -20,12 +20,34 @@ from .points import CATEGORY_COLOURS
 
 VECTORGRID = [("leaflet.vectorgrid", "https://unpkg.com/leaflet.vectorgrid@1.3.0/dist/"
                                      "Leaflet.VectorGrid.bundled.min.js")]
-# Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed: a click on
-# a tile's feature must not also reach the map.
-SHIM = ("if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = L.DomEvent.stopPropagation; }\n"
+TILE_PX = 512
+
+
+def shim(tile_px: int = TILE_PX) -> str:
+    """What every tile layer's script needs first."""
+    return (
+        # Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed: a
+        # click on a tile's feature must not also reach the map
+        "if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = L.DomEvent.stopPropagation; }\n"
         # a tooltip's text as a text node: Leaflet parses a string it is given as HTML
         "function gridgisText(text) { var span = document.createElement('span');"
-        " span.textContent = text; return span; }")
+        " span.textContent = text; return span; }\n"
+        # Tiles of zoom z drawn 512 pixels wide at zoom z + 1: a view needs a quarter of
+        # the requests (8 to 12 a layer instead of 30), which a browser sends six at a
+        # time and the server makes on two cores. VectorGrid 1.3 does not apply Leaflet's
+        # zoomOffset to the URL, so the zoom is lowered where it fetches.
+        "function gridgisProtobuf(url, options) {"
+        f" var half = {int(tile_px == 512)};"
+        " var layer = L.vectorGrid.protobuf(url, Object.assign({maxNativeZoom: 22,"
+        f" minNativeZoom: half, tileSize: {int(tile_px)}}}, options));"
+        " if (!half) { return layer; }"
+        " var fetchTile = layer._getVectorTilePromise;"
+        " layer._getVectorTilePromise = function(c) {"
+        " var below = L.point(c.x, c.y); below.z = c.z - 1; return fetchTile.call(this, below);"
+        " }; return layer; }")
+
+
+SHIM = shim()
 
 
 class BackgroundTiles(JSCSSMixin, folium.map.Layer):
@@ -36,8 +58,8 @@ class BackgroundTiles(JSCSSMixin, folium.map.Layer):
     _template = Template("""
         {% macro script(this, kwargs) %}
         {{ this.shim }}
-        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url_json }}, {
-          rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 22,
+        var {{ this.get_name() }} = gridgisProtobuf({{ this.url_json }}, {
+          rendererFactory: L.canvas.tile, interactive: false,
           minZoom: {{ this.min_zoom }}, vectorTileLayerStyles: {{ this.styles_json }}
         });
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -76,8 +98,8 @@ class GridTiles(JSCSSMixin, folium.map.Layer):
             return {fill: true, fillColor: k >= 0 ? PALETTE[k] : {{ this.no_data_json }},
                     fillOpacity: 0.65, color: '#444', weight: 0.6};
           }
-          var layer = L.vectorGrid.protobuf({{ this.url_json }}, {
-            rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 22,
+          var layer = gridgisProtobuf({{ this.url_json }}, {
+            rendererFactory: L.canvas.tile, interactive: true,
             getFeatureId: function(f) { return f.properties.id; },
             vectorTileLayerStyles: {grids: style}
           });
@@ -165,8 +187,8 @@ class IncidentTiles(JSCSSMixin, folium.map.Layer):
             return {radius: 5, fill: true, fillColor: colour, fillOpacity: 0.8,
                     color: colour, weight: 1};
           }
-          var layer = L.vectorGrid.protobuf({{ this.url_json }}, {
-            rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 22,
+          var layer = gridgisProtobuf({{ this.url_json }}, {
+            rendererFactory: L.canvas.tile, interactive: true,
             vectorTileLayerStyles: {incidents: style}
           });
           var tip = L.tooltip();

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 
 from gridgis.gis.access.aggregates import in_scope, withhold_small
 from gridgis.gis.access.principal import Principal
+from gridgis.gis.incident_cells import counted_incidents
 from gridgis.gis.linking import unassigned_counts
+from gridgis.gis.services.cache import SizedCache
 from gridgis.gis.sqlfiles import incident_filter_params, read_query
 from gridgis.gis.stats import grid_stats
 
@@ -81,16 +83,18 @@ def grid_extent(conn: sa.Connection) -> list[list[float]] | None:
 
 
 def grid_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
-                  who: Principal, min_count: int) -> pd.DataFrame:
+                  who: Principal, min_count: int, cache: SizedCache | None = None
+                  ) -> pd.DataFrame:
     """The measures of the grids in the user's scope, without their shapes (a page that
     draws the grids from vector tiles), counts withheld as in
     :func:`grids_with_measures`."""
     return pd.DataFrame([withhold_small(r, who, min_count)
-                         for r in in_scope(grid_stats(conn, start, end), who)])
+                         for r in in_scope(grid_stats(conn, start, end, cache=cache), who)])
 
 
 def grids_with_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
-                        who: Principal, min_count: int) -> gpd.GeoDataFrame:
+                        who: Principal, min_count: int, cache: SizedCache | None = None
+                        ) -> gpd.GeoDataFrame:
     """Every grid's shape; measures for those in the user's scope, counts of people
     withheld below ``min_count`` where the user may not see individuals."""
     shapes = _read(conn, """
@@ -98,7 +102,8 @@ def grids_with_measures(conn: sa.Connection, start: datetime | None, end: dateti
                    ST_SimplifyPreserveTopology(g.geom, :tol), 4326))) AS wkb
         FROM published_grids g ORDER BY g.code""", tol=SIMPLIFY_M)
     measures = pd.DataFrame([withhold_small(r, who, min_count)
-                             for r in in_scope(grid_stats(conn, start, end), who)])
+                             for r in in_scope(grid_stats(conn, start, end, cache=cache),
+                                               who)])
     if measures.empty:
         return shapes.assign(code=pd.Series(dtype=str), name=pd.Series(dtype=str))
     return shapes.merge(measures, on="id", how="left")
@@ -159,6 +164,8 @@ def incidents(conn: sa.Connection, categories: tuple[str, ...], start: datetime 
 def incident_count(conn: sa.Connection, categories: tuple[str, ...], start: datetime | None,
                    end: datetime | None, who: Principal) -> int:
     """How many incidents match the filter in the user's scope."""
+    if who.grid_ids is None and start is None and end is None:
+        return counted_incidents(conn, categories)
     grid_ids = None if who.grid_ids is None else sorted(who.grid_ids)
     return int(conn.execute(sa.text(read_query("map_incident_count.sql")), {
         "grid_ids": grid_ids, **incident_filter_params(categories, start, end)}

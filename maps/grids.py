@@ -12,6 +12,7 @@ import geopandas as gpd
 import sqlalchemy as sa
 
 from gridgis.gis.access.principal import Principal
+from gridgis.gis.services.cache import SizedCache
 from gridgis.layers.grids import grid_layer
 from gridgis.layers.points import unassigned_layer
 from gridgis.layers.tiles import grid_tile_layer
@@ -40,17 +41,19 @@ class GridsPageData:
 
 
 def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime | None,
-                    end: datetime | None, who: Principal, min_count: int) -> GridsPageData:
+                    end: datetime | None, who: Principal, min_count: int,
+                    cache: SizedCache | None = None) -> GridsPageData:
     if who.scoped:  # what lies outside every grid lies outside the user's grids too
         outside, total = gpd.GeoDataFrame(geometry=[], crs=4326), 0
     else:
         outside, total = data.unassigned(conn, UNASSIGNED_SHOWN)
     base = data.read_base(conn, options.max_features)
     if data.grid_count(conn) > options.grids_embedded:
-        return GridsPageData(base, data.grid_measures(conn, start, end, who, min_count),
+        return GridsPageData(base, data.grid_measures(conn, start, end, who, min_count, cache),
                              outside, total, tiled=True,
                              extent=base.extent or data.grid_extent(conn))
-    return GridsPageData(base, data.grids_with_measures(conn, start, end, who, min_count),
+    return GridsPageData(base, data.grids_with_measures(conn, start, end, who, min_count,
+                                                        cache),
                          outside, total)
 
 

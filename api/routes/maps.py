@@ -75,7 +75,7 @@ async def grids_map(who: Annotated[Principal, Depends(allow("maps"))], state: St
     def page() -> HTMLResponse:
         with state.reads.connect() as conn:
             page = read_grids_page(conn, options, time_range.start, time_range.end, who,
-                                   settings.auth.min_count)
+                                   settings.auth.min_count, state.grid_stats)
         return HTMLResponse(grids_page(page, options, measure, time_range.start,
                                        time_range.end))
     return await keep(lambda: run_in_threadpool(page), MAP_TABLES)

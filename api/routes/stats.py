@@ -17,6 +17,7 @@ from ..deps import (
     LaneDep,
     ReadConnDep,
     SettingsDep,
+    StateDep,
     TimeRangeDep,
 )
 from ..geojson import csv_response, json_text
@@ -56,8 +57,10 @@ async def grid_ranking(who: Reader, lane: LaneDep, hotspots: HotspotsDep,
             description="People (floating, special groups), households, buildings, places, "
                         "cameras, incidents in [start, end) of the chosen categories and the "
                         "rate per 1,000 residents, workers. `f=csv` for CSV.")
-def grid_stats(who: Reader, conn: ReadConnDep, settings: SettingsDep, time_range: TimeRangeDep,
-               categories: CategoriesDep, f: Format = "json") -> Response:
-    rows = in_scope(stats.grid_stats(conn, time_range.start, time_range.end, categories), who)
+def grid_stats(who: Reader, conn: ReadConnDep, state: StateDep, settings: SettingsDep,
+               time_range: TimeRangeDep, categories: CategoriesDep, f: Format = "json"
+               ) -> Response:
+    rows = in_scope(stats.grid_stats(conn, time_range.start, time_range.end, categories,
+                                     cache=state.grid_stats), who)
     return _table([withhold_small(r, who, settings.auth.min_count) for r in rows], f,
                   "grid-stats.csv")

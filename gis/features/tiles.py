@@ -32,6 +32,7 @@ from ..errors import InvalidInput
 from ..replica import Reads
 from ..services.cache import SizedCache
 from ..versions import table_version
+from .cells import CELL_M, cell_categories, cell_clusters
 from .items import FeatureRequest, FeatureSource
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -100,11 +101,12 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
             features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
             return tile
     properties = request.properties if request is not None else None
+    categories = cell_categories(features, request)
     if reads is None:
-        tile = make_tile(conn, features, z, x, y, conditions, properties)
+        tile = make_tile(conn, features, z, x, y, conditions, properties, categories)
     else:
         with reads.beside(conn) as reading:
-            tile = make_tile(reading, features, z, x, y, conditions, properties)
+            tile = make_tile(reading, features, z, x, y, conditions, properties, categories)
     features.audit_tile(conn, tile.features, f"{z}/{x}/{y}")
     if key is not None:
         cache.put(key, tile, len(tile.data) + len(tile.gzipped) + 100)  # type: ignore[union-attr]
@@ -112,9 +114,13 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
 
 
 def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
-              conditions: list[Any], properties: tuple[str, ...] | None = None) -> Tile:
+              conditions: list[Any], properties: tuple[str, ...] | None = None,
+              cell_categories: tuple[str, ...] | None = None) -> Tile:
     """The tile made now of the rows meeting ``conditions``, carrying ``properties``
-    (None: all the tiles carry); no check, no audit: see :func:`vector_tile`."""
+    (None: all the tiles carry); clusters of the cells' size or more are counted
+    from the incidents' cells when ``cell_categories`` says they may be (the
+    categories ``conditions`` keep: see :mod:`.cells`); no check, no audit: see
+    :func:`vector_tile`."""
     bounds = TMS.bounds(morecantile.Tile(x, y, z))
     inside = deployment_area(features.catalog.srid).clip(
         (bounds.left, bounds.bottom, bounds.right, bounds.top))
@@ -135,9 +141,14 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
         # centres are projected
         cell = ground * CLUSTER_PX
         east, north = sa.func.ST_X(table.c.geom), sa.func.ST_Y(table.c.geom)
-        clusters = sa.select(sa.func.count().label("count"), sa.func.avg(east).label("x"),
-                             sa.func.avg(north).label("y")).where(*where).group_by(
-            sa.func.floor(east / cell), sa.func.floor(north / cell)).subquery("clusters")
+        if cell_categories is not None and cell >= CELL_M:
+            clusters = cell_clusters(reach, cell, cell_categories)
+        else:
+            clusters = sa.select(sa.func.count().label("count"),
+                                 sa.func.avg(east).label("x"), sa.func.avg(north).label("y")
+                                 ).where(*where).group_by(sa.func.floor(east / cell),
+                                                          sa.func.floor(north / cell)
+                                                          ).subquery("clusters")
         centre = sa.func.ST_SetSRID(sa.func.ST_MakePoint(clusters.c.x, clusters.c.y), srid)
         rows = sa.select(clusters.c.count, sa.func.ST_AsMVTGeom(
             sa.func.ST_Transform(centre, 3857), envelope, EXTENT, BUFFER, True
@@ -165,8 +176,11 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
     count = sa.select(sa.func.count()).select_from(kept).where(
         kept.c.geom.isnot(None)).scalar_subquery()
     # The planner's estimate for a city's clusters passes the JIT threshold, and
-    # compiling the query then takes longer than running it (140 of 250 ms, measured)
+    # compiling the query then takes longer than running it (140 of 250 ms, measured).
+    # Nor are parallel workers started: a map asks for its view's tiles at once, which
+    # keep every core busy, and a city's road tile waited 190 ms for its worker alone.
     conn.execute(sa.text("SET LOCAL jit = off"))
+    conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     data, total = conn.execute(sa.select(mvt, count)).one()
     return Tile(bytes(data or b""), total > MAX_FEATURES, min(total, MAX_FEATURES))
 

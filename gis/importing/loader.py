@@ -22,6 +22,7 @@ from ..access import audit
 from ..crs import utm_srid_for_geometries
 from ..db import Database, migrate
 from ..errors import ImportRejected, InvalidInput, NotInitialised, Rejection
+from ..incident_cells import tend_incident_cells_quietly
 from ..partitions import place_waiting_incidents
 from .kinds import Kind, get_kind
 from .mapping import Mapping
@@ -124,6 +125,8 @@ def import_file(db: Database, kind_name: str, path: Path, *, mapping: Mapping | 
         # after the commit, in a short transaction of its own: moving rows out of a
         # default partition locks it, which must not last the whole import
         place_waiting_incidents(db.engine)
+    if kind.table == "incidents":
+        tend_incident_cells_quietly(db.engine)  # merges the import's deltas
     if report.rejections:
         report.rejects_file = write_rejects(rejects_path or rejects_beside(Path(path)),
                                             report.rejections)

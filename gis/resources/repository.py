@@ -209,8 +209,6 @@ class Repository:
             geom = checked["geom"]
             checked["geom"] = sa.func.ST_GeomFromEWKB(
                 shapely.to_wkb(shapely.set_srid(geom, self.catalog.srid), include_srid=True))
-            if "district_id" in self.table.c:  # the partition key: set before routing
-                checked["district_id"] = sa.func.gridgis_district_at(checked["geom"])
         if extra is not None:
             checked["properties"] = extra
         checked.update(ids)
@@ -221,6 +219,9 @@ class Repository:
                *, repair: bool = False) -> dict:
         self.guard.check_write()
         row = self._values(dict(values), geometry, partial=False, repair=repair)
+        if "district_id" in self.table.c and "geom" in row:
+            # the partition key, set before routing (an update's is the trigger's)
+            row["district_id"] = sa.func.gridgis_district_at(row["geom"])
         with translate_errors(self.spec):
             new_id = conn.execute(sa.insert(self.table).values(**row)
                                   .returning(self.table.c.id)).scalar_one()

@@ -1,5 +1,5 @@
--- One row per grid of the published plan with the counts tables and choropleths need.
--- Incidents filtered by :cats, :start and :end (each may be NULL).
+-- One row per grid of the published plan with the counts tables and choropleths need,
+-- but its incidents (grid_incidents.sql: they depend on the period asked for).
 WITH people_counts AS (
     SELECT grid_id,
            count(*) AS people,
@@ -19,11 +19,6 @@ WITH people_counts AS (
            count(*) FILTER (WHERE type = 'camera') AS cameras,
            count(*) FILTER (WHERE type = 'camera' AND status <> 'online') AS cameras_offline
     FROM things GROUP BY grid_id
-), incident_counts AS (
-    SELECT grid_id, count(*) AS incidents
-    FROM incidents
-    WHERE $incident_filter
-    GROUP BY grid_id
 ), worker_lists AS (
     SELECT a.grid_id, count(*) AS workers,
            string_agg(w.name, ', ' ORDER BY a.role, w.name) AS worker_names
@@ -44,10 +39,6 @@ SELECT g.id, g.code, g.name,
        coalesce(tc.things, 0) AS things,
        coalesce(tc.cameras, 0) AS cameras,
        coalesce(tc.cameras_offline, 0) AS cameras_offline,
-       coalesce(ic.incidents, 0) AS incidents,
-       CASE WHEN coalesce(pc.people, 0) > 0
-            THEN round(1000.0 * coalesce(ic.incidents, 0) / pc.people, 2) END
-           AS incidents_per_1000,
        coalesce(wl.workers, 0) AS workers,
        wl.worker_names
 FROM published_grids g
@@ -58,6 +49,5 @@ LEFT JOIN household_counts hc ON hc.grid_id = g.id
 LEFT JOIN building_counts bc ON bc.grid_id = g.id
 LEFT JOIN place_counts plc ON plc.grid_id = g.id
 LEFT JOIN thing_counts tc ON tc.grid_id = g.id
-LEFT JOIN incident_counts ic ON ic.grid_id = g.id
 LEFT JOIN worker_lists wl ON wl.grid_id = g.id
 ORDER BY g.code

@@ -237,8 +237,8 @@ def partitions(
 
     with open_database() as db:
         if place or redistrict:
-            moved = place_incidents(db.engine, redistrict=redistrict)
             with db.engine.begin() as conn:
+                moved = place_incidents(conn, redistrict=redistrict)
                 audit.record(conn, None, audit.Entry(
                     "place incidents", "incidents", detail=f"{moved} moved"
                     + (", districts computed again" if redistrict else "")),

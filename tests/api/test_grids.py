@@ -64,6 +64,37 @@ def test_stats_has_a_row_per_grid_with_rates(client, ids):
     assert rows[ids["grid22"]]["incidents_per_1000"] is None  # nobody lives there
 
 
+def test_stats_are_kept_until_their_data_change(client, seeded, ids):
+    """The counts are kept per version of the tables they are made from: asked again,
+    the same; after a new resident and a new incident (and only then), both counted;
+    the rate computed as PostgreSQL's numeric round does."""
+    db, _ = seeded
+
+    def grid00(**params) -> dict:
+        rows = client.get("/stats/grids", params=params).json()["items"]
+        return next(r for r in rows if r["id"] == ids["grid00"])
+
+    before = grid00()
+    assert grid00() == before
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO people (name, id_number, geom) VALUES ('王五', '110101199001011234', "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + 30, "y": Y0 + 30})
+        conn.execute(sa.text(
+            "INSERT INTO incidents (category, occurred_at, geom) VALUES ('dispute', now(), "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + 30, "y": Y0 + 30})
+        expected_rate = conn.execute(sa.text(
+            "SELECT round(1000.0 * :i / :p, 2)"), {"i": before["incidents"] + 1,
+                                                  "p": before["people"] + 1}).scalar_one()
+    after = grid00()
+    assert (after["people"], after["incidents"]) == \
+        (before["people"] + 1, before["incidents"] + 1)
+    assert after["incidents_per_1000"] == float(expected_rate)
+    assert list(after) == list(before)  # the columns in their order
+    assert grid00(start="2000-01-01T00:00:00Z")["incidents"] == after["incidents"]
+    assert grid00(category="fire")["incidents"] == 0
+
+
 def test_stats_csv(client):
     response = client.get("/stats/grids", params={"f": "csv"})
     assert response.headers["content-type"].startswith("text/csv")

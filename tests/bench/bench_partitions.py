@@ -89,7 +89,8 @@ def build(db: Database, n: int, partitioned: bool) -> dict[str, float]:
                                  "(:p, :c, ST_Multi(ST_GeomFromText(:w, :s)))"),
                          {"p": plan, "c": f"G{i:04d}", "w": cell.wkt, "s": SRID})
     if partitioned:
-        place_incidents(db.engine)
+        with db.engine.begin() as conn:
+            place_incidents(conn)
     # The importer locates districts in Python (0.5 s a million points): here, the
     # quadrant by arithmetic, so that the load measures storing, not locating.
     quadrant = (f"'D' || ((ST_X(p.geom) >= {X0 + HALF})::int "

@@ -118,7 +118,8 @@ def test_a_district_drawn_or_redrawn_takes_its_incidents_at_once(db, tmp_path):
                                    check_names=False)
     assert drawn["holds"].notna().sum() > 0
     assert set(drawn["partition"]) == {"incidents_other"}  # until its partition is made
-    place_incidents(db.engine)
+    with db.engine.begin() as conn:
+        place_incidents(conn)
     expect_placed(rows(db))
     with db.engine.begin() as conn:
         conn.execute(sa.text(
@@ -172,7 +173,9 @@ def test_rows_waiting_in_a_default_partition_are_moved_unchanged(db, tmp_path):
         conn.execute(sa.text(f"DROP TABLE incidents_d{west}_2024"))
     waiting = rows(db)
     assert set(waiting["partition"]) >= {f"incidents_d{west}_other"}
-    assert place_incidents(db.engine) == (placed["district_id"] == west).sum() > 0
+    with db.engine.begin() as conn:
+        moved = place_incidents(conn)
+    assert moved == (placed["district_id"] == west).sum() > 0
     again = rows(db)
     expect_placed(again)
     pd.testing.assert_frame_equal(again, placed)
