@@ -19,6 +19,7 @@ from gridgis.gis.services.patrols import PatrolService
 from gridgis.gis.services.plan_reports import PlanReports
 from gridgis.gis.services.roads import RoadService
 from gridgis.gis.services.runner import ProcessRunner
+from gridgis.gis.stats import GridStatsCache
 
 from .kept import KeptAnswers
 from .lane import AnalyticsLane
@@ -27,7 +28,7 @@ from .principals import PrincipalCache
 from .settings import ApiSettings, AuthSettings
 
 COUNT_CACHE_BYTES = 2**20
-GRID_STATS_CACHE_BYTES = 32 * 2**20  # a city's 10,000 grids take about 4 MB a period
+GRID_STATS_CACHE_MB = 64  # a city's 10,000 grids: 20 MB of counts, 1.2 MB a period
 
 
 class AppState:
@@ -50,7 +51,7 @@ class AppState:
         self.lane = AnalyticsLane(settings.analytics_threads, settings.analytics_wait_s)
         self.vector_tiles = SizedCache(int(settings.vector_tile_cache_mb * 2**20))
         self.counts = SizedCache(COUNT_CACHE_BYTES)  # of matches, per table version
-        self.grid_stats = SizedCache(GRID_STATS_CACHE_BYTES)  # per grid, per table version
+        self.grid_stats = GridStatsCache.of(GRID_STATS_CACHE_MB)  # per table version
         self.answers = KeptAnswers(int(settings.answer_cache_mb * 2**20))
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None

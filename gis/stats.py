@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -20,7 +21,23 @@ from .versions import table_version
 TALLIED_TABLES = ("areas", "grid_plans", "grids", "people", "households", "buildings",
                   "places", "things", "workers", "grid_assignments")
 COUNTED_TABLES = ("grid_plans", "grids", "incidents")
-ROW_BYTES = 400  # about, of a grid's row kept
+TALLY_BYTES = 2_000  # a grid's row of counts kept, as a Python dict (measured: 1.5-2 KB)
+COUNT_BYTES = 120  # a grid's incidents kept (a dict entry of two ints)
+
+
+@dataclass
+class GridStatsCache:
+    """The per-grid counts kept: the tallies (one entry per change of the data) apart
+    from the incidents per period, so that asking for many periods does not push
+    out the tallies, which take seconds to count on a city."""
+
+    tallies: SizedCache
+    incidents: SizedCache
+
+    @classmethod
+    def of(cls, megabytes: float) -> GridStatsCache:
+        budget = int(megabytes * 2**20)
+        return cls(SizedCache(budget // 2), SizedCache(budget // 2))
 
 
 def grid_at(conn: sa.Connection, srid: int, lon: float, lat: float,
@@ -98,30 +115,32 @@ def grid_summary(conn: sa.Connection, grid_id: int, start: datetime | None = Non
 
 def grid_stats(conn: sa.Connection, start: datetime | None = None,
                end: datetime | None = None, categories: tuple[str, ...] = (),
-               cache: SizedCache | None = None) -> list[dict]:
+               cache: GridStatsCache | None = None) -> list[dict]:
     """A row per published grid; incidents counted in [start, end) of ``categories``
     (all when empty). With ``cache``, the counts are kept per version of the tables
     they are made from: a city's people, households and buildings are counted once
     per change of them, not at every request, and its incidents once per period asked
     for and change of the incidents."""
-    tallies = _kept(conn, cache, ("grid tallies",), TALLIED_TABLES, lambda: [
-        dict(r._mapping) for r in conn.execute(sa.text(read_query("grid_stats.sql")))])
-    params = incident_filter_params(categories, start, end)
-    counted = _kept(conn, cache, ("grid incidents", repr(sorted(params.items()))),
-                    COUNTED_TABLES, lambda: dict(conn.execute(
+    tallies = _kept(conn, cache.tallies if cache else None, (), TALLIED_TABLES, TALLY_BYTES,
+                    lambda: [
+                        dict(r._mapping)
+                        for r in conn.execute(sa.text(read_query("grid_stats.sql")))])
+    params = incident_filter_params(tuple(sorted(set(categories))), start, end)
+    counted = _kept(conn, cache.incidents if cache else None, (repr(sorted(params.items())),),
+                    COUNTED_TABLES, COUNT_BYTES, lambda: dict(conn.execute(
                         sa.text(read_query("grid_incidents.sql")), params).all()))
     return [_with_incidents(row, counted.get(row["id"], 0)) for row in tallies]
 
 
 def _kept(conn: sa.Connection, cache: SizedCache | None, key: tuple, tables: tuple[str, ...],
-          make: Callable[[], Any]) -> Any:
+          row_bytes: int, make: Callable[[], Any]) -> Any:
     if cache is None:
         return make()
     key = (*key, table_version(conn, tables))  # read before the data: never older
     found = cache.get(key)
     if found is None:
         found = make()
-        cache.put(key, found, ROW_BYTES * len(found) + 100)
+        cache.put(key, found, row_bytes * len(found) + 200)
     return found
 
 

@@ -70,7 +70,7 @@ class Attribution(MacroElement):
         self.text_json = json.dumps(escape(text))
 
 
-BUILDINGS_MIN_ZOOM = 15
+BUILDINGS_MIN_ZOOM = 16  # of the map: the tiles of zoom 15 (drawn 512 pixels wide)
 
 
 def tile_url(collection: str, query: str = "") -> str:

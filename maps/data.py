@@ -20,9 +20,8 @@ from gridgis.gis.access.aggregates import in_scope, withhold_small
 from gridgis.gis.access.principal import Principal
 from gridgis.gis.incident_cells import counted_incidents
 from gridgis.gis.linking import unassigned_counts
-from gridgis.gis.services.cache import SizedCache
 from gridgis.gis.sqlfiles import incident_filter_params, read_query
-from gridgis.gis.stats import grid_stats
+from gridgis.gis.stats import GridStatsCache, grid_stats
 
 SIMPLIFY_M = 1.0  # display tolerance: well under a pixel at street zoom
 # Points drawn outside every grid; people and households are personal, not drawn.
@@ -83,7 +82,7 @@ def grid_extent(conn: sa.Connection) -> list[list[float]] | None:
 
 
 def grid_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
-                  who: Principal, min_count: int, cache: SizedCache | None = None
+                  who: Principal, min_count: int, cache: GridStatsCache | None = None
                   ) -> pd.DataFrame:
     """The measures of the grids in the user's scope, without their shapes (a page that
     draws the grids from vector tiles), counts withheld as in
@@ -93,7 +92,7 @@ def grid_measures(conn: sa.Connection, start: datetime | None, end: datetime | N
 
 
 def grids_with_measures(conn: sa.Connection, start: datetime | None, end: datetime | None,
-                        who: Principal, min_count: int, cache: SizedCache | None = None
+                        who: Principal, min_count: int, cache: GridStatsCache | None = None
                         ) -> gpd.GeoDataFrame:
     """Every grid's shape; measures for those in the user's scope, counts of people
     withheld below ``min_count`` where the user may not see individuals."""

@@ -12,7 +12,7 @@ import geopandas as gpd
 import sqlalchemy as sa
 
 from gridgis.gis.access.principal import Principal
-from gridgis.gis.services.cache import SizedCache
+from gridgis.gis.stats import GridStatsCache
 from gridgis.layers.grids import grid_layer
 from gridgis.layers.points import unassigned_layer
 from gridgis.layers.tiles import grid_tile_layer
@@ -42,7 +42,7 @@ class GridsPageData:
 
 def read_grids_page(conn: sa.Connection, options: PageOptions, start: datetime | None,
                     end: datetime | None, who: Principal, min_count: int,
-                    cache: SizedCache | None = None) -> GridsPageData:
+                    cache: GridStatsCache | None = None) -> GridsPageData:
     if who.scoped:  # what lies outside every grid lies outside the user's grids too
         outside, total = gpd.GeoDataFrame(geometry=[], crs=4326), 0
     else:

@@ -59,10 +59,11 @@ def cell_clusters(reach: Any, cluster_m: float, categories: tuple[str, ...]) -> 
     the same ground), over the cells whose index lies within ``reach``'s box."""
     k = max(1, round(cluster_m / CELL_M))
     c = CELLS.c
-    where = [c.cell_x.between(sa.func.floor(sa.func.ST_XMin(reach) / CELL_M),
-                              sa.func.floor(sa.func.ST_XMax(reach) / CELL_M)),
-             c.cell_y.between(sa.func.floor(sa.func.ST_YMin(reach) / CELL_M),
-                              sa.func.floor(sa.func.ST_YMax(reach) / CELL_M))]
+    def index(edge: Any) -> Any:  # an integer, so that the cells' index is used
+        return sa.cast(sa.func.floor(edge / CELL_M), sa.Integer)
+
+    where = [c.cell_x.between(index(sa.func.ST_XMin(reach)), index(sa.func.ST_XMax(reach))),
+             c.cell_y.between(index(sa.func.ST_YMin(reach)), index(sa.func.ST_YMax(reach)))]
     if categories:
         where.append(c.category.in_(categories))
     count = sa.func.sum(c.n)

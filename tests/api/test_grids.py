@@ -95,6 +95,46 @@ def test_stats_are_kept_until_their_data_change(client, seeded, ids):
     assert grid00(category="fire")["incidents"] == 0
 
 
+def test_stats_count_the_tallies_once_per_change_of_them(client, seeded, monkeypatch):
+    """People, households and the rest are counted again only when one of their tables
+    changed; incidents per period when the incidents changed; categories in any order
+    are one selection."""
+    from gridgis.gis import stats
+
+    db, _ = seeded
+    made = []
+    read = stats.read_query
+    monkeypatch.setattr(stats, "read_query", lambda name: made.append(name) or read(name))
+
+    def asked(*params) -> tuple[int, int]:
+        assert client.get("/stats/grids", params=list(params)).status_code == 200
+        return made.count("grid_stats.sql"), made.count("grid_incidents.sql")
+
+    assert asked() == asked() == (1, 1)
+    assert asked(("category", "fire"), ("category", "dispute")) == (1, 2)
+    assert asked(("category", "dispute"), ("category", "fire")) == (1, 2)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO incidents (category, occurred_at, geom) VALUES ('fire', now(), "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 32635))"), {"x": X0 + 30, "y": Y0 + 30})
+    assert asked() == (1, 3)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE households SET members = members"))
+    assert asked() == (2, 3)
+
+
+def test_the_rate_is_rounded_as_postgresql_rounds_it(conn):
+    """Ties (0.625 → 0.63) and repeating decimals, against PostgreSQL's numeric round."""
+    from gridgis.gis.stats import _with_incidents
+
+    for incidents, people in ((1, 1600), (1, 8), (3, 7), (2, 3), (5, 400), (0, 9), (7, 1)):
+        ours = _with_incidents({"people": people, "workers": 0}, incidents)
+        theirs = conn.execute(sa.text("SELECT round(1000.0 * :i / :p, 2)"),
+                              {"i": incidents, "p": people}).scalar_one()
+        assert ours["incidents_per_1000"] == theirs, (incidents, people)
+    assert _with_incidents({"people": 0, "workers": 0}, 4)["incidents_per_1000"] is None
+
+
 def test_stats_csv(client):
     response = client.get("/stats/grids", params={"f": "csv"})
     assert response.headers["content-type"].startswith("text/csv")

@@ -78,8 +78,8 @@ def median_time(action, rounds: int) -> float:
     return statistics.median(timed(action) for _ in range(rounds))
 
 
-def build(db: Database, n: int, partitioned: bool) -> dict[str, float]:
-    figures = {}
+def add_districts_and_grids(db: Database) -> None:
+    """Four districts (quadrants of the square) and 400 published grids."""
     with db.engine.begin() as conn:
         conn.execute(sa.text(DISTRICTS_SQL))
         plan = conn.execute(sa.text("INSERT INTO grid_plans (name, state) VALUES "
@@ -88,6 +88,11 @@ def build(db: Database, n: int, partitioned: bool) -> dict[str, float]:
             conn.execute(sa.text("INSERT INTO grids (plan_id, code, geom) VALUES "
                                  "(:p, :c, ST_Multi(ST_GeomFromText(:w, :s)))"),
                          {"p": plan, "c": f"G{i:04d}", "w": cell.wkt, "s": SRID})
+
+
+def build(db: Database, n: int, partitioned: bool) -> dict[str, float]:
+    figures = {}
+    add_districts_and_grids(db)
     if partitioned:
         with db.engine.begin() as conn:
             place_incidents(conn)

@@ -10,13 +10,16 @@ million incidents) is made from tens of thousands of cells instead of every row.
   another on a cell (a day's import and the API's new incidents alike); a cell's
   figures are the sums of its rows. ``gridgis_compact_incident_cells`` merges them
   (after imports and at the service's start).
-- Kept by statement-level triggers of ``incidents`` with transition tables, in the
-  writer's transaction. Statements on a partition itself (the moves of
-  ``gridgis_place_incidents``: out of one partition, into another) change nothing
-  here, as they change no incident; what bypasses the triggers (a partition detached
-  or dropped to archive a year, rows written into a partition by hand) is repaired by
-  ``gridgis_rebuild_incident_cells``, which the service runs at its start when the
-  cells' total and the incidents' count differ.
+- Kept in the writer's transaction by triggers of ``incidents``: statement-level ones
+  with transition tables for inserts and deletes, a row-level one for updates of
+  ``geom`` or ``category`` (PostgreSQL allows no column list beside transition tables,
+  and an update of every row's grid must not copy every row twice). Statements on a
+  partition itself (the moves of ``gridgis_place_incidents``: out of one partition,
+  into another) change nothing here, as they change no incident. What goes round the
+  triggers (a partition detached or dropped to archive a year, rows written into a
+  partition by hand) is repaired by ``gridgis_rebuild_incident_cells``, which the
+  service runs at its start and after incident imports when the cells' counts or
+  coordinate sums per category differ from the incidents'.
 
 Revision ID: 0022
 Revises: 0021
@@ -75,28 +78,27 @@ def upgrade() -> None:
             RETURN NULL;
         END $$;
 
-        -- Only rows whose place or category changed (a status update changes nothing).
+        -- A row moved or given another category: a row trigger of those two columns
+        -- only, so that the updates that change neither (grids relinked, districts
+        -- given, statuses) cost nothing here; it also sees a row an update moves to
+        -- another partition (a BEFORE trigger fires on the partition it leaves).
         CREATE FUNCTION gridgis_incident_cells_updated() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         BEGIN
-            INSERT INTO incident_cells
-            WITH changed AS (
-                SELECT o.geom AS old_geom, o.category AS old_category,
-                       n.geom AS new_geom, n.category AS new_category
-                FROM removed o JOIN added n USING (id)
-                WHERE o.geom IS DISTINCT FROM n.geom OR o.category IS DISTINCT FROM n.category
-            ), gone AS (SELECT old_geom AS geom, old_category AS category FROM changed),
-            came AS (SELECT new_geom AS geom, new_category AS category FROM changed)
-            {_delta("gone", "-")}
-            UNION ALL
-            {_delta("came", "")};
-            RETURN NULL;
+            INSERT INTO incident_cells VALUES
+                (floor(ST_X(OLD.geom) / {CELL_M})::int, floor(ST_Y(OLD.geom) / {CELL_M})::int,
+                 OLD.category, -1, -ST_X(OLD.geom), -ST_Y(OLD.geom), false),
+                (floor(ST_X(NEW.geom) / {CELL_M})::int, floor(ST_Y(NEW.geom) / {CELL_M})::int,
+                 NEW.category, 1, ST_X(NEW.geom), ST_Y(NEW.geom), false);
+            RETURN NEW;
         END $$;
 
+        -- TRUNCATE, not DELETE: it waits for a compaction under way, whose merged rows
+        -- a DELETE's snapshot would not see
         CREATE FUNCTION gridgis_incident_cells_truncated() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         BEGIN
-            DELETE FROM incident_cells;
+            TRUNCATE incident_cells;
             RETURN NULL;
         END $$;
 
@@ -106,9 +108,10 @@ def upgrade() -> None:
         CREATE TRIGGER incidents_cells_delete AFTER DELETE ON incidents
             REFERENCING OLD TABLE AS removed
             FOR EACH STATEMENT EXECUTE FUNCTION gridgis_incident_cells_deleted();
-        CREATE TRIGGER incidents_cells_update AFTER UPDATE ON incidents
-            REFERENCING OLD TABLE AS removed NEW TABLE AS added
-            FOR EACH STATEMENT EXECUTE FUNCTION gridgis_incident_cells_updated();
+        CREATE TRIGGER incidents_cells_update BEFORE UPDATE OF geom, category ON incidents
+            FOR EACH ROW WHEN (OLD.geom IS DISTINCT FROM NEW.geom
+                               OR OLD.category IS DISTINCT FROM NEW.category)
+            EXECUTE FUNCTION gridgis_incident_cells_updated();
         CREATE TRIGGER incidents_cells_truncate AFTER TRUNCATE ON incidents
             FOR EACH STATEMENT EXECUTE FUNCTION gridgis_incident_cells_truncated();
 
@@ -117,7 +120,8 @@ def upgrade() -> None:
         -- compaction running beside writers loses nothing (beside a rebuild or another
         -- compaction it waits).
         CREATE FUNCTION gridgis_compact_incident_cells() RETURNS bigint
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+        SET lock_timeout = '10s' AS $$
         DECLARE written bigint;
         BEGIN
             PERFORM pg_advisory_xact_lock(hashtext('gridgis_incident_cells'));
@@ -137,7 +141,8 @@ def upgrade() -> None:
         END $$;
         REVOKE EXECUTE ON FUNCTION gridgis_compact_incident_cells() FROM PUBLIC;
 
-        -- Counted again from the incidents (a repair), writers of incidents waiting.
+        -- Counted again from the incidents (a repair): writers of incidents wait for it
+        -- (a SHARE lock, had within 10 s or not at all; seconds for a city).
         CREATE FUNCTION gridgis_rebuild_incident_cells() RETURNS bigint
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
         SET lock_timeout = '10s' AS $$
@@ -148,6 +153,9 @@ def upgrade() -> None:
             DELETE FROM incident_cells;
             INSERT INTO incident_cells {_delta("incidents", "", merged=True)};
             GET DIAGNOSTICS counted = ROW_COUNT;
+            -- a statement on incidents that changes no row: its statement triggers move
+            -- the incidents' version, so that tiles kept from the wrong cells are dropped
+            UPDATE incidents SET status = status WHERE false;
             RETURN counted;
         END $$;
         REVOKE EXECUTE ON FUNCTION gridgis_rebuild_incident_cells() FROM PUBLIC;
