@@ -15,7 +15,7 @@ from .db import require_id
 from .errors import InvalidInput, NotFound
 from .services.cache import SizedCache
 from .sqlfiles import incident_filter_params, read_query
-from .versions import table_version
+from .versions import kept_per_version
 
 # What a grid's counts but its incidents are made from (grid_stats.sql)
 TALLIED_TABLES = ("areas", "grid_plans", "grids", "people", "households", "buildings",
@@ -136,12 +136,8 @@ def _kept(conn: sa.Connection, cache: SizedCache | None, key: tuple, tables: tup
           row_bytes: int, make: Callable[[], Any]) -> Any:
     if cache is None:
         return make()
-    key = (*key, table_version(conn, tables))  # read before the data: never older
-    found = cache.get(key)
-    if found is None:
-        found = make()
-        cache.put(key, found, row_bytes * len(found) + 200)
-    return found
+    return kept_per_version(cache, conn, tables, key, make,
+                            lambda found: row_bytes * len(found) + 200)
 
 
 def _with_incidents(tallies: dict, incidents: int) -> dict:

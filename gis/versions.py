@@ -4,7 +4,8 @@ size of the data. Caches of what is made from tables key their entries by it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,6 +34,19 @@ def table_version(conn: sa.Connection, tables: Iterable[str]) -> int:
     return int(conn.execute(TABLE_VERSION, {"tables": sorted(set(tables))}).scalar_one())
 
 
+def kept_per_version(cache: SizedCache, conn: sa.Connection, tables: Iterable[str],
+                     key: tuple, make: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+    """What ``make`` reads from ``tables``, kept in ``cache`` under ``key`` and their
+    version, which is read before the data, so that a kept value is never older than
+    its key; ``size`` gives a made value's bytes."""
+    key = (*key, table_version(conn, tables))
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        cache.put(key, found, size(found))
+    return found
+
+
 class CachedCounts:
     """Counts of rows matching a statement, kept per version of the tables they count:
     paging through a large result, or asking the same page again, counts once per
@@ -45,10 +59,7 @@ class CachedCounts:
 
     def __call__(self, conn: sa.Connection, statement: sa.Select) -> int:
         compiled = statement.compile(dialect=conn.dialect)
-        key = ("count", str(compiled), repr(sorted(compiled.params.items())),
-               table_version(conn, self.tables))
-        found = self.cache.get(key)
-        if found is None:
-            found = int(conn.execute(statement).scalar_one())
-            self.cache.put(key, found, len(key[1]) + len(key[2]) + 100)
-        return found
+        sql, params = str(compiled), repr(sorted(compiled.params.items()))
+        return kept_per_version(self.cache, conn, self.tables, ("count", sql, params),
+                                lambda: int(conn.execute(statement).scalar_one()),
+                                lambda _: len(sql) + len(params) + 100)

@@ -115,10 +115,10 @@ def vector_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y:
 
 def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: int,
               conditions: list[Any], properties: tuple[str, ...] | None = None,
-              cell_categories: tuple[str, ...] | None = None) -> Tile:
+              cells_for: tuple[str, ...] | None = None) -> Tile:
     """The tile made now of the rows meeting ``conditions``, carrying ``properties``
     (None: all the tiles carry); clusters of the cells' size or more are counted
-    from the incidents' cells when ``cell_categories`` says they may be (the
+    from the incidents' cells when ``cells_for`` says they may be (the
     categories ``conditions`` keep: see :mod:`.cells`); no check, no audit: see
     :func:`vector_tile`."""
     bounds = TMS.bounds(morecantile.Tile(x, y, z))
@@ -141,8 +141,8 @@ def make_tile(conn: sa.Connection, features: FeatureSource, z: int, x: int, y: i
         # centres are projected
         cell = ground * CLUSTER_PX
         east, north = sa.func.ST_X(table.c.geom), sa.func.ST_Y(table.c.geom)
-        if cell_categories is not None and cell >= CELL_M:
-            clusters = cell_clusters(reach, cell, cell_categories)
+        if cells_for is not None and cell >= CELL_M:
+            clusters = cell_clusters(reach, cell, cells_for)
         else:
             clusters = sa.select(sa.func.count().label("count"),
                                  sa.func.avg(east).label("x"), sa.func.avg(north).label("y")
