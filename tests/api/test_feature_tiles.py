@@ -215,3 +215,33 @@ def test_road_tiles_carry_minor_streets_only_from_street_zoom(seeded, as_role):
         near = {f["properties"]["name"] for f in decoded(viewer, "roads", 14)}
     assert "主干道" in far and "小巷" not in far
     assert {"主干道", "小巷"} <= near
+
+
+def test_road_tiles_below_street_zoom_draw_a_street_as_one_line(seeded, as_role):
+    """A street noded at every junction, in segments each shorter than a pixel at zoom 13
+    (about 10 m there), is one line carrying its name, class and direction, but no id;
+    from zoom 14 its segments come one by one with their ids."""
+    import sqlalchemy as sa
+
+    db, _ = seeded
+    with db.engine.begin() as conn:
+        for step in range(20):  # 100 m of 5 m segments, zig-zagging by 1 m
+            conn.execute(sa.text(
+                "INSERT INTO roads (name, highway, oneway, geom) VALUES ('长街', 'primary', "
+                "false, ST_MakeLine(ST_MakePoint(:x0, :y0), ST_MakePoint(:x1, :y1)))"),
+                {"x0": X0 + 100 + 5 * step, "y0": Y0 + 120 + step % 2,
+                 "x1": X0 + 105 + 5 * step, "y1": Y0 + 120 + (step + 1) % 2})
+        conn.execute(sa.text("UPDATE roads SET geom = ST_SetSRID(geom, 32635) "
+                             "WHERE ST_SRID(geom) = 0"))
+    with as_role("viewer") as viewer:
+        far = [f for f in decoded(viewer, "roads", 13) if f["properties"]["name"] == "长街"]
+        near = [f for f in decoded(viewer, "roads", 14) if f["properties"]["name"] == "长街"]
+    assert len(far) == 1
+    street = far[0]
+    assert street["properties"] == {"name": "长街", "highway": "primary", "oneway": False}
+    assert not street.get("id") and street["geometry"]["type"] == "LineString"  # 0: none
+    xs = [x for x, _ in street["geometry"]["coordinates"]]
+    # 100 m at about 60°N is 200 Web Mercator metres; a zoom-13 tile is 4,892 m wide
+    assert abs((max(xs) - min(xs)) - 200 / (2 * 20037508.34 / 2 ** 13) * 4096) <= 4
+    assert len(near) == 20 and all(f["id"] for f in near)
+    assert len({f["properties"]["id"] for f in near}) == 20

@@ -86,7 +86,7 @@ def measure(base: str, path: str, collection: str, grids: int, runs: int, token:
     first_build = time.perf_counter() - started
     times, sent, moved = [], [], []
     for _ in range(runs):
-        with browser_page(base, token) as (page, log):
+        with browser_page(base, token, timed=True) as (page, log):
             started = time.perf_counter()
             page.goto(base + path, wait_until="commit", timeout=300_000)
             page.wait_for_function(READY, arg=[collection, grids], timeout=300_000,
